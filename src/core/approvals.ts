@@ -1,0 +1,144 @@
+// Who may approve, and when a change-set has the approvals it needs.
+// Steps are filled by distinct principals: one approval counts for one step only, so
+// `required_approvals` (the sum of the step counts) is also the number of people needed.
+import type { ApprovalStep, Decision, Principal } from './types.js';
+
+export type ApproverMap = Readonly<Record<string, readonly string[]>>;
+
+/** The seed's category → approvers map. */
+export const DEFAULT_APPROVERS: ApproverMap = Object.freeze({
+  UI_LAYOUT: ['Agent-A', 'Agent-B'],
+  API_CHANGE: ['Agent-C'],
+  DESIGN_SYSTEM: ['Agent-B'],
+  INFRASTRUCTURE: ['Agent-C', 'Agent-D'],
+  SECURITY: ['Agent-C'],
+  INTEGRATION: ['Agent-D'],
+});
+
+export const ADMIN_GROUP = 'admin';
+
+/** The risk-based step: the category's approvers, the change-set's approval chain and group admin. */
+export function riskStep(
+  category: string,
+  approvalChain: readonly string[],
+  count: number,
+  map: ApproverMap,
+): ApprovalStep {
+  const approvers = [...(map[category] ?? []), ...approvalChain, `group:${ADMIN_GROUP}`];
+  return { name: 'risk', count, approvers: [...new Set(approvers)] };
+}
+
+type Candidate = Pick<Principal, 'id' | 'groups' | 'active'>;
+
+export function matchesEntry(entry: string, principal: Candidate): boolean {
+  return entry.startsWith('group:') ? principal.groups.includes(entry.slice(6)) : entry === principal.id;
+}
+
+/** Never the creator (admins included), never an inactive principal. */
+export function isEligibleForStep(step: ApprovalStep, principal: Candidate, createdBy: string): boolean {
+  if (!principal.active || principal.id === createdBy) return false;
+  return step.approvers.some((entry) => matchesEntry(entry, principal));
+}
+
+export function isEligibleApprover(steps: readonly ApprovalStep[], principal: Candidate, createdBy: string): boolean {
+  return steps.some((step) => isEligibleForStep(step, principal, createdBy));
+}
+
+export const requiredApprovals = (steps: readonly ApprovalStep[]): number =>
+  steps.reduce((sum, step) => sum + step.count, 0);
+
+/** The principal ids and groups named by the steps, to look up candidate approvers. */
+export function stepAudience(steps: readonly ApprovalStep[]): { ids: string[]; groups: string[] } {
+  const ids = new Set<string>();
+  const groups = new Set<string>();
+  for (const entry of steps.flatMap((s) => s.approvers)) {
+    if (entry.startsWith('group:')) groups.add(entry.slice(6));
+    else ids.add(entry);
+  }
+  return { ids: [...ids], groups: [...groups] };
+}
+
+export interface StepTally {
+  name: string;
+  count: number;
+  received: number;
+  approvers: string[];
+}
+
+/**
+ * Assigns principals to step slots (maximum bipartite matching, Kuhn's algorithm): a principal
+ * fills at most one slot, and only of a step it is eligible for.
+ */
+export function assignToSteps(
+  steps: readonly ApprovalStep[],
+  people: readonly Candidate[],
+  createdBy: string,
+): StepTally[] {
+  const slots: number[] = steps.flatMap((step, index) => Array.from({ length: step.count }, () => index));
+  const slotOwner: (number | undefined)[] = slots.map(() => undefined);
+  const eligible = people.map((p) => slots.map((stepIndex) => isEligibleForStep(steps[stepIndex]!, p, createdBy)));
+  const tryAssign = (person: number, seen: boolean[]): boolean => {
+    for (let slot = 0; slot < slots.length; slot++) {
+      if (!eligible[person]![slot] || seen[slot]) continue;
+      seen[slot] = true;
+      const owner = slotOwner[slot];
+      if (owner === undefined || tryAssign(owner, seen)) {
+        slotOwner[slot] = person;
+        return true;
+      }
+    }
+    return false;
+  };
+  for (let person = 0; person < people.length; person++)
+    tryAssign(
+      person,
+      slots.map(() => false),
+    );
+  return steps.map((step, index) => {
+    const owners = slotOwner.filter((owner, slot) => owner !== undefined && slots[slot] === index) as number[];
+    return { name: step.name, count: step.count, received: owners.length, approvers: owners.map((o) => people[o]!.id) };
+  });
+}
+
+export interface DecisionRecord {
+  approver: Candidate;
+  decision: Decision;
+  content_hash: string;
+  stale: boolean;
+}
+
+export interface ApprovalTally {
+  steps: StepTally[];
+  received: number;
+  required: number;
+  satisfied: boolean;
+}
+
+/** Counts only current APPROVED decisions on the current content from principals still eligible. */
+export function tallyApprovals(
+  steps: readonly ApprovalStep[],
+  decisions: readonly DecisionRecord[],
+  contentHash: string,
+  createdBy: string,
+): ApprovalTally {
+  const approving = decisions
+    .filter((d) => !d.stale && d.decision === 'APPROVED' && d.content_hash === contentHash)
+    .map((d) => d.approver);
+  const tally = assignToSteps(steps, approving, createdBy);
+  const received = tally.reduce((sum, step) => sum + step.received, 0);
+  return {
+    steps: tally,
+    received,
+    required: requiredApprovals(steps),
+    satisfied: tally.every((s) => s.received >= s.count),
+  };
+}
+
+/** The steps that cannot be filled even if every eligible candidate approved. */
+export function unsatisfiableSteps(
+  steps: readonly ApprovalStep[],
+  candidates: readonly Candidate[],
+  createdBy: string,
+): StepTally[] {
+  return assignToSteps(steps, candidates, createdBy).filter((step) => step.received < step.count);
+}

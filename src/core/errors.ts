@@ -1,0 +1,59 @@
+// The one error catalog: every refusal the product can give, with its HTTP status.
+
+export const ERROR_CATALOG = {
+  VALIDATION_FAILED: { status: 400, error: 'Bad Request' },
+  UNAUTHENTICATED: { status: 401, error: 'Unauthorized' },
+  FORBIDDEN: { status: 403, error: 'Forbidden' },
+  NOT_FOUND: { status: 404, error: 'Not Found' },
+  DUPLICATE: { status: 409, error: 'Conflict' },
+  INVALID_TRANSITION: { status: 409, error: 'Conflict' },
+  CONFLICT: { status: 409, error: 'Conflict' },
+  APPLY_FAILED: { status: 409, error: 'Conflict' },
+  PRECONDITION_FAILED: { status: 412, error: 'Precondition Failed' },
+  PAYLOAD_TOO_LARGE: { status: 413, error: 'Payload Too Large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, error: 'Unsupported Media Type' },
+  /** Submit's dry run found items that cannot be applied as things stand. */
+  ITEMS_NOT_APPLICABLE: { status: 422, error: 'Unprocessable Entity' },
+  POLICY_DENIED: { status: 422, error: 'Unprocessable Entity' },
+  APPROVAL_UNSATISFIABLE: { status: 422, error: 'Unprocessable Entity' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, error: 'Unprocessable Entity' },
+  RATE_LIMITED: { status: 429, error: 'Too Many Requests' },
+  INTERNAL: { status: 500, error: 'Internal Server Error' },
+  UNAVAILABLE: { status: 503, error: 'Service Unavailable' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export interface ErrorDetail {
+  path?: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+/** A refusal: a known code, a message that says what was expected, and optional details. */
+export class LedgerError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: ErrorDetail[] | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: ErrorDetail[], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LedgerError';
+    this.code = code;
+    this.statusCode = ERROR_CATALOG[code].status;
+    this.details = details;
+  }
+
+  /** The API's error shape: `{statusCode, code, error, message, details?}`. */
+  toBody(): { statusCode: number; code: ErrorCode; error: string; message: string; details?: ErrorDetail[] } {
+    return {
+      statusCode: this.statusCode,
+      code: this.code,
+      error: ERROR_CATALOG[this.code].error,
+      message: this.message,
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+export const isLedgerError = (value: unknown): value is LedgerError => value instanceof LedgerError;

@@ -1,0 +1,71 @@
+// Bodies of the action routes (approve, apply, rollback, close…): small, strict, all problems at once.
+import { APPLY_MODES, type ApplyMode, DECISIONS, type Decision } from './types.js';
+import { type ValidationIssue, validationError } from './validate-change-set.js';
+
+const MAX_REASON = 2_000;
+
+type Body = Record<string, unknown>;
+
+function asBody(body: unknown, issues: ValidationIssue[]): Body {
+  if (body === undefined || body === null) return {};
+  if (typeof body === 'object' && !Array.isArray(body)) return body as Body;
+  issues.push({ path: '', message: 'must be a JSON object' });
+  return {};
+}
+
+function unknownFields(body: Body, known: readonly string[], issues: ValidationIssue[]): void {
+  for (const key of Object.keys(body)) if (!known.includes(key)) issues.push({ path: key, message: 'unknown field' });
+}
+
+function reasonOf(body: Body, issues: ValidationIssue[]): string | null {
+  const reason = body['reason'];
+  if (reason === undefined || reason === null) return null;
+  if (typeof reason !== 'string') issues.push({ path: 'reason', message: 'must be a string' });
+  else if (reason.length > MAX_REASON)
+    issues.push({ path: 'reason', message: `must be at most ${MAX_REASON} characters` });
+  else if (reason.includes('\u0000')) issues.push({ path: 'reason', message: 'must not contain the NUL character' });
+  else return reason;
+  return null;
+}
+
+function finish<T>(issues: ValidationIssue[], value: T): T {
+  if (issues.length > 0) throw validationError(issues);
+  return value;
+}
+
+export function parseDecision(body: unknown): { decision: Decision; reason: string | null } {
+  const issues: ValidationIssue[] = [];
+  const b = asBody(body, issues);
+  unknownFields(b, ['decision', 'reason'], issues);
+  const decision = b['decision'];
+  if (!DECISIONS.includes(decision as Decision)) {
+    issues.push({ path: 'decision', message: `must be one of ${DECISIONS.join(', ')}` });
+  }
+  return finish(issues, { decision: decision as Decision, reason: reasonOf(b, issues) });
+}
+
+export function parseApply(body: unknown): { mode: ApplyMode } {
+  const issues: ValidationIssue[] = [];
+  const b = asBody(body, issues);
+  unknownFields(b, ['mode'], issues);
+  const mode = b['mode'] ?? 'AUTO';
+  if (!APPLY_MODES.includes(mode as ApplyMode))
+    issues.push({ path: 'mode', message: `must be one of ${APPLY_MODES.join(', ')}` });
+  return finish(issues, { mode: mode as ApplyMode });
+}
+
+export function parseRollback(body: unknown): { reason: string | null; force: boolean } {
+  const issues: ValidationIssue[] = [];
+  const b = asBody(body, issues);
+  unknownFields(b, ['reason', 'force'], issues);
+  const force = b['force'] ?? false;
+  if (typeof force !== 'boolean') issues.push({ path: 'force', message: 'must be a boolean' });
+  return finish(issues, { reason: reasonOf(b, issues), force: force === true });
+}
+
+export function parseReason(body: unknown): { reason: string | null } {
+  const issues: ValidationIssue[] = [];
+  const b = asBody(body, issues);
+  unknownFields(b, ['reason'], issues);
+  return finish(issues, { reason: reasonOf(b, issues) });
+}

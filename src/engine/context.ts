@@ -1,0 +1,63 @@
+// What every action shares: the database, the configuration, the clock and id source, and the
+// one way to run an action: a transaction that retries on deadlock or serialisation failure.
+import { randomUUID } from 'node:crypto';
+import { isEligibleApprover } from '../core/approvals.js';
+import { LedgerError } from '../core/errors.js';
+import type { ActorContext } from '../core/lifecycle.js';
+import type { Principal } from '../core/types.js';
+import { type ChangeSetRow, findChangeSet } from '../store/change-sets.js';
+import type { Db, Queryable } from '../store/db.js';
+import { isRetryable } from '../store/errors.js';
+import type { EngineConfig } from './engine-config.js';
+
+export interface EngineContext {
+  db: Db;
+  config: EngineConfig;
+  clock: () => Date;
+  newId: () => string;
+}
+
+export interface EngineDeps {
+  db: Db;
+  config: EngineConfig;
+  clock?: () => Date;
+  newId?: () => string;
+}
+
+export const toContext = (deps: EngineDeps): EngineContext => ({
+  db: deps.db,
+  config: deps.config,
+  clock: deps.clock ?? (() => new Date()),
+  newId: deps.newId ?? randomUUID,
+});
+
+const MAX_ATTEMPTS = 5;
+
+export async function inTransaction<T>(ctx: EngineContext, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.db.transaction(fn);
+    } catch (error) {
+      if (!isRetryable(error) || attempt >= MAX_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
+}
+
+export async function lockChangeSet(tx: Queryable, reference: string): Promise<ChangeSetRow> {
+  const row = await findChangeSet(tx, reference, true);
+  if (!row) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
+  return row;
+}
+
+export function actorContext(row: ChangeSetRow, actor: Principal): ActorContext {
+  return {
+    principal: actor,
+    createdBy: row.created_by,
+    isEligibleApprover: isEligibleApprover(row.approval_steps, actor, row.created_by),
+  };
+}
+
+export function assertActive(actor: Principal): void {
+  if (!actor.active) throw new LedgerError('FORBIDDEN', `principal ${actor.id} is inactive`);
+}

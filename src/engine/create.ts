@@ -1,0 +1,86 @@
+// Create: validate, assess risk, store as DRAFT (or APPROVED when auto-approved), audit, announce.
+import { LedgerError } from '../core/errors.js';
+import type { ChangeSet, Principal, Status } from '../core/types.js';
+import { validateCreateChangeSet, validationError } from '../core/validate-change-set.js';
+import { type ChangeSetRow, insertChangeSet } from '../store/change-sets.js';
+import { isUniqueViolation } from '../store/errors.js';
+import { insertItems } from '../store/items.js';
+import { assessContent, materialiseItems } from './assess.js';
+import { assertActive, type EngineContext, inTransaction } from './context.js';
+import { Journal, NEW_CHAIN } from './journal.js';
+import { changeSetView } from './view.js';
+
+export async function createChangeSet(ctx: EngineContext, actor: Principal, body: unknown): Promise<ChangeSet> {
+  assertActive(actor);
+  const validated = validateCreateChangeSet(body, ctx.config.limits);
+  if (!validated.ok) throw validationError(validated.issues);
+  const input = validated.value;
+  if (input.agent_id !== undefined && input.agent_id !== actor.id) {
+    throw new LedgerError('FORBIDDEN', `agent_id ${input.agent_id} is not the authenticated principal ${actor.id}`);
+  }
+  const assessment = assessContent(ctx, input, actor);
+  const autoApproved = assessment.risk.auto_approve && assessment.required_approvals === 0;
+  const status: Status = autoApproved ? 'APPROVED' : 'DRAFT';
+  const now = ctx.clock().toISOString();
+  const items = materialiseItems(ctx, input.items);
+  const row: ChangeSetRow = {
+    id: ctx.newId(),
+    change_set_id: input.change_set_id,
+    title: input.title,
+    description: input.description,
+    agent_id: actor.id,
+    agent_type: input.agent_type,
+    category: input.category,
+    priority: input.priority,
+    tags: input.tags,
+    metadata: input.metadata,
+    approval_chain: input.approval_chain,
+    auto_apply: input.auto_apply,
+    status,
+    ...assessment,
+    received_approvals: 0,
+    approval_deadline: null,
+    policy_evaluations: [],
+    item_count: items.length,
+    version: 1,
+    ...NEW_CHAIN,
+    created_at: now,
+    created_by: actor.id,
+    updated_at: now,
+    updated_by: actor.id,
+    submitted_at: null,
+    applied_at: null,
+    applied_by: null,
+    rolled_back_at: null,
+    rolled_back_by: null,
+  };
+  const journal = new Journal(actor.id, now)
+    .audit('create', {
+      status,
+      content_hash: row.content_hash,
+      item_count: items.length,
+      risk: { score: assessment.risk.score, level: assessment.risk.level },
+      required_approvals: row.required_approvals,
+    })
+    .event('changeset.created', { risk: { score: assessment.risk.score, level: assessment.risk.level } });
+  if (autoApproved) {
+    journal.audit('auto_approve', { reason: 'the risk model auto-approves this change-set' });
+    journal.event('changeset.approved', { auto_approved: true });
+  }
+  await inTransaction(ctx, async (tx) => {
+    try {
+      const head = await journal.writeForChangeSet(tx, row);
+      // The head is known before writing (hashes are computed in memory), so the row goes in once.
+      await insertChangeSet(tx, { ...row, ...head });
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new LedgerError('DUPLICATE', `change-set ${input.change_set_id} already exists`, undefined, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    await insertItems(tx, row.id, items);
+  });
+  return changeSetView(row, items, []);
+}

@@ -1,0 +1,68 @@
+// Edit a DRAFT or REJECTED change-set: re-assess risk and steps, recompute the content hash.
+
+import { LedgerError } from '../core/errors.js';
+import { assertTransition } from '../core/lifecycle.js';
+import type { ChangeSet, Principal } from '../core/types.js';
+import { validateEditChangeSet, validationError } from '../core/validate-change-set.js';
+import { loadApprovals } from '../store/approvals.js';
+import { updateChangeSet } from '../store/change-sets.js';
+import { deleteItems, insertItems, loadItems } from '../store/items.js';
+import { findPrincipal } from '../store/principals.js';
+import { assessContent, materialiseItems } from './assess.js';
+import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
+import { Journal } from './journal.js';
+import { changeSetView } from './view.js';
+
+export interface EditOptions {
+  /** The version the editor saw (If-Match): refused with 412 when the change-set has moved on. */
+  ifVersion?: number | undefined;
+}
+
+export async function editChangeSet(
+  ctx: EngineContext,
+  actor: Principal,
+  reference: string,
+  body: unknown,
+  options: EditOptions = {},
+): Promise<ChangeSet> {
+  const validated = validateEditChangeSet(body, ctx.config.limits);
+  return inTransaction(ctx, async (tx) => {
+    const row = await lockChangeSet(tx, reference);
+    if (options.ifVersion !== undefined && options.ifVersion !== row.version) {
+      throw new LedgerError(
+        'PRECONDITION_FAILED',
+        `change-set ${row.change_set_id} is at version ${row.version}, not ${options.ifVersion}`,
+      );
+    }
+    assertTransition('edit', row.status, actorContext(row, actor));
+    if (!validated.ok) throw validationError(validated.issues);
+    const patch = validated.value;
+    const oldItems = await loadItems(tx, row.id);
+    const items = patch.items ? materialiseItems(ctx, patch.items) : oldItems;
+    const merged = { ...row, ...patch, items };
+    const agent = (await findPrincipal(tx, row.agent_id)) ?? { id: row.agent_id, risk: null };
+    const assessment = assessContent(ctx, merged, agent);
+    const now = ctx.clock().toISOString();
+    const journal = new Journal(actor.id, now).audit('edit', {
+      fields: Object.keys(patch),
+      content_hash: assessment.content_hash,
+      risk: { score: assessment.risk.score, level: assessment.risk.level },
+    });
+    const { items: _items, ...fields } = patch;
+    const head = await journal.writeForChangeSet(tx, row);
+    if (patch.items) {
+      await deleteItems(tx, row.id);
+      await insertItems(tx, row.id, items);
+    }
+    const changes = {
+      ...fields,
+      ...assessment,
+      item_count: items.length,
+      updated_at: now,
+      updated_by: actor.id,
+      ...head,
+    };
+    const version = await updateChangeSet(tx, row.id, changes);
+    return changeSetView({ ...row, ...changes, version }, items, await loadApprovals(tx, row.id));
+  });
+}

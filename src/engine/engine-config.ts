@@ -1,0 +1,22 @@
+// What the engine needs from the configuration, with the seed's defaults.
+import { type ApproverMap, DEFAULT_APPROVERS } from '../core/approvals.js';
+import { DEFAULT_RISK_CONFIG, type RiskConfig } from '../core/risk.js';
+import type { Priority } from '../core/types.js';
+import { DEFAULT_LIMITS, type Limits } from '../core/validate-change-set.js';
+
+export interface EngineConfig {
+  risk: RiskConfig;
+  approvers: ApproverMap;
+  approval: {
+    /** Hours from submit to the approval deadline, by priority. */
+    deadline_hours: Readonly<Record<Priority, number>>;
+  };
+  limits: Limits;
+}
+
+export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
+  risk: DEFAULT_RISK_CONFIG,
+  approvers: DEFAULT_APPROVERS,
+  approval: Object.freeze({ deadline_hours: Object.freeze({ CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 }) }),
+  limits: DEFAULT_LIMITS,
+});

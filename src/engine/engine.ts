@@ -1,0 +1,153 @@
+// The engine as a library: every lifecycle action of a change-set, the resource store, the audit
+// trail, principals and tokens. Each action is one transaction; see the files beside this one.
+import { LedgerError } from '../core/errors.js';
+import type { ChangeSet, Principal } from '../core/types.js';
+import { parseApply, parseDecision, parseReason, parseRollback } from '../core/validate-actions.js';
+import { loadApprovals } from '../store/approvals.js';
+import { findChangeSet } from '../store/change-sets.js';
+import type { Db } from '../store/db.js';
+import { loadItems } from '../store/items.js';
+import { findPrincipal } from '../store/principals.js';
+import { getHistory, getResource, type HistoryView, type ResourceView } from '../store/resources.js';
+import { type ApplyResult, applyChangeSet } from './apply.js';
+import { changeSetAudit, verifyAudit } from './audit.js';
+import { type EngineContext, type EngineDeps, toContext } from './context.js';
+import { createChangeSet } from './create.js';
+import { decideChangeSet } from './decide.js';
+import { type EditOptions, editChangeSet } from './edit.js';
+import { type PlanResult, planChangeSet } from './plan.js';
+import * as principals from './principals.js';
+import { rollbackChangeSet } from './rollback.js';
+import { submitChangeSet } from './submit.js';
+import { transitionChangeSet } from './transitions.js';
+import { changeSetView } from './view.js';
+
+export class Engine {
+  readonly ctx: EngineContext;
+
+  constructor(deps: EngineDeps) {
+    this.ctx = toContext(deps);
+  }
+
+  get db(): Db {
+    return this.ctx.db;
+  }
+
+  async create(actor: Principal, body: unknown): Promise<ChangeSet> {
+    const created = await createChangeSet(this.ctx, actor, body);
+    return created.status === 'APPROVED' && created.auto_apply ? this.autoApply(created) : created;
+  }
+
+  edit(actor: Principal, reference: string, body: unknown, options?: EditOptions): Promise<ChangeSet> {
+    return editChangeSet(this.ctx, actor, reference, body, options);
+  }
+
+  async submit(actor: Principal, reference: string): Promise<ChangeSet> {
+    const submitted = await submitChangeSet(this.ctx, actor, reference);
+    return submitted.status === 'APPROVED' && submitted.auto_apply ? this.autoApply(submitted) : submitted;
+  }
+
+  withdraw(actor: Principal, reference: string, body?: unknown): Promise<ChangeSet> {
+    return transitionChangeSet(this.ctx, actor, reference, 'withdraw', parseReason(body).reason);
+  }
+
+  reopen(actor: Principal, reference: string, body?: unknown): Promise<ChangeSet> {
+    return transitionChangeSet(this.ctx, actor, reference, 'reopen', parseReason(body).reason);
+  }
+
+  close(actor: Principal, reference: string, body?: unknown): Promise<ChangeSet> {
+    return transitionChangeSet(this.ctx, actor, reference, 'close', parseReason(body).reason);
+  }
+
+  async decide(actor: Principal, reference: string, body: unknown): Promise<ChangeSet> {
+    const decided = await decideChangeSet(this.ctx, actor, reference, parseDecision(body));
+    const becameApproved = decided.status === 'APPROVED' && parseDecision(body).decision === 'APPROVED';
+    return becameApproved && decided.auto_apply ? this.autoApply(decided) : decided;
+  }
+
+  /** `mode` DRY_RUN returns the plan; the others apply. */
+  async apply(actor: Principal, reference: string, body?: unknown): Promise<ApplyResult | PlanResult> {
+    const { mode } = parseApply(body);
+    if (mode === 'DRY_RUN') return planChangeSet(this.ctx, reference);
+    return applyChangeSet(this.ctx, actor, reference, mode);
+  }
+
+  plan(reference: string): Promise<PlanResult> {
+    return planChangeSet(this.ctx, reference);
+  }
+
+  rollback(
+    actor: Principal,
+    reference: string,
+    body?: unknown,
+  ): Promise<ReturnType<typeof rollbackChangeSet> extends Promise<infer R> ? R : never> {
+    return rollbackChangeSet(this.ctx, actor, reference, parseRollback(body));
+  }
+
+  async get(reference: string): Promise<ChangeSet> {
+    const row = await findChangeSet(this.db, reference);
+    if (!row) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
+    const [items, approvals] = [await loadItems(this.db, row.id), await loadApprovals(this.db, row.id)];
+    return changeSetView(row, items, approvals);
+  }
+
+  audit(reference: string) {
+    return changeSetAudit(this.db, reference);
+  }
+
+  verifyAudit() {
+    return verifyAudit(this.db);
+  }
+
+  async resource(target_type: string, target_id: string): Promise<ResourceView> {
+    const found = await getResource(this.db, { target_type, target_id });
+    if (!found) throw new LedgerError('NOT_FOUND', `resource ${target_type}/${target_id} does not exist`);
+    return found;
+  }
+
+  resourceHistory(target_type: string, target_id: string): Promise<HistoryView[]> {
+    return getHistory(this.db, { target_type, target_id });
+  }
+
+  principal(id: string): Promise<Principal | null> {
+    return findPrincipal(this.db, id);
+  }
+
+  createPrincipal(
+    actor: Principal | null,
+    ...rest: Parameters<typeof principals.createPrincipal> extends [unknown, unknown, ...infer R] ? R : never
+  ) {
+    return principals.createPrincipal(this.ctx, actor, ...rest);
+  }
+
+  updatePrincipal(actor: Principal, id: string, patch: Parameters<typeof principals.updatePrincipal>[3]) {
+    return principals.updatePrincipal(this.ctx, actor, id, patch);
+  }
+
+  issueToken(actor: Principal | null, principalId: string, name?: string | null) {
+    return principals.issueToken(this.ctx, actor, principalId, name ?? null);
+  }
+
+  revokeToken(actor: Principal, tokenId: string) {
+    return principals.revokeToken(this.ctx, actor, tokenId);
+  }
+
+  authenticate(token: string): Promise<Principal | null> {
+    return principals.authenticate(this.ctx, token);
+  }
+
+  /**
+   * `auto_apply`: apply (mode AUTO) on behalf of the creator as soon as the change-set is APPROVED.
+   * A failed apply is audited and announced by apply itself; the change-set stays APPROVED.
+   */
+  private async autoApply(approved: ChangeSet): Promise<ChangeSet> {
+    const creator = await findPrincipal(this.db, approved.created_by);
+    if (!creator) return approved;
+    try {
+      await applyChangeSet(this.ctx, creator, approved.id, 'AUTO');
+    } catch (error) {
+      if (!(error instanceof LedgerError)) throw error;
+    }
+    return this.get(approved.id);
+  }
+}

@@ -1,0 +1,122 @@
+// Everything an action records besides its own rows: audit entries (hash-chained) and outbox events.
+// Collected while the action decides, then written in the action's transaction.
+import { type AuditEntry, GENESIS_HASH, hashEntry, SYSTEM_CHAIN } from '../core/audit-chain.js';
+import type { Json, Status } from '../core/types.js';
+import { insertAuditEntries, lockChainHead, updateChainHead } from '../store/audit.js';
+import type { ChangeSetRow } from '../store/change-sets.js';
+import type { Queryable } from '../store/db.js';
+import { insertOutboxEvents, type OutboxEvent } from '../store/outbox.js';
+
+export const EVENT_TYPES = [
+  'changeset.created',
+  'changeset.submitted',
+  'changeset.approval_requested',
+  'changeset.approval_decision',
+  'changeset.approved',
+  'changeset.rejected',
+  'changeset.withdrawn',
+  'changeset.reopened',
+  'changeset.applied',
+  'changeset.apply_failed',
+  'changeset.rolled_back',
+  'changeset.approval_reminder',
+  'changeset.approval_escalated',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+type Subject = Pick<ChangeSetRow, 'id' | 'change_set_id' | 'title' | 'status' | 'category' | 'priority' | 'agent_id'>;
+
+export class Journal {
+  private readonly entries: { action: string; data: Json }[] = [];
+  private readonly events: { type: EventType; data: Json; status: Status | undefined }[] = [];
+
+  constructor(
+    readonly actor: string,
+    readonly at: string,
+  ) {}
+
+  audit(action: string, data: Json): this {
+    this.entries.push({ action, data });
+    return this;
+  }
+
+  /** `status` is the change-set's status as of this event; by default its status when written. */
+  event(type: EventType, data: Json = {}, status?: Status): this {
+    this.events.push({ type, data, status });
+    return this;
+  }
+
+  /** Chains the entries after `head` (pure: nothing written yet). */
+  private seal(chain: string, changeSet: string | null, head: { hash: string; count: number }) {
+    let prev = head.hash;
+    const sealed: Omit<AuditEntry, 'seq'>[] = this.entries.map((entry, index) => {
+      const content = {
+        chain,
+        chain_seq: head.count + index + 1,
+        at: this.at,
+        actor: this.actor,
+        change_set: changeSet,
+        ...entry,
+      };
+      const hash = hashEntry(prev, content);
+      const row = { ...content, prev_hash: prev, hash };
+      prev = hash;
+      return row;
+    });
+    return { sealed, head: { hash: prev, count: head.count + sealed.length } };
+  }
+
+  private outbox(subject: Subject | null): OutboxEvent[] {
+    return this.events.map(({ type, data, status }) => ({
+      type,
+      occurred_at: this.at,
+      actor: this.actor,
+      change_set: subject?.id ?? null,
+      envelope: {
+        type,
+        occurred_at: this.at,
+        actor: this.actor,
+        change_set: subject
+          ? {
+              id: subject.id,
+              change_set_id: subject.change_set_id,
+              title: subject.title,
+              status: status ?? subject.status,
+              category: subject.category,
+              priority: subject.priority,
+              agent_id: subject.agent_id,
+            }
+          : null,
+        data,
+      },
+    }));
+  }
+
+  /**
+   * Writes entries on the change-set's chain and its events. The caller holds the change-set's row
+   * lock (which serialises its chain) and stores the returned head on the change-set row.
+   */
+  async writeForChangeSet(
+    tx: Queryable,
+    subject: Subject & { audit_head: string; audit_count: number },
+  ): Promise<{ audit_head: string; audit_count: number }> {
+    const { sealed, head } = this.seal(subject.id, subject.id, {
+      hash: subject.audit_head,
+      count: subject.audit_count,
+    });
+    await insertAuditEntries(tx, sealed);
+    await insertOutboxEvents(tx, this.outbox(subject));
+    return { audit_head: head.hash, audit_count: head.count };
+  }
+
+  /** Writes entries on the system chain (principals, tokens), whose head row is locked to append. */
+  async writeForSystem(tx: Queryable): Promise<void> {
+    const current = await lockChainHead(tx, SYSTEM_CHAIN);
+    const { sealed, head } = this.seal(SYSTEM_CHAIN, null, { hash: current.head, count: current.count });
+    await insertAuditEntries(tx, sealed);
+    await insertOutboxEvents(tx, this.outbox(null));
+    await updateChainHead(tx, SYSTEM_CHAIN, head.hash, head.count);
+  }
+}
+
+export const NEW_CHAIN = { audit_head: GENESIS_HASH, audit_count: 0 } as const;

@@ -1,0 +1,178 @@
+// Rollback: restore, in reverse application order, what each applied item found, in one
+// transaction. Refused when a later change-set wrote one of the targets, unless an admin forces it.
+
+import { ADMIN_GROUP } from '../core/approvals.js';
+import { LedgerError } from '../core/errors.js';
+import { assertTransition } from '../core/lifecycle.js';
+import type { Json, Principal, ResourceState } from '../core/types.js';
+import { updateChangeSet } from '../store/change-sets.js';
+import type { Queryable } from '../store/db.js';
+import { type ItemUpdate, loadItems, type StoredItem, updateItems } from '../store/items.js';
+import { type HistoryWrite, laterWriters, type Target, type TargetWrite, writeTargets } from '../store/resources.js';
+import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
+import { Journal } from './journal.js';
+import { keyOf, loadStatesFor } from './targets.js';
+
+export interface RollbackInput {
+  reason?: string | null | undefined;
+  force?: boolean | undefined;
+}
+
+export interface RollbackResult {
+  success: boolean;
+  rolled_back_items: number;
+  failed_items: number;
+  errors: { item_id: string; key: string; code: string; message: string }[];
+  rolled_back_at: string;
+  rolled_back_by: string;
+  reason: string | null;
+  forced: boolean;
+}
+
+interface Moved extends Target {
+  version_written: number;
+  current_version: number;
+  change_sets: string[];
+}
+
+/** Targets whose current version is not the one this change-set last wrote. */
+async function movedTargets(
+  tx: Queryable,
+  changeSet: string,
+  applied: readonly StoredItem[],
+  states: ReadonlyMap<string, ResourceState>,
+): Promise<Moved[]> {
+  const lastWritten = new Map<string, Target & { after_version: number }>();
+  for (const item of applied) {
+    const key = keyOf(item);
+    const known = lastWritten.get(key);
+    if (!known || item.applied_version! > known.after_version) {
+      lastWritten.set(key, {
+        target_type: item.target_type,
+        target_id: item.target_id,
+        after_version: item.applied_version!,
+      });
+    }
+  }
+  const moved = [...lastWritten.entries()].filter(([key, t]) => states.get(key)?.version !== t.after_version);
+  if (moved.length === 0) return [];
+  const writers = await laterWriters(
+    tx,
+    moved.map(([, t]) => t),
+    changeSet,
+  );
+  return moved.map(([key, t]) => ({
+    target_type: t.target_type,
+    target_id: t.target_id,
+    version_written: t.after_version,
+    current_version: states.get(key)?.version ?? 0,
+    change_sets: writers.get(key) ?? [],
+  }));
+}
+
+function conflictError(changeSetId: string, moved: readonly Moved[]): LedgerError {
+  const describe = (m: Moved) =>
+    `${m.target_type}/${m.target_id} was changed by ${m.change_sets.join(', ') || 'another writer'} after ${changeSetId} wrote it`;
+  return new LedgerError(
+    'CONFLICT',
+    `cannot roll back ${changeSetId}: ${moved.slice(0, 3).map(describe).join('; ')}${moved.length > 3 ? `; and ${moved.length - 3} more` : ''}`,
+    moved.map((m) => ({
+      message: describe(m),
+      target_type: m.target_type,
+      target_id: m.target_id,
+      change_sets: m.change_sets,
+      version_written: m.version_written,
+      current_version: m.current_version,
+    })),
+  );
+}
+
+/** Walks the applied items newest first, restoring what each found; one new version per item. */
+function restore(applied: readonly StoredItem[], states: ReadonlyMap<string, ResourceState>) {
+  const working = new Map(states);
+  const history: HistoryWrite[] = [];
+  const updates: ItemUpdate[] = [];
+  for (const item of [...applied].sort((a, b) => b.applied_order! - a.applied_order!)) {
+    const key = keyOf(item);
+    const next = {
+      present: item.previous_present!,
+      state: (item.previous_present ? item.previous_state : null) as Json,
+      version: (working.get(key)?.version ?? 0) + 1,
+    };
+    working.set(key, next);
+    history.push({
+      target_type: item.target_type,
+      target_id: item.target_id,
+      ...next,
+      operation: 'ROLLBACK',
+      item: item.id,
+    });
+    updates.push({
+      id: item.id,
+      status: 'ROLLED_BACK',
+      error: null,
+      applied_version: item.applied_version,
+      previous_present: item.previous_present,
+      previous_state: item.previous_state,
+      previous_version: item.previous_version,
+      applied_order: item.applied_order,
+    });
+  }
+  return { working, history, updates };
+}
+
+export async function rollbackChangeSet(
+  ctx: EngineContext,
+  actor: Principal,
+  reference: string,
+  input: RollbackInput = {},
+): Promise<RollbackResult> {
+  return inTransaction(ctx, async (tx) => {
+    const row = await lockChangeSet(tx, reference);
+    assertTransition('rollback', row.status, actorContext(row, actor));
+    const force = input.force === true;
+    if (force && !actor.groups.includes(ADMIN_GROUP)) {
+      throw new LedgerError(
+        'FORBIDDEN',
+        `force is for group ${ADMIN_GROUP}: ${actor.id} may roll back only when no later change-set touched the targets`,
+      );
+    }
+    const reason = input.reason ?? null;
+    const at = ctx.clock().toISOString();
+    const applied = (await loadItems(tx, row.id)).filter((item) => item.status === 'APPLIED');
+    const { targets, states } = await loadStatesFor(tx, applied, { lock: true, now: at });
+    const moved = await movedTargets(tx, row.id, applied, states);
+    if (moved.length > 0 && !force) throw conflictError(row.change_set_id, moved);
+    const { working, history, updates } = restore(applied, states);
+    const finalStates: TargetWrite[] = targets.map((t) => ({ ...t, ...working.get(keyOf(t))! }));
+    await writeTargets(tx, { states: finalStates, history, unused: [] }, { changeSet: row.id, actor: actor.id, at });
+    await updateItems(tx, updates);
+    const overridden = moved.map((m) => ({
+      target_type: m.target_type,
+      target_id: m.target_id,
+      change_sets: m.change_sets,
+    }));
+    const journal = new Journal(actor.id, at)
+      .audit('rollback', { reason, force, rolled_back_items: applied.length, ...(force ? { overridden } : {}) })
+      .event('changeset.rolled_back', { reason, force, rolled_back_items: applied.length });
+    const changes = {
+      status: 'ROLLED_BACK' as const,
+      rolled_back_at: at,
+      rolled_back_by: actor.id,
+      updated_at: at,
+      updated_by: actor.id,
+    };
+    const head = await journal.writeForChangeSet(tx, { ...row, ...changes });
+    await updateChangeSet(tx, row.id, { ...changes, ...head });
+    return {
+      success: true,
+      rolled_back_items: applied.length,
+      failed_items: 0,
+      errors: [],
+      rolled_back_at: at,
+      rolled_back_by: actor.id,
+      reason,
+      forced: force,
+    };
+  });
+}

@@ -1,0 +1,101 @@
+// Submit: a dry run of the items, a check that the approval steps can be met, then
+// PENDING_APPROVAL with a deadline and one approval request per eligible approver
+// (or straight to APPROVED when no approval is required).
+import { stepAudience, unsatisfiableSteps } from '../core/approvals.js';
+import { LedgerError } from '../core/errors.js';
+import { assertTransition } from '../core/lifecycle.js';
+import { planItems } from '../core/plan.js';
+import type { ApprovalStep, ChangeSet, Item, Principal, Status } from '../core/types.js';
+import { loadApprovals } from '../store/approvals.js';
+import type { ChangeSetRow } from '../store/change-sets.js';
+import { updateChangeSet } from '../store/change-sets.js';
+import type { Queryable } from '../store/db.js';
+import { loadItems } from '../store/items.js';
+import { findCandidates } from '../store/principals.js';
+import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
+import { Journal } from './journal.js';
+import { loadStatesFor } from './targets.js';
+import { changeSetView } from './view.js';
+
+async function assertItemsApplicable(tx: Queryable, items: readonly Item[]): Promise<void> {
+  const { states } = await loadStatesFor(tx, items, { lock: false });
+  const plan = planItems(items, states);
+  if (plan.would_succeed) return;
+  const problems = plan.items.filter((item) => item.error);
+  throw new LedgerError(
+    'ITEMS_NOT_APPLICABLE',
+    `${problems.length} of ${items.length} items cannot be applied as things stand: ` +
+      problems
+        .slice(0, 3)
+        .map((p) => `${p.key}: ${p.error!.message}`)
+        .join('; '),
+    problems.map((p) => ({
+      path: `items[${p.sequence}]`,
+      item_id: p.item_id,
+      key: p.key,
+      code: p.error!.code,
+      message: p.error!.message,
+    })),
+  );
+}
+
+async function eligibleCandidates(
+  tx: Queryable,
+  row: ChangeSetRow,
+  steps: readonly ApprovalStep[],
+): Promise<Principal[]> {
+  const { ids, groups } = stepAudience(steps);
+  const candidates = await findCandidates(tx, ids, groups);
+  return candidates.filter((p) => p.id !== row.created_by);
+}
+
+function assertSatisfiable(steps: readonly ApprovalStep[], candidates: readonly Principal[], createdBy: string): void {
+  const short = unsatisfiableSteps(steps, candidates, createdBy);
+  if (short.length === 0) return;
+  const describe = (s: { name: string; count: number; received: number }) =>
+    `step ${s.name} needs ${s.count} approval${s.count === 1 ? '' : 's'} but only ${s.received} eligible principal${s.received === 1 ? '' : 's'} can give them`;
+  throw new LedgerError(
+    'APPROVAL_UNSATISFIABLE',
+    short.map(describe).join('; '),
+    short.map((s) => ({ step: s.name, message: describe(s), required: s.count, eligible: s.received })),
+  );
+}
+
+export async function submitChangeSet(ctx: EngineContext, actor: Principal, reference: string): Promise<ChangeSet> {
+  return inTransaction(ctx, async (tx) => {
+    const row = await lockChangeSet(tx, reference);
+    assertTransition('submit', row.status, actorContext(row, actor));
+    const items = await loadItems(tx, row.id);
+    await assertItemsApplicable(tx, items);
+    const candidates = await eligibleCandidates(tx, row, row.approval_steps);
+    assertSatisfiable(row.approval_steps, candidates, row.created_by);
+    const now = ctx.clock();
+    const at = now.toISOString();
+    const approved = row.required_approvals === 0;
+    const hours = ctx.config.approval.deadline_hours[row.priority];
+    const deadline = approved ? null : new Date(now.getTime() + hours * 3_600_000).toISOString();
+    const status: Status = approved ? 'APPROVED' : 'PENDING_APPROVAL';
+    const journal = new Journal(actor.id, at)
+      .audit('submit', { status, content_hash: row.content_hash, approval_deadline: deadline })
+      .event('changeset.submitted', { approval_deadline: deadline, required_approvals: row.required_approvals });
+    if (approved) journal.event('changeset.approved', { required_approvals: 0 });
+    else {
+      for (const approver of candidates) {
+        journal.event('changeset.approval_requested', { approver_id: approver.id, approval_deadline: deadline });
+      }
+    }
+    const next = { ...row, status, submitted_at: at, approval_deadline: deadline, received_approvals: 0 };
+    const head = await journal.writeForChangeSet(tx, next);
+    const changes = {
+      status,
+      submitted_at: at,
+      approval_deadline: deadline,
+      received_approvals: 0,
+      updated_at: at,
+      updated_by: actor.id,
+      ...head,
+    };
+    const version = await updateChangeSet(tx, row.id, changes);
+    return changeSetView({ ...row, ...changes, version }, items, await loadApprovals(tx, row.id));
+  });
+}

@@ -1,0 +1,38 @@
+// The change-set as the API returns it: snake_case, items and approvals included, internals left out.
+import type { Approval, ChangeSet, Item } from '../core/types.js';
+import type { ApprovalWithApprover } from '../store/approvals.js';
+import type { ChangeSetRow } from '../store/change-sets.js';
+import type { StoredItem } from '../store/items.js';
+
+export function itemView(item: StoredItem | Item): Item {
+  return {
+    id: item.id,
+    sequence: item.sequence,
+    key: item.key,
+    operation_type: item.operation_type,
+    target_type: item.target_type,
+    target_id: item.target_id,
+    after_state: item.after_state,
+    diff_data: item.diff_data,
+    before_state: item.before_state,
+    base_version: item.base_version,
+    depends_on: item.depends_on,
+    status: item.status,
+    error: item.error,
+    applied_version: item.applied_version,
+  };
+}
+
+export function approvalView(approval: ApprovalWithApprover | Approval): Approval {
+  const { id, approver_id, decision, reason, content_hash, stale, decided_at } = approval;
+  return { id, approver_id, decision, reason, content_hash, stale, decided_at };
+}
+
+export function changeSetView(
+  row: ChangeSetRow,
+  items: readonly (StoredItem | Item)[],
+  approvals: readonly (ApprovalWithApprover | Approval)[],
+): ChangeSet {
+  const { audit_head: _head, audit_count: _count, ...rest } = row;
+  return { ...rest, approvals: approvals.map(approvalView), items: items.map(itemView) };
+}

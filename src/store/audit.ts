@@ -1,0 +1,69 @@
+// Queries on the audit trail: appends (never updates), and reads in chain order for verification.
+import type { AuditEntry } from '../core/audit-chain.js';
+import { iso, json, type Queryable } from './db.js';
+
+export async function insertAuditEntries(db: Queryable, entries: readonly Omit<AuditEntry, 'seq'>[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db.query(
+    `INSERT INTO audit_entries (chain, chain_seq, at, actor, action, change_set, data, prev_hash, hash)
+     SELECT x.chain, x.chain_seq, x.at, x.actor, x.action, x.change_set, x.data, x.prev_hash, x.hash
+     FROM jsonb_to_recordset($1::jsonb) AS x(chain text, chain_seq integer, at timestamptz, actor text, action text,
+       change_set uuid, data jsonb, prev_hash text, hash text)
+     ORDER BY x.chain, x.chain_seq`,
+    [json(entries)],
+  );
+}
+
+/** Locks a non-change-set chain's head (creating it on first use) so appends to it are serialised. */
+export async function lockChainHead(db: Queryable, chain: string): Promise<{ head: string; count: number }> {
+  await db.query('INSERT INTO audit_heads (chain, head, count) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING', [
+    chain,
+    '0'.repeat(64),
+  ]);
+  const { rows } = await db.query<{ head: string; count: number }>(
+    'SELECT head, count FROM audit_heads WHERE chain = $1 FOR UPDATE',
+    [chain],
+  );
+  return rows[0]!;
+}
+
+export async function updateChainHead(db: Queryable, chain: string, head: string, count: number): Promise<void> {
+  await db.query('UPDATE audit_heads SET head = $2, count = $3 WHERE chain = $1', [chain, head, count]);
+}
+
+const toEntry = (row: Record<string, unknown>): AuditEntry => ({
+  ...(row as unknown as AuditEntry),
+  at: iso(row['at']),
+});
+
+export async function loadChangeSetAudit(db: Queryable, changeSet: string): Promise<AuditEntry[]> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    'SELECT * FROM audit_entries WHERE chain = $1 ORDER BY chain_seq',
+    [changeSet],
+  );
+  return rows.map(toEntry);
+}
+
+/** One page of all entries in (chain, chain_seq) order, after the given position. */
+export async function loadAuditPage(
+  db: Queryable,
+  after: { chain: string; chain_seq: number } | null,
+  limit: number,
+): Promise<AuditEntry[]> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    after
+      ? 'SELECT * FROM audit_entries WHERE (chain, chain_seq) > ($1, $2) ORDER BY chain, chain_seq LIMIT $3'
+      : 'SELECT * FROM audit_entries ORDER BY chain, chain_seq LIMIT $1',
+    after ? [after.chain, after.chain_seq, limit] : [limit],
+  );
+  return rows.map(toEntry);
+}
+
+/** Every chain's recorded head: change-sets carry theirs, other chains are in audit_heads. */
+export async function loadChainHeads(db: Queryable): Promise<Map<string, { hash: string; count: number }>> {
+  const { rows } = await db.query<{ chain: string; hash: string; count: number }>(
+    `SELECT id::text AS chain, audit_head AS hash, audit_count AS count FROM change_sets
+     UNION ALL SELECT chain, head, count FROM audit_heads`,
+  );
+  return new Map(rows.map((row) => [row.chain, { hash: row.hash, count: row.count }]));
+}

@@ -1,0 +1,53 @@
+// Database errors are translated here, by SQLSTATE code (never by message text).
+import { LedgerError } from '../core/errors.js';
+
+export const SQLSTATE = {
+  uniqueViolation: '23505',
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
+  lockNotAvailable: '55P03',
+  queryCanceled: '57014',
+} as const;
+
+export const sqlState = (error: unknown): string | undefined => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+};
+
+export const isUniqueViolation = (error: unknown, constraint?: string): boolean =>
+  sqlState(error) === SQLSTATE.uniqueViolation &&
+  (constraint === undefined || (error as { constraint?: string }).constraint === constraint);
+
+export const isRetryable = (error: unknown): boolean => {
+  const code = sqlState(error);
+  return code === SQLSTATE.serializationFailure || code === SQLSTATE.deadlockDetected;
+};
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+
+/** The database cannot be reached: the client gets 503 UNAVAILABLE, never a 500. */
+export function isConnectionError(error: unknown): boolean {
+  const code = sqlState(error);
+  if (code && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+}
+
+export function translateDbError(error: unknown): unknown {
+  if (error instanceof LedgerError) return error;
+  if (isConnectionError(error)) {
+    return new LedgerError('UNAVAILABLE', 'the database is unavailable, try again shortly', undefined, {
+      cause: error,
+    });
+  }
+  return error;
+}

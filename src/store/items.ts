@@ -1,0 +1,118 @@
+// Queries on change_set_items, written and updated many rows per statement.
+import type { Item, ItemError, ItemStatus, Json, OperationType, PatchOperation } from '../core/types.js';
+import { json, type Queryable } from './db.js';
+
+/** An item with what apply recorded about the target before it wrote, for rollback. */
+export interface StoredItem extends Item {
+  previous_present: boolean | null;
+  previous_state: Json | null;
+  previous_version: number | null;
+  applied_order: number | null;
+}
+
+interface ItemRow {
+  id: string;
+  sequence: number;
+  key: string;
+  operation_type: OperationType;
+  target_type: string;
+  target_id: string;
+  after_state: Json;
+  has_after_state: boolean;
+  diff_data: PatchOperation[] | null;
+  before_state: Json;
+  has_before_state: boolean;
+  base_version: number | null;
+  depends_on: string[];
+  status: ItemStatus;
+  error: ItemError | null;
+  applied_version: number | null;
+  previous_present: boolean | null;
+  previous_state: Json | null;
+  previous_version: number | null;
+  applied_order: number | null;
+}
+
+function toItem(row: ItemRow): StoredItem {
+  const { has_after_state, has_before_state, ...rest } = row;
+  return {
+    ...rest,
+    after_state: has_after_state ? row.after_state : undefined,
+    before_state: has_before_state ? row.before_state : undefined,
+    diff_data: row.diff_data ?? undefined,
+    base_version: row.base_version ?? undefined,
+  };
+}
+
+export async function loadItems(db: Queryable, changeSet: string): Promise<StoredItem[]> {
+  const { rows } = await db.query<ItemRow>('SELECT * FROM change_set_items WHERE change_set = $1 ORDER BY sequence', [
+    changeSet,
+  ]);
+  return rows.map(toItem);
+}
+
+export async function insertItems(db: Queryable, changeSet: string, items: readonly Item[]): Promise<void> {
+  const records = items.map((item) => ({
+    id: item.id,
+    sequence: item.sequence,
+    key: item.key,
+    operation_type: item.operation_type,
+    target_type: item.target_type,
+    target_id: item.target_id,
+    after_state: item.after_state ?? null,
+    has_after_state: item.after_state !== undefined,
+    diff_data: item.diff_data ?? null,
+    before_state: item.before_state ?? null,
+    has_before_state: item.before_state !== undefined,
+    base_version: item.base_version ?? null,
+    depends_on: item.depends_on,
+  }));
+  await db.query(
+    `INSERT INTO change_set_items (id, change_set, sequence, key, operation_type, target_type, target_id, after_state,
+       has_after_state, diff_data, before_state, has_before_state, base_version, depends_on)
+     SELECT x.id, $1::uuid, x.sequence, x.key, x.operation_type, x.target_type, x.target_id, x.after_state,
+       x.has_after_state, x.diff_data, x.before_state, x.has_before_state, x.base_version,
+       ARRAY(SELECT jsonb_array_elements_text(x.depends_on))
+     FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, sequence integer, key text, operation_type text, target_type text,
+       target_id text, after_state jsonb, has_after_state boolean, diff_data jsonb, before_state jsonb,
+       has_before_state boolean, base_version integer, depends_on jsonb)`,
+    [changeSet, json(records)],
+  );
+}
+
+export async function deleteItems(db: Queryable, changeSet: string): Promise<void> {
+  await db.query('DELETE FROM change_set_items WHERE change_set = $1', [changeSet]);
+}
+
+export interface ItemUpdate {
+  id: string;
+  status: ItemStatus;
+  error: ItemError | null;
+  applied_version: number | null;
+  previous_present: boolean | null;
+  previous_state: Json | null;
+  previous_version: number | null;
+  applied_order: number | null;
+}
+
+export async function updateItems(db: Queryable, updates: readonly ItemUpdate[]): Promise<void> {
+  if (updates.length === 0) return;
+  await db.query(
+    `UPDATE change_set_items i SET status = x.status, error = x.error, applied_version = x.applied_version,
+       previous_present = x.previous_present, previous_state = x.previous_state,
+       previous_version = x.previous_version, applied_order = x.applied_order
+     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, status text, error jsonb, applied_version integer,
+       previous_present boolean, previous_state jsonb, previous_version integer, applied_order integer)
+     WHERE i.id = x.id`,
+    [json(updates)],
+  );
+}
+
+/** Back to proposed: on reopen every item is pending again. */
+export async function resetItems(db: Queryable, changeSet: string): Promise<void> {
+  await db.query(
+    `UPDATE change_set_items SET status = 'PENDING', error = NULL, applied_version = NULL, previous_present = NULL,
+       previous_state = NULL, previous_version = NULL, applied_order = NULL WHERE change_set = $1`,
+    [changeSet],
+  );
+}

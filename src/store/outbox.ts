@@ -1,0 +1,36 @@
+// The outbox: events written in the same transaction as the change they describe.
+import type { Json } from '../core/types.js';
+import { json, type Queryable } from './db.js';
+
+export interface OutboxEvent {
+  type: string;
+  occurred_at: string;
+  actor: string;
+  change_set: string | null;
+  /** The envelope without its `id`, which the database assigns. */
+  envelope: { [key: string]: Json };
+}
+
+export async function insertOutboxEvents(db: Queryable, events: readonly OutboxEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.query(
+    `INSERT INTO outbox_events (type, occurred_at, actor, change_set, envelope)
+     SELECT x.type, x.occurred_at, x.actor, x.change_set, x.envelope
+     FROM jsonb_to_recordset($1::jsonb) AS x(n integer, type text, occurred_at timestamptz, actor text,
+       change_set uuid, envelope jsonb)
+     ORDER BY x.n`,
+    [json(events.map((event, n) => ({ n, ...event })))],
+  );
+}
+
+export async function loadEvents(
+  db: Queryable,
+  filter: { changeSet?: string; afterId?: number; limit?: number } = {},
+): Promise<({ id: number } & OutboxEvent['envelope'])[]> {
+  const { rows } = await db.query<{ id: number; envelope: OutboxEvent['envelope'] }>(
+    `SELECT id, envelope FROM outbox_events
+     WHERE ($1::uuid IS NULL OR change_set = $1::uuid) AND id > $2 ORDER BY id LIMIT $3`,
+    [filter.changeSet ?? null, filter.afterId ?? 0, filter.limit ?? 1000],
+  );
+  return rows.map((row) => ({ id: row.id, ...row.envelope }));
+}

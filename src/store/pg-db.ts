@@ -1,0 +1,94 @@
+// The PostgreSQL adapter (node-postgres pool).
+import pg from 'pg';
+import type { Db, Queryable, QueryResult } from './db.js';
+import { translateDbError } from './errors.js';
+
+const INT8 = 20;
+
+export interface PgDbOptions {
+  connectionString: string;
+  /** Optional schema to work in (created when missing): tests isolate themselves this way. */
+  schema?: string;
+  max?: number;
+  statementTimeoutMs?: number;
+}
+
+function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      try {
+        const result = await client.query(text, params as unknown[] | undefined);
+        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      } catch (error) {
+        throw translateDbError(error);
+      }
+    },
+    async exec(script: string): Promise<void> {
+      try {
+        await client.query(script);
+      } catch (error) {
+        throw translateDbError(error);
+      }
+    },
+  };
+}
+
+export async function openPgDb(options: PgDbOptions): Promise<Db> {
+  if (options.schema) {
+    const admin = new pg.Client({ connectionString: options.connectionString });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(options.schema)}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const settings = [
+    options.schema ? `-c search_path=${options.schema}` : '',
+    options.statementTimeoutMs ? `-c statement_timeout=${options.statementTimeoutMs}` : '',
+  ].filter(Boolean);
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    ...(settings.length > 0 ? { options: settings.join(' ') } : {}),
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  const direct = wrap(pool);
+  return {
+    kind: 'postgres',
+    query: direct.query,
+    exec: direct.exec,
+    async transaction(fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw translateDbError(error);
+      }
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw translateDbError(error);
+      } finally {
+        client.release(broken);
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+// The embedded adapter: PGlite, PostgreSQL in WebAssembly, one connection in this process.
+import { mkdirSync } from 'node:fs';
+import { PGlite, types } from '@electric-sql/pglite';
+import type { Db, Queryable, QueryResult } from './db.js';
+
+export interface PgliteDbOptions {
+  /** A directory to persist to; omitted → in memory. */
+  dataDir?: string;
+}
+
+function wrap(target: Pick<PGlite, 'query' | 'exec'>): Queryable {
+  return {
+    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const result = await target.query<R>(text, params as unknown[] | undefined);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    },
+    async exec(script: string): Promise<void> {
+      await target.exec(script);
+    },
+  };
+}
+
+export async function openPgliteDb(options: PgliteDbOptions = {}): Promise<Db> {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const pglite = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    parsers: { [types.INT8]: (value: string) => Number(value) },
+  });
+  const direct = wrap(pglite);
+  return {
+    kind: 'pglite',
+    query: direct.query,
+    exec: direct.exec,
+    // PGlite serialises transactions itself: it has a single connection.
+    transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
+    async close() {
+      await pglite.close();
+    },
+  };
+}

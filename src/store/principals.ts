@@ -1,0 +1,100 @@
+// Queries on principals and their tokens (stored only as hashes).
+import type { Principal, PrincipalKind } from '../core/types.js';
+import { iso, type Queryable } from './db.js';
+
+const COLUMNS = 'id, kind, display_name, email, slack_id, groups, risk, active';
+
+export async function findPrincipal(db: Queryable, id: string): Promise<Principal | null> {
+  const { rows } = await db.query<Principal>(`SELECT ${COLUMNS} FROM principals WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function listPrincipals(db: Queryable): Promise<Principal[]> {
+  const { rows } = await db.query<Principal>(`SELECT ${COLUMNS} FROM principals ORDER BY id`);
+  return rows;
+}
+
+/** Active principals named directly or through one of the groups. */
+export async function findCandidates(
+  db: Queryable,
+  ids: readonly string[],
+  groups: readonly string[],
+): Promise<Principal[]> {
+  const { rows } = await db.query<Principal>(
+    `SELECT ${COLUMNS} FROM principals WHERE active AND (id = ANY($1::text[]) OR groups && $2::text[]) ORDER BY id`,
+    [ids, groups],
+  );
+  return rows;
+}
+
+export interface PrincipalInput {
+  id: string;
+  kind: PrincipalKind;
+  display_name: string | null;
+  email: string | null;
+  slack_id: string | null;
+  groups: string[];
+  risk: number | null;
+  active: boolean;
+}
+
+export async function insertPrincipal(db: Queryable, p: PrincipalInput, at: string): Promise<Principal> {
+  const { rows } = await db.query<Principal>(
+    `INSERT INTO principals (id, kind, display_name, email, slack_id, groups, risk, active, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ${COLUMNS}`,
+    [p.id, p.kind, p.display_name, p.email, p.slack_id, p.groups, p.risk, p.active, at],
+  );
+  return rows[0]!;
+}
+
+export async function updatePrincipal(db: Queryable, p: PrincipalInput, at: string): Promise<Principal> {
+  const { rows } = await db.query<Principal>(
+    `UPDATE principals SET kind = $2, display_name = $3, email = $4, slack_id = $5, groups = $6, risk = $7,
+       active = $8, updated_at = $9 WHERE id = $1 RETURNING ${COLUMNS}`,
+    [p.id, p.kind, p.display_name, p.email, p.slack_id, p.groups, p.risk, p.active, at],
+  );
+  return rows[0]!;
+}
+
+export interface TokenRow {
+  id: string;
+  principal_id: string;
+  name: string | null;
+  created_at: string;
+  created_by: string;
+  revoked_at: string | null;
+}
+
+export async function insertToken(
+  db: Queryable,
+  token: { id: string; principal_id: string; token_hash: string; name: string | null; created_by: string },
+  at: string,
+): Promise<void> {
+  await db.query(
+    'INSERT INTO tokens (id, principal_id, token_hash, name, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)',
+    [token.id, token.principal_id, token.token_hash, token.name, at, token.created_by],
+  );
+}
+
+export async function revokeToken(db: Queryable, id: string, at: string): Promise<TokenRow | null> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `UPDATE tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1
+     RETURNING id, principal_id, name, created_at, created_by, revoked_at`,
+    [id, at],
+  );
+  const row = rows[0];
+  return row
+    ? ({ ...row, created_at: iso(row['created_at']), revoked_at: iso(row['revoked_at'], true) } as TokenRow)
+    : null;
+}
+
+/** The active principal owning an unrevoked token with this hash. */
+export async function findPrincipalByTokenHash(db: Queryable, tokenHash: string): Promise<Principal | null> {
+  const { rows } = await db.query<Principal>(
+    `SELECT p.id, p.kind, p.display_name, p.email, p.slack_id, p.groups, p.risk, p.active
+     FROM tokens t JOIN principals p ON p.id = t.principal_id
+     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.active`,
+    [tokenHash],
+  );
+  return rows[0] ?? null;
+}

@@ -1,0 +1,191 @@
+// The built-in resource store: current states (locked while a change-set writes them) and history.
+import type { TargetState } from '../core/item-semantics.js';
+import { targetKey } from '../core/item-semantics.js';
+import type { Json } from '../core/types.js';
+import { iso, json, type Queryable } from './db.js';
+
+export interface Target {
+  target_type: string;
+  target_id: string;
+}
+
+export function distinctTargets(items: readonly Target[]): Target[] {
+  const seen = new Map<string, Target>();
+  for (const { target_type, target_id } of items)
+    seen.set(targetKey(target_type, target_id), { target_type, target_id });
+  // A fixed lock order (by type, then id) keeps concurrent writers from deadlocking.
+  return [...seen.values()].sort((a, b) =>
+    a.target_type === b.target_type ? compare(a.target_id, b.target_id) : compare(a.target_type, b.target_type),
+  );
+}
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+interface StateRow {
+  target_type: string;
+  target_id: string;
+  present: boolean;
+  state: Json;
+  version: number;
+}
+
+const TARGETS = 'jsonb_to_recordset($1::jsonb) AS t(target_type text, target_id text)';
+
+/**
+ * Current states of the targets. With `lock`, absent targets first get a placeholder row (version 0)
+ * so that every target, even one about to be created, has a row to lock; rows are locked in key order.
+ */
+export async function loadTargetStates(
+  db: Queryable,
+  targets: readonly Target[],
+  options: { lock: boolean; now?: string },
+): Promise<Map<string, TargetState>> {
+  const states = new Map<string, TargetState>();
+  if (targets.length === 0) return states;
+  const param = json(targets);
+  if (options.lock) {
+    await db.query(
+      `INSERT INTO resources (target_type, target_id, present, state, version, updated_at)
+       SELECT t.target_type, t.target_id, false, NULL, 0, $2 FROM ${TARGETS}
+       ORDER BY t.target_type, t.target_id ON CONFLICT DO NOTHING`,
+      [param, options.now],
+    );
+  }
+  const { rows } = await db.query<StateRow>(
+    `SELECT r.target_type, r.target_id, r.present, r.state, r.version FROM resources r
+     JOIN ${TARGETS} ON r.target_type = t.target_type AND r.target_id = t.target_id
+     ORDER BY r.target_type, r.target_id${options.lock ? ' FOR UPDATE OF r' : ''}`,
+    [param],
+  );
+  for (const row of rows) {
+    states.set(targetKey(row.target_type, row.target_id), {
+      present: row.present,
+      state: row.state,
+      version: row.version,
+    });
+  }
+  return states;
+}
+
+/** First recorded state of each target, for RESET without an after_state. */
+export async function loadFirstStates(db: Queryable, targets: readonly Target[]): Promise<Map<string, Json>> {
+  const result = new Map<string, Json>();
+  if (targets.length === 0) return result;
+  const { rows } = await db.query<{ target_type: string; target_id: string; state: Json }>(
+    `SELECT DISTINCT ON (h.target_type, h.target_id) h.target_type, h.target_id, h.state
+     FROM resource_history h JOIN ${TARGETS} ON h.target_type = t.target_type AND h.target_id = t.target_id
+     WHERE h.present ORDER BY h.target_type, h.target_id, h.version`,
+    [json(targets)],
+  );
+  for (const row of rows) result.set(targetKey(row.target_type, row.target_id), row.state);
+  return result;
+}
+
+export interface TargetWrite extends Target {
+  present: boolean;
+  state: Json;
+  version: number;
+}
+
+export interface HistoryWrite extends TargetWrite {
+  operation: string;
+  item: string | null;
+}
+
+/** Writes final states and one history row per version, and drops placeholders nobody wrote. */
+export async function writeTargets(
+  db: Queryable,
+  writes: { states: readonly TargetWrite[]; history: readonly HistoryWrite[]; unused: readonly Target[] },
+  context: { changeSet: string; actor: string; at: string },
+): Promise<void> {
+  if (writes.states.length > 0) {
+    await db.query(
+      `UPDATE resources r SET present = x.present, state = x.state, version = x.version, updated_at = $2, change_set = $3
+       FROM jsonb_to_recordset($1::jsonb) AS x(target_type text, target_id text, present boolean, state jsonb, version integer)
+       WHERE r.target_type = x.target_type AND r.target_id = x.target_id`,
+      [json(writes.states), context.at, context.changeSet],
+    );
+  }
+  if (writes.history.length > 0) {
+    await db.query(
+      `INSERT INTO resource_history (target_type, target_id, version, present, state, operation, change_set, item, actor, at)
+       SELECT x.target_type, x.target_id, x.version, x.present, x.state, x.operation, $2, x.item, $3, $4
+       FROM jsonb_to_recordset($1::jsonb) AS x(target_type text, target_id text, version integer, present boolean,
+         state jsonb, operation text, item uuid)`,
+      [json(writes.history), context.changeSet, context.actor, context.at],
+    );
+  }
+  if (writes.unused.length > 0) {
+    await db.query(
+      `DELETE FROM resources r USING ${TARGETS}
+       WHERE r.target_type = t.target_type AND r.target_id = t.target_id AND r.version = 0`,
+      [json(writes.unused)],
+    );
+  }
+}
+
+/** The change-sets (human ids) that wrote a target after the given version, other than `exclude`. */
+export async function laterWriters(
+  db: Queryable,
+  targets: readonly (Target & { after_version: number })[],
+  exclude: string,
+): Promise<Map<string, string[]>> {
+  const { rows } = await db.query<{ target_type: string; target_id: string; change_set_id: string }>(
+    `SELECT DISTINCT h.target_type, h.target_id, c.change_set_id
+     FROM resource_history h
+     JOIN jsonb_to_recordset($1::jsonb) AS t(target_type text, target_id text, after_version integer)
+       ON h.target_type = t.target_type AND h.target_id = t.target_id AND h.version > t.after_version
+     JOIN change_sets c ON c.id = h.change_set
+     WHERE h.change_set <> $2 ORDER BY c.change_set_id`,
+    [json(targets), exclude],
+  );
+  const result = new Map<string, string[]>();
+  for (const row of rows) {
+    const key = targetKey(row.target_type, row.target_id);
+    result.set(key, [...(result.get(key) ?? []), row.change_set_id]);
+  }
+  return result;
+}
+
+export interface ResourceView {
+  target_type: string;
+  target_id: string;
+  present: boolean;
+  state: Json;
+  version: number;
+  updated_at: string;
+  change_set: string | null;
+}
+
+export async function getResource(db: Queryable, target: Target): Promise<ResourceView | null> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT r.target_type, r.target_id, r.present, r.state, r.version, r.updated_at, c.change_set_id AS change_set
+     FROM resources r LEFT JOIN change_sets c ON c.id = r.change_set
+     WHERE r.target_type = $1 AND r.target_id = $2 AND r.version > 0`,
+    [target.target_type, target.target_id],
+  );
+  const row = rows[0];
+  return row ? ({ ...row, updated_at: iso(row['updated_at']) } as unknown as ResourceView) : null;
+}
+
+export interface HistoryView {
+  version: number;
+  present: boolean;
+  state: Json;
+  operation: string;
+  change_set: string;
+  change_set_uuid: string;
+  item: string | null;
+  actor: string;
+  at: string;
+}
+
+export async function getHistory(db: Queryable, target: Target): Promise<HistoryView[]> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT h.version, h.present, h.state, h.operation, c.change_set_id AS change_set, h.change_set AS change_set_uuid,
+            h.item, h.actor, h.at
+     FROM resource_history h JOIN change_sets c ON c.id = h.change_set
+     WHERE h.target_type = $1 AND h.target_id = $2 ORDER BY h.version`,
+    [target.target_type, target.target_id],
+  );
+  return rows.map((row) => ({ ...row, at: iso(row['at']) }) as unknown as HistoryView);
+}

@@ -24,7 +24,7 @@ export function riskStep(
   count: number,
   map: ApproverMap,
 ): ApprovalStep {
-  const approvers = [...(map[category] ?? []), ...approvalChain, `group:${ADMIN_GROUP}`];
+  const approvers = [...(Object.hasOwn(map, category) ? map[category]! : []), ...approvalChain, `group:${ADMIN_GROUP}`];
   return { name: 'risk', count, approvers: [...new Set(approvers)] };
 }
 

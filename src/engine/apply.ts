@@ -1,7 +1,6 @@
 // Apply: ATOMIC (all items or none) or BEST_EFFORT (each item on its own, dependants of a failed
 // item skipped). Items are simulated in memory against the locked target states and the outcome is
 // written in a few multi-row statements; a failed ATOMIC attempt writes only its audit entry.
-import { tallyApprovals } from '../core/approvals.js';
 import { contentHash } from '../core/canonical-json.js';
 import { LedgerError } from '../core/errors.js';
 import { type ItemOutcome, simulateItems, targetKey } from '../core/item-semantics.js';
@@ -29,18 +28,22 @@ export interface ApplyResult {
   applied_by: string;
 }
 
-/** Approvals are bound to content: apply refuses content that differs from what was approved. */
+/**
+ * Approvals are bound to content: apply refuses content that differs from what was approved.
+ * The approvals themselves were judged when they were given (a later deactivation does not undo them).
+ */
 async function assertApprovedContent(tx: Queryable, row: ChangeSetRow, items: readonly StoredItem[]): Promise<void> {
   const current = contentHash({ ...row, items });
   if (current !== row.content_hash) {
     throw new LedgerError('CONFLICT', `the content of ${row.change_set_id} differs from the content that was approved`);
   }
   if (row.required_approvals === 0) return;
-  const tally = tallyApprovals(row.approval_steps, await loadApprovals(tx, row.id), current, row.created_by);
-  if (!tally.satisfied) {
+  const approvals = await loadApprovals(tx, row.id);
+  const approving = approvals.filter((a) => !a.stale && a.decision === 'APPROVED' && a.content_hash === current);
+  if (approving.length < row.required_approvals) {
     throw new LedgerError(
       'CONFLICT',
-      `${row.change_set_id} has ${tally.received} of ${tally.required} approvals of its current content`,
+      `${row.change_set_id} has ${approving.length} of ${row.required_approvals} approvals of its current content`,
     );
   }
 }

@@ -28,13 +28,13 @@ export async function editChangeSet(
   const validated = validateEditChangeSet(body, ctx.config.limits);
   return inTransaction(ctx, async (tx) => {
     const row = await lockChangeSet(tx, reference);
+    assertTransition('edit', row.status, actorContext(row, actor));
     if (options.ifVersion !== undefined && options.ifVersion !== row.version) {
       throw new LedgerError(
         'PRECONDITION_FAILED',
         `change-set ${row.change_set_id} is at version ${row.version}, not ${options.ifVersion}`,
       );
     }
-    assertTransition('edit', row.status, actorContext(row, actor));
     if (!validated.ok) throw validationError(validated.issues);
     const patch = validated.value;
     const oldItems = await loadItems(tx, row.id);

@@ -7,14 +7,15 @@ import { loadApprovals } from '../store/approvals.js';
 import { findChangeSet } from '../store/change-sets.js';
 import type { Db } from '../store/db.js';
 import { loadItems } from '../store/items.js';
-import { findPrincipal } from '../store/principals.js';
-import { getHistory, getResource, type HistoryView, type ResourceView } from '../store/resources.js';
+import { findPrincipal, listPrincipals } from '../store/principals.js';
+import { getHistory, getResource, type HistoryView, listResources, type ResourceView } from '../store/resources.js';
 import { type ApplyResult, applyChangeSet } from './apply.js';
 import { changeSetAudit, verifyAudit } from './audit.js';
 import { type EngineContext, type EngineDeps, toContext } from './context.js';
 import { createChangeSet } from './create.js';
 import { decideChangeSet } from './decide.js';
 import { type EditOptions, editChangeSet } from './edit.js';
+import { decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
 import * as principals from './principals.js';
 import { rollbackChangeSet } from './rollback.js';
@@ -91,6 +92,10 @@ export class Engine {
     return changeSetView(row, items, approvals);
   }
 
+  list(actor: Principal, query: ListQuery, maxLimit = 200) {
+    return listChangeSetSummaries(this.db, actor, query, maxLimit);
+  }
+
   audit(reference: string) {
     return changeSetAudit(this.db, reference);
   }
@@ -109,8 +114,40 @@ export class Engine {
     return getHistory(this.db, { target_type, target_id });
   }
 
+  /** Present resources in key order; `after` is the `next` cursor of the previous page. */
+  async listResources(query: {
+    target_type?: string | undefined;
+    prefix?: string | undefined;
+    limit?: number | undefined;
+    after?: string | undefined;
+  }) {
+    const limit = query.limit ?? 100;
+    const [target_type, target_id] = query.after ? decodeCursor(query.after, 2) : [];
+    const after = target_type !== undefined && target_id !== undefined ? { target_type, target_id } : undefined;
+    const rows = await listResources(this.db, {
+      target_type: query.target_type,
+      prefix: query.prefix,
+      after,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const next = rows.length > limit && last ? encodeCursor([last.target_type, last.target_id]) : null;
+    return { data: page, next_cursor: next };
+  }
+
   principal(id: string): Promise<Principal | null> {
     return findPrincipal(this.db, id);
+  }
+
+  async requirePrincipal(id: string): Promise<Principal> {
+    const found = await findPrincipal(this.db, id);
+    if (!found) throw new LedgerError('NOT_FOUND', `principal ${id} does not exist`);
+    return found;
+  }
+
+  listPrincipals(): Promise<Principal[]> {
+    return listPrincipals(this.db);
   }
 
   createPrincipal(
@@ -124,8 +161,8 @@ export class Engine {
     return principals.updatePrincipal(this.ctx, actor, id, patch);
   }
 
-  issueToken(actor: Principal | null, principalId: string, name?: string | null) {
-    return principals.issueToken(this.ctx, actor, principalId, name ?? null);
+  issueToken(actor: Principal | null, principalId: string, name?: string | null, token?: string) {
+    return principals.issueToken(this.ctx, actor, principalId, name ?? null, token);
   }
 
   revokeToken(actor: Principal, tokenId: string) {

@@ -95,6 +95,7 @@ export async function issueToken(
   actor: Principal | null,
   principalId: string,
   name: string | null = null,
+  token: string = newToken(),
 ): Promise<IssuedToken> {
   if (actor) assertAdmin(actor);
   const actorId = actor?.id ?? 'system';
@@ -102,7 +103,7 @@ export async function issueToken(
   return inTransaction(ctx, async (tx) => {
     if (!(await findPrincipal(tx, principalId)))
       throw new LedgerError('NOT_FOUND', `principal ${principalId} does not exist`);
-    const issued = { token_id: ctx.newId(), token: newToken(), principal_id: principalId };
+    const issued = { token_id: ctx.newId(), token, principal_id: principalId };
     await insertToken(
       tx,
       {

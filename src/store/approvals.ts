@@ -11,7 +11,7 @@ export async function loadApprovals(db: Queryable, changeSet: string): Promise<A
     `SELECT a.id, a.approver_id, a.decision, a.reason, a.content_hash, a.stale, a.decided_at,
             coalesce(p.groups, '{}') AS groups, coalesce(p.active, false) AS active
      FROM approvals a LEFT JOIN principals p ON p.id = a.approver_id
-     WHERE a.change_set = $1 ORDER BY a.decided_at, a.id`,
+     WHERE a.change_set = $1 ORDER BY a.decided_at, a.approver_id, a.stale DESC`,
     [changeSet],
   );
   return rows.map((row) => ({

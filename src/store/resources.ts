@@ -160,7 +160,7 @@ export async function getResource(db: Queryable, target: Target): Promise<Resour
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT r.target_type, r.target_id, r.present, r.state, r.version, r.updated_at, c.change_set_id AS change_set
      FROM resources r LEFT JOIN change_sets c ON c.id = r.change_set
-     WHERE r.target_type = $1 AND r.target_id = $2 AND r.version > 0`,
+     WHERE r.target_type = $1 AND r.target_id = $2 AND r.present`,
     [target.target_type, target.target_id],
   );
   const row = rows[0];
@@ -188,4 +188,27 @@ export async function getHistory(db: Queryable, target: Target): Promise<History
     [target.target_type, target.target_id],
   );
   return rows.map((row) => ({ ...row, at: iso(row['at']) }) as unknown as HistoryView);
+}
+
+/** Present resources in key order, optionally of one type or under an id prefix, after a cursor. */
+export async function listResources(
+  db: Queryable,
+  filter: { target_type?: string | undefined; prefix?: string | undefined; after?: Target | undefined; limit: number },
+): Promise<ResourceView[]> {
+  const prefix = filter.prefix ? `${filter.prefix.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : null;
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT r.target_type, r.target_id, r.present, r.state, r.version, r.updated_at, c.change_set_id AS change_set
+     FROM resources r LEFT JOIN change_sets c ON c.id = r.change_set
+     WHERE r.present AND ($1::text IS NULL OR r.target_type = $1) AND ($2::text IS NULL OR r.target_id LIKE $2)
+       AND ($3::text IS NULL OR (r.target_type, r.target_id) > ($3, $4))
+     ORDER BY r.target_type, r.target_id LIMIT $5`,
+    [
+      filter.target_type ?? null,
+      prefix,
+      filter.after?.target_type ?? null,
+      filter.after?.target_id ?? null,
+      filter.limit,
+    ],
+  );
+  return rows.map((row) => ({ ...row, updated_at: iso(row['updated_at']) }) as unknown as ResourceView);
 }

@@ -1,0 +1,85 @@
+// Listing change-sets: filters, newest first, opaque cursors.
+import { LedgerError } from '../core/errors.js';
+import { type Principal, STATUSES, type Status } from '../core/types.js';
+import { listChangeSets } from '../store/change-set-list.js';
+import type { ChangeSetRow } from '../store/change-sets.js';
+import type { Queryable } from '../store/db.js';
+
+export interface ListQuery {
+  status?: string | undefined;
+  category?: string | undefined;
+  agent_id?: string | undefined;
+  priority?: string | undefined;
+  tag?: string | undefined;
+  approver?: 'me' | undefined;
+  q?: string | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+const toAfter = ([created_at, id]: string[]) => ({ created_at: created_at!, id: id! });
+
+export type ChangeSetSummary = Omit<ChangeSetRow, 'audit_head' | 'audit_count'>;
+
+/** Opaque cursors: the sort key of the last row of a page. */
+export const encodeCursor = (parts: readonly string[]): string =>
+  Buffer.from(JSON.stringify(parts)).toString('base64url');
+
+export function decodeCursor(
+  cursor: string,
+  arity: number,
+  check: (parts: string[]) => boolean = () => true,
+): string[] {
+  try {
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === 'string') && check(parts))
+      return parts;
+  } catch {
+    // falls through to the refusal below
+  }
+  throw new LedgerError('VALIDATION_FAILED', 'cursor is not one this API returned', [
+    { path: 'cursor', message: 'invalid cursor' },
+  ]);
+}
+
+const validChangeSetCursor = ([createdAt, id]: string[]) =>
+  !Number.isNaN(Date.parse(createdAt!)) && /^[0-9a-f-]{36}$/i.test(id!);
+
+function parseStatuses(value: string | undefined): Status[] | undefined {
+  if (value === undefined) return undefined;
+  const statuses = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = statuses.filter((s) => !STATUSES.includes(s as Status));
+  if (unknown.length > 0) {
+    throw new LedgerError('VALIDATION_FAILED', `unknown status ${unknown.join(', ')}: use ${STATUSES.join(', ')}`, [
+      { path: 'status', message: `unknown status ${unknown.join(', ')}` },
+    ]);
+  }
+  return statuses as Status[];
+}
+
+export async function listChangeSetSummaries(
+  db: Queryable,
+  actor: Principal,
+  query: ListQuery,
+  maxLimit: number,
+): Promise<{ data: ChangeSetSummary[]; next_cursor: string | null }> {
+  const limit = Math.min(query.limit ?? 50, maxLimit);
+  const rows = await listChangeSets(db, {
+    status: parseStatuses(query.status),
+    category: query.category,
+    agent_id: query.agent_id,
+    priority: query.priority,
+    tag: query.tag,
+    q: query.q,
+    approver: query.approver === 'me' ? actor : undefined,
+    after: query.cursor ? toAfter(decodeCursor(query.cursor, 2, validChangeSetCursor)) : undefined,
+    limit: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const data = page.map(({ audit_head: _h, audit_count: _c, ...summary }) => summary);
+  const last = page.at(-1);
+  return { data, next_cursor: rows.length > limit && last ? encodeCursor([last.created_at, last.id]) : null };
+}

@@ -1,41 +1,26 @@
-// The `changeledger` command. The HTTP server and the client commands arrive with the API.
-import { migrate } from '../store/migrator.js';
-import { openPgDb } from '../store/pg-db.js';
-import { openPgliteDb } from '../store/pglite-db.js';
+// The `changeledger` command: server and database commands (direct) and client commands (HTTP).
+import { Command, CommanderError } from 'commander';
+import { registerClientCommands } from './client-commands.js';
+import { registerServerCommands } from './server-commands.js';
 
-async function openDatabase() {
-  const url = process.env['DATABASE_URL'];
-  if (url) return openPgDb({ connectionString: url });
-  return openPgliteDb({ dataDir: `${process.env['CHANGELEDGER_DATA_DIR'] ?? './.changeledger'}/db` });
+export function buildProgram(): Command {
+  const program = new Command('changeledger')
+    .description('change-set workflow engine: risk, approvals, policy, apply, rollback, audit')
+    .option('--config <file>', 'configuration file (default: $CHANGELEDGER_CONFIG or ./changeledger.yaml)')
+    .showHelpAfterError()
+    .exitOverride();
+  registerServerCommands(program);
+  registerClientCommands(program);
+  return program;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
-  if (command === 'migrate' || command === 'serve') {
-    const db = await openDatabase();
-    try {
-      const result = await migrate(db);
-      console.log(
-        `database schema at version ${result.current} (${result.applied.length} migration(s) applied, ${db.kind})`,
-      );
-    } finally {
-      await db.close();
-    }
-    if (command === 'serve') {
-      console.log('changeledger: the engine and its database are ready; the HTTP server comes next (issue [api]).');
-    }
-    return 0;
-  }
-  console.log('usage: changeledger serve | migrate');
-  return command ? 2 : 0;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
     console.error(`changeledger: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-);
+    return 1;
+  }
+}

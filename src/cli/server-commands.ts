@@ -1,0 +1,145 @@
+// Commands with direct database access: serve, migrate, audit verify, principal add, token create.
+import type { Command } from 'commander';
+import { engineConfigOf, loadConfig } from '../config.js';
+import { PRINCIPAL_KINDS, type PrincipalKind } from '../core/types.js';
+import { Engine } from '../engine/engine.js';
+import { openDatabase, startServer } from '../server.js';
+import { migrate } from '../store/migrator.js';
+import { printResult } from './format.js';
+
+const configOf = (command: Command) => loadConfig({ path: command.optsWithGlobals().config });
+
+async function withEngine<T>(command: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
+  const config = configOf(command);
+  const db = await openDatabase(config);
+  try {
+    await migrate(db);
+    return await fn(new Engine({ db, config: engineConfigOf(config) }));
+  } finally {
+    await db.close();
+  }
+}
+
+async function serve(command: Command): Promise<void> {
+  const config = configOf(command);
+  const server = await startServer(config);
+  const where = config.database.url ? 'PostgreSQL' : `embedded database in ${config.database.data_dir}`;
+  console.log(`changeledger listening on ${server.url} (${where})`);
+  console.log(`API docs: ${server.url}/docs`);
+  console.log(
+    server.admin.source === 'environment'
+      ? 'admin token: CHANGELEDGER_ADMIN_TOKEN (principal admin)'
+      : `admin token: ${server.admin.path} (principal admin${server.admin.created ? ', new' : ''})`,
+  );
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      console.log(`changeledger: ${signal}, finishing in-flight requests`);
+      const timer = setTimeout(() => process.exit(1), config.server.shutdown_timeout_ms);
+      timer.unref();
+      server.stop().then(resolve, (error: unknown) => {
+        console.error(`changeledger: shutdown failed: ${String(error)}`);
+        process.exit(1);
+      });
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
+
+export function registerServerCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HTTP server')
+    .action((_options, command: Command) => serve(command));
+
+  program
+    .command('migrate')
+    .description('apply database migrations')
+    .action((_o, command: Command) =>
+      withEngine(command, async (engine) => {
+        const result = await migrate(engine.db);
+        console.log(`schema at version ${result.current}`);
+      }),
+    );
+
+  program
+    .command('audit')
+    .description('audit trail commands')
+    .command('verify')
+    .description('recompute every audit hash chain (direct database access)')
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }, command: Command) =>
+      withEngine(command, async (engine) => {
+        const result = await engine.verifyAudit();
+        printResult(result, options.json, () =>
+          result.ok
+            ? `audit trail intact: ${result.entries} entries in ${result.chains} chains`
+            : `AUDIT TRAIL BROKEN at entry seq ${result.first_break?.seq} (chain ${result.first_break?.change_set_id ?? result.first_break?.chain}, position ${result.first_break?.chain_seq}): ${result.first_break?.reason}`,
+        );
+        if (!result.ok) process.exitCode = 3;
+      }),
+    );
+
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  program
+    .command('principal')
+    .description('principals (direct database access)')
+    .command('add <id>')
+    .option('--kind <kind>', `one of ${PRINCIPAL_KINDS.join(', ')}`, 'human')
+    .option('--group <group>', 'a group (repeatable)', collect, [])
+    .option('--email <email>')
+    .option('--slack-id <id>')
+    .option('--risk <n>', 'agent-risk override 0–100')
+    .option('--name <display name>')
+    .option('--json', 'print JSON')
+    .action(
+      (
+        id: string,
+        o: {
+          kind: string;
+          group: string[];
+          email?: string;
+          slackId?: string;
+          risk?: string;
+          name?: string;
+          json?: boolean;
+        },
+        command: Command,
+      ) =>
+        withEngine(command, async (engine) => {
+          if (!PRINCIPAL_KINDS.includes(o.kind as PrincipalKind))
+            throw new Error(`--kind must be one of ${PRINCIPAL_KINDS.join(', ')}`);
+          const risk = o.risk === undefined ? null : Number(o.risk);
+          if (risk !== null && !(Number.isInteger(risk) && risk >= 0 && risk <= 100))
+            throw new Error('--risk must be an integer from 0 to 100');
+          const { principal, token } = await engine.createPrincipal(null, {
+            id,
+            kind: o.kind as PrincipalKind,
+            display_name: o.name ?? null,
+            email: o.email ?? null,
+            slack_id: o.slackId ?? null,
+            groups: o.group,
+            risk,
+            active: true,
+          });
+          printResult(
+            { principal, token },
+            o.json,
+            () => `principal ${principal.id} added\ntoken (shown once): ${token?.token}`,
+          );
+        }),
+    );
+
+  program
+    .command('token')
+    .description('tokens (direct database access)')
+    .command('create <principal>')
+    .option('--name <name>')
+    .option('--json', 'print JSON')
+    .action((principal: string, o: { name?: string; json?: boolean }, command: Command) =>
+      withEngine(command, async (engine) => {
+        const issued = await engine.issueToken(null, principal, o.name ?? null);
+        printResult(issued, o.json, () => `token for ${principal} (shown once): ${issued.token}`);
+      }),
+    );
+}

@@ -1,0 +1,97 @@
+// buildApp(deps) → a Fastify instance, separate from listen() so tests use app.inject().
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Engine } from '../engine/engine.js';
+import { schemaStatus } from '../store/migrator.js';
+import { registerAuth } from './auth.js';
+import { toLedgerError } from './errors.js';
+import { registerIdempotency } from './idempotency.js';
+import { registerMetrics } from './metrics.js';
+import { changeSetRoutes } from './routes/change-sets.js';
+import { ledgerRoutes } from './routes/ledger.js';
+
+export interface AppDeps {
+  engine: Engine;
+  bodyLimitBytes?: number;
+  pageSizeMax?: number;
+  requestTimeoutMs?: number;
+  logger?: FastifyServerOptions['logger'];
+  version?: string;
+}
+
+export interface LedgerApp extends FastifyInstance {
+  /** Turns /readyz unready (graceful shutdown starts here). */
+  markShuttingDown(): void;
+}
+
+export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
+  const { engine } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: deps.bodyLimitBytes ?? 10 * 1024 * 1024,
+    requestTimeout: deps.requestTimeoutMs ?? 30_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } },
+  }) as unknown as LedgerApp;
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // Schemas document responses; serialising with JSON.stringify never drops a field they forgot.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.setErrorHandler((error, request, reply) => {
+    const refusal = toLedgerError(error);
+    if (refusal.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.status(refusal.statusCode).send(refusal.toBody());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({
+      statusCode: 404,
+      code: 'NOT_FOUND',
+      error: 'Not Found',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+    }),
+  );
+
+  let shuttingDown = false;
+  app.markShuttingDown = () => {
+    shuttingDown = true;
+  };
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'changeledger', version: deps.version ?? '0.1.0', description: 'Change-set workflow engine API' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerAuth(app, engine);
+  const metrics = registerMetrics(app, engine.db);
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    if (shuttingDown) return reply.status(503).send({ status: 'shutting down' });
+    try {
+      const schema = await schemaStatus(engine.db);
+      if (schema.current !== schema.expected)
+        return reply.status(503).send({ status: 'migrations pending', ...schema });
+      return { status: 'ready', ...schema };
+    } catch {
+      return reply.status(503).send({ status: 'database unreachable' });
+    }
+  });
+
+  await app.register(
+    async (api) => {
+      registerIdempotency(api, engine.db, engine.ctx.clock);
+      changeSetRoutes(api, engine, metrics, deps.pageSizeMax ?? 200);
+      ledgerRoutes(api, engine);
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: '/api/ledger' },
+  );
+  return app;
+}

@@ -1,0 +1,39 @@
+// Bearer tokens on every API route but the public ones; the principal rides on the request.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LedgerError } from '../core/errors.js';
+import type { Principal } from '../core/types.js';
+import type { Engine } from '../engine/engine.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const PUBLIC = new Set(['/healthz', '/readyz', '/metrics', '/api/ledger/openapi.json']);
+
+function bearer(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1]! : '';
+}
+
+export function registerAuth(app: FastifyInstance, engine: Engine): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0]!;
+    if (PUBLIC.has(path) || !path.startsWith('/api/')) return;
+    const token = bearer(request);
+    if (token === null) throw new LedgerError('UNAUTHENTICATED', 'missing Authorization: Bearer <token>');
+    const principal = token ? await engine.authenticate(token) : null;
+    if (!principal) throw new LedgerError('UNAUTHENTICATED', 'unknown or revoked token');
+    request.principal = principal;
+  });
+}
+
+/** The authenticated principal (routes behind the auth hook always have one). */
+export function actorOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new LedgerError('UNAUTHENTICATED', 'missing Authorization: Bearer <token>');
+  return request.principal;
+}

@@ -1,0 +1,74 @@
+// Idempotency-Key on every POST (per principal, 24 h): a repeat with the same body replays the
+// first response; with a different body it is refused. Refused requests leave no key behind.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { canonicalJson, sha256Hex } from '../core/canonical-json.js';
+import { LedgerError } from '../core/errors.js';
+import type { Db } from '../store/db.js';
+import { claimKey, completeKey, releaseKey } from '../store/idempotency.js';
+
+const TTL_HOURS = 24;
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotencyKey: string | null;
+  }
+}
+
+function requestHash(request: FastifyRequest): string {
+  const body = request.body === undefined ? null : request.body;
+  return sha256Hex(`${request.method} ${request.url}\n${canonicalJson(body)}`);
+}
+
+async function replayOrClaim(db: Db, request: FastifyRequest, reply: FastifyReply, clock: () => Date): Promise<void> {
+  const key = request.headers['idempotency-key'];
+  if (request.method !== 'POST' || key === undefined || !request.principal) return;
+  if (typeof key !== 'string' || !KEY.test(key)) {
+    throw new LedgerError('VALIDATION_FAILED', 'Idempotency-Key must be 1–255 visible ASCII characters', [
+      { path: 'headers.idempotency-key', message: 'invalid' },
+    ]);
+  }
+  const hash = requestHash(request);
+  const stored = await claimKey(db, {
+    principal_id: request.principal.id,
+    key,
+    request_hash: hash,
+    now: clock().toISOString(),
+    ttl_hours: TTL_HOURS,
+  });
+  if (!stored) {
+    request.idempotencyKey = key;
+    return;
+  }
+  if (stored.request_hash !== hash) {
+    throw new LedgerError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'this Idempotency-Key was used with a different request: use a new key',
+    );
+  }
+  if (stored.status_code === null) {
+    throw new LedgerError('CONFLICT', 'a request with this Idempotency-Key is still in progress: retry shortly');
+  }
+  reply.header('idempotent-replayed', 'true');
+  await reply.status(stored.status_code).send(stored.response);
+}
+
+export function registerIdempotency(app: FastifyInstance, db: Db, clock: () => Date = () => new Date()): void {
+  app.decorateRequest('idempotencyKey', null);
+  app.addHook('preHandler', (request, reply) => replayOrClaim(db, request, reply, clock));
+  app.addHook('onSend', async (request, reply, payload) => {
+    const key = request.idempotencyKey;
+    if (!key || !request.principal) return payload;
+    request.idempotencyKey = null;
+    if (reply.statusCode >= 400) await releaseKey(db, request.principal.id, key);
+    else
+      await completeKey(
+        db,
+        request.principal.id,
+        key,
+        reply.statusCode,
+        typeof payload === 'string' ? JSON.parse(payload) : null,
+      );
+    return payload;
+  });
+}

@@ -1,0 +1,292 @@
+// Schemas of every body, parameter and response: they validate requests at the edge and generate
+// the OpenAPI document. The engine validates again in depth (cross-field rules, cycles).
+import { type TSchema, Type } from 'typebox';
+import {
+  APPLY_MODES,
+  DECISIONS,
+  ITEM_STATUSES,
+  OPERATION_TYPES,
+  PRINCIPAL_KINDS,
+  PRIORITIES,
+  STATUSES,
+} from '../core/types.js';
+
+const Id = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'letters, digits, ".", "_", "-"; 1–64' });
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const AnyJson = Type.Unknown({ description: 'any JSON value' });
+const Timestamp = Type.String({ format: 'date-time' });
+const Reason = Type.Optional(Nullable(Type.String({ maxLength: 2000 })));
+
+const PatchOp = Type.Object(
+  {
+    op: Type.Union(['add', 'remove', 'replace', 'move', 'copy', 'test'].map((op) => Type.Literal(op))),
+    path: Type.String(),
+    value: Type.Optional(AnyJson),
+    from: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const ItemBody = Type.Object(
+  {
+    key: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    operation_type: Type.Union(OPERATION_TYPES.map((o) => Type.Literal(o))),
+    target_type: Type.String({ minLength: 1, maxLength: 128 }),
+    target_id: Type.String({ minLength: 1, maxLength: 512 }),
+    after_state: Type.Optional(AnyJson),
+    diff_data: Type.Optional(Type.Array(PatchOp, { minItems: 1 })),
+    before_state: Type.Optional(AnyJson),
+    base_version: Type.Optional(Type.Integer({ minimum: 0 })),
+    depends_on: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }))),
+  },
+  { additionalProperties: false },
+);
+
+const editable = {
+  title: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Nullable(Type.String({ maxLength: 10_000 })),
+  agent_type: Type.String({ minLength: 1, maxLength: 64 }),
+  category: Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$' }),
+  priority: Type.Union(PRIORITIES.map((p) => Type.Literal(p))),
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 }),
+  metadata: Type.Record(Type.String(), AnyJson),
+  approval_chain: Type.Array(Id, { maxItems: 100 }),
+  auto_apply: Type.Boolean(),
+};
+
+export const CreateBody = Type.Object(
+  {
+    change_set_id: Id,
+    agent_id: Type.Optional(Id),
+    ...Object.fromEntries(
+      Object.entries(editable).map(([k, v]) => [k, k === 'title' || k === 'agent_type' ? v : Type.Optional(v)]),
+    ),
+    items: Type.Array(ItemBody, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const EditBody = Type.Object(
+  {
+    ...Object.fromEntries(Object.entries(editable).map(([k, v]) => [k, Type.Optional(v)])),
+    items: Type.Optional(Type.Array(ItemBody, { minItems: 1 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const DecisionBody = Type.Object(
+  { decision: Type.Union(DECISIONS.map((d) => Type.Literal(d))), reason: Reason },
+  { additionalProperties: false },
+);
+export const ApplyBody = Type.Object(
+  { mode: Type.Optional(Type.Union(APPLY_MODES.map((m) => Type.Literal(m)))) },
+  { additionalProperties: false },
+);
+export const RollbackBody = Type.Object(
+  { reason: Reason, force: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+export const ReasonBody = Type.Object({ reason: Reason }, { additionalProperties: false });
+
+export const ChangeSetParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const ResourceParams = Type.Object({
+  target_type: Type.String({ minLength: 1, maxLength: 128 }),
+  target_id: Type.String({ minLength: 1, maxLength: 512 }),
+});
+
+export const ListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.String({ maxLength: 200, description: `comma-separated: ${STATUSES.join(', ')}` })),
+    category: Type.Optional(Type.String({ maxLength: 64 })),
+    agent_id: Type.Optional(Type.String({ maxLength: 64 })),
+    priority: Type.Optional(Type.Union(PRIORITIES.map((p) => Type.Literal(p)))),
+    tag: Type.Optional(Type.String({ maxLength: 64 })),
+    approver: Type.Optional(Type.Literal('me')),
+    q: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+export const PrincipalBody = Type.Object(
+  {
+    id: Id,
+    kind: Type.Optional(Type.Union(PRINCIPAL_KINDS.map((k) => Type.Literal(k)))),
+    display_name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+    email: Type.Optional(Nullable(Type.String({ maxLength: 320, format: 'email' }))),
+    slack_id: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+    groups: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), { maxItems: 50 })),
+    risk: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 100 }))),
+  },
+  { additionalProperties: false },
+);
+export const PrincipalPatch = Type.Object(
+  {
+    kind: Type.Optional(Type.Union(PRINCIPAL_KINDS.map((k) => Type.Literal(k)))),
+    display_name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+    email: Type.Optional(Nullable(Type.String({ maxLength: 320, format: 'email' }))),
+    slack_id: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+    groups: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), { maxItems: 50 })),
+    risk: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 100 }))),
+    active: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export const TokenBody = Type.Object(
+  { name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))) },
+  { additionalProperties: false },
+);
+export const PrincipalParams = Type.Object({ id: Id });
+export const TokenParams = Type.Object({ token_id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+// Responses (documentation, and fast serialisation). JSON states stay free-form.
+export const ErrorResponse = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
+});
+
+const Risk = Type.Object({
+  score: Type.Integer(),
+  level: Type.String(),
+  factors: Type.Object({
+    operation: Type.Integer(),
+    target: Type.Integer(),
+    agent: Type.Integer(),
+    scope: Type.Integer(),
+    quantity: Type.Integer(),
+  }),
+  recommendations: Type.Array(Type.String()),
+  auto_approve: Type.Boolean(),
+  required_approvals: Type.Integer(),
+});
+
+const ItemView = Type.Object({
+  id: Type.String(),
+  sequence: Type.Integer(),
+  key: Type.String(),
+  operation_type: Type.String(),
+  target_type: Type.String(),
+  target_id: Type.String(),
+  after_state: Type.Optional(AnyJson),
+  diff_data: Type.Optional(Type.Array(Type.Record(Type.String(), AnyJson))),
+  before_state: Type.Optional(AnyJson),
+  base_version: Type.Optional(Type.Integer()),
+  depends_on: Type.Array(Type.String()),
+  status: Type.Union(ITEM_STATUSES.map((s) => Type.Literal(s))),
+  error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+  applied_version: Nullable(Type.Integer()),
+});
+
+const ApprovalView = Type.Object({
+  id: Type.String(),
+  approver_id: Type.String(),
+  decision: Type.String(),
+  reason: Nullable(Type.String()),
+  content_hash: Type.String(),
+  stale: Type.Boolean(),
+  decided_at: Timestamp,
+});
+
+const summaryFields = {
+  id: Type.String({ format: 'uuid' }),
+  change_set_id: Type.String(),
+  title: Type.String(),
+  description: Nullable(Type.String()),
+  agent_id: Type.String(),
+  agent_type: Type.String(),
+  category: Type.String(),
+  priority: Type.String(),
+  tags: Type.Array(Type.String()),
+  metadata: Type.Record(Type.String(), AnyJson),
+  approval_chain: Type.Array(Type.String()),
+  auto_apply: Type.Boolean(),
+  status: Type.Union(STATUSES.map((s) => Type.Literal(s))),
+  risk: Risk,
+  approval_steps: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      count: Type.Integer(),
+      approvers: Type.Array(Type.String()),
+      message: Type.Optional(Type.String()),
+    }),
+  ),
+  required_approvals: Type.Integer(),
+  received_approvals: Type.Integer(),
+  approval_deadline: Nullable(Timestamp),
+  policy_evaluations: Type.Array(Type.Record(Type.String(), AnyJson)),
+  content_hash: Type.String(),
+  item_count: Type.Integer(),
+  version: Type.Integer(),
+  created_at: Timestamp,
+  created_by: Type.String(),
+  updated_at: Timestamp,
+  updated_by: Type.String(),
+  submitted_at: Nullable(Timestamp),
+  applied_at: Nullable(Timestamp),
+  applied_by: Nullable(Type.String()),
+  rolled_back_at: Nullable(Timestamp),
+  rolled_back_by: Nullable(Type.String()),
+};
+
+export const ChangeSetSummary = Type.Object(summaryFields);
+export const ChangeSetView = Type.Object({
+  ...summaryFields,
+  approvals: Type.Array(ApprovalView),
+  items: Type.Array(ItemView),
+});
+export const ChangeSetList = Type.Object({ data: Type.Array(ChangeSetSummary), next_cursor: Nullable(Type.String()) });
+
+export const ApplyResult = Type.Object({
+  success: Type.Boolean(),
+  mode: Type.String(),
+  status: Type.String(),
+  applied_items: Type.Optional(Type.Integer()),
+  failed_items: Type.Optional(Type.Integer()),
+  skipped_items: Type.Optional(Type.Integer()),
+  errors: Type.Optional(Type.Array(Type.Record(Type.String(), AnyJson))),
+  items: Type.Array(Type.Record(Type.String(), AnyJson)),
+  applied_at: Type.Optional(Timestamp),
+  applied_by: Type.Optional(Type.String()),
+  would_succeed: Type.Optional(Type.Boolean()),
+  id: Type.Optional(Type.String()),
+  change_set_id: Type.Optional(Type.String()),
+});
+
+export const PlanResult = Type.Object({
+  id: Type.String(),
+  change_set_id: Type.String(),
+  status: Type.String(),
+  mode: Type.Literal('DRY_RUN'),
+  would_succeed: Type.Boolean(),
+  items: Type.Array(Type.Record(Type.String(), AnyJson)),
+});
+
+export const RollbackResult = Type.Object({
+  success: Type.Boolean(),
+  rolled_back_items: Type.Integer(),
+  failed_items: Type.Integer(),
+  errors: Type.Array(Type.Record(Type.String(), AnyJson)),
+  rolled_back_at: Timestamp,
+  rolled_back_by: Type.String(),
+  reason: Nullable(Type.String()),
+  forced: Type.Boolean(),
+});
+
+export const PrincipalView = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  display_name: Nullable(Type.String()),
+  email: Nullable(Type.String()),
+  slack_id: Nullable(Type.String()),
+  groups: Type.Array(Type.String()),
+  risk: Nullable(Type.Integer()),
+  active: Type.Boolean(),
+});
+export const IssuedToken = Type.Object({ token_id: Type.String(), token: Type.String(), principal_id: Type.String() });
+
+/** Response schemas document the API; handlers return domain types, so the map is not type-checked against them. */
+export const responses = (map: Record<string | number, TSchema>): unknown => map;

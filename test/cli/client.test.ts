@@ -1,0 +1,365 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { stringify as toYaml } from 'yaml';
+import { ApiError, LedgerClient } from '../../src/cli/http-client.js';
+import { runCli } from '../../src/cli/main.js';
+import { buildApp, type LedgerApp } from '../../src/http/app.js';
+import { describeEachBackend } from '../helpers/backends.js';
+import { configChange, type Fixture, makeFixture, uniqueId } from '../helpers/fixture.js';
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Runs the CLI in-process, capturing what it prints. */
+async function run(args: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void out.push(parts.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => void err.push(parts.join(' ')));
+  try {
+    const code = await runCli(args);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+/** A port nothing listens on: bound once, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'changeledger-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  process.exitCode = undefined;
+});
+
+async function writeTemp(name: string, text: string): Promise<string> {
+  const file = join(dir, `${randomUUID()}-${name}`);
+  await writeFile(file, text);
+  return file;
+}
+
+describeEachBackend('cli client commands', (backend) => {
+  let f: Fixture;
+  let app: LedgerApp;
+  let url: string;
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    f = await makeFixture(await backend.open());
+    app = await buildApp({ engine: f.engine });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    for (const id of ['Agent-D', 'alice', 'olga']) tokens[id] = (await f.engine.issueToken(null, id)).token;
+  });
+  afterAll(async () => {
+    await app.close();
+    await f.db.close();
+  });
+
+  const as = (who: string, ...args: string[]) => run([...args, '--url', url, '--token', tokens[who]!]);
+  const createFromJson = async (who: string, body: Record<string, unknown>) => {
+    const result = await as(
+      who,
+      'changeset',
+      'create',
+      '-f',
+      await writeTemp('cs.json', JSON.stringify(body)),
+      '--json',
+    );
+    expect(result).toMatchObject({ code: 0, err: '' });
+    return JSON.parse(result.out) as { id: string; change_set_id: string; status: string };
+  };
+
+  it('creates a change-set from a YAML file and summarises it', async () => {
+    const body = configChange();
+    const file = await writeTemp('cs.yaml', toYaml(body));
+    const result = await as('Agent-D', 'changeset', 'create', '-f', file);
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(
+      new RegExp(`^created ${body.change_set_id} \\(DRAFT, risk [A-Z]+ score \\d+, needs 1 approval\\)$`),
+    );
+  });
+
+  it('creates a change-set from a JSON file and prints the API JSON with --json', async () => {
+    const body = configChange();
+    const created = await createFromJson('Agent-D', body);
+    expect(created).toMatchObject({ change_set_id: body.change_set_id, status: 'DRAFT' });
+    expect((await f.engine.get(body.change_set_id)).items).toHaveLength(1);
+  });
+
+  it('creates a change-set from JSON on stdin with -f -', async () => {
+    const body = configChange();
+    const stdin = vi
+      .spyOn(process, 'stdin', 'get')
+      .mockReturnValue(Readable.from([JSON.stringify(body)]) as typeof process.stdin);
+    try {
+      const result = await as('Agent-D', 'changeset', 'create', '-f', '-');
+      expect(result).toMatchObject({ code: 0, err: '' });
+      expect(result.out).toMatch(new RegExp(`^created ${body.change_set_id} \\(DRAFT, `));
+    } finally {
+      stdin.mockRestore();
+    }
+  });
+
+  it('lists with filters, pages with the printed cursor, and prints JSON with --json', async () => {
+    const tag = `t${Date.now().toString(36)}`;
+    const first = await createFromJson('Agent-D', configChange(undefined, { tags: [tag], title: 'First of two' }));
+    f.clock.advance(1000);
+    const second = await createFromJson('Agent-D', configChange(undefined, { tags: [tag], title: 'Second of two' }));
+
+    const page1 = await as('alice', 'changeset', 'list', '--tag', tag, '--limit', '1');
+    expect(page1.code).toBe(0);
+    const lines = page1.out.split('\n');
+    expect(lines[0]).toMatch(/^CHANGE-SET\s+STATUS\s+RISK\s+PRIORITY\s+CATEGORY\s+AGENT\s+APPROVALS\s+TITLE$/);
+    expect(lines[2]).toMatch(
+      new RegExp(
+        `^${second.change_set_id}\\s+DRAFT\\s+[A-Z]+ \\d+\\s+NORMAL\\s+CONFIG_UPDATE\\s+Agent-D\\s+0/1\\s+Second of two$`,
+      ),
+    );
+    const cursor = /^next: --cursor (\S+)$/.exec(lines.at(-1)!)?.[1];
+    expect(cursor).toBeDefined();
+
+    const page2 = await as('alice', 'changeset', 'list', '--tag', tag, '--limit', '1', '--cursor', cursor!, '--json');
+    const json = JSON.parse(page2.out) as { data: { change_set_id: string }[]; next_cursor: string | null };
+    expect(json.data.map((c) => c.change_set_id)).toEqual([first.change_set_id]);
+    expect(json.next_cursor).toBeNull();
+
+    const none = await as('alice', 'changeset', 'list', '--tag', tag, '--status', 'APPLIED');
+    expect(none.out).toBe('no change-sets');
+  });
+
+  it('drives a change-set through submit, approve, plan, apply, rollback and audit', async () => {
+    const body = configChange();
+    const target = body.items[0]!.target_id;
+    const { change_set_id: id } = await createFromJson('Agent-D', body);
+
+    expect((await as('Agent-D', 'changeset', 'submit', id)).out).toBe(`${id} is now PENDING_APPROVAL`);
+
+    const mine = await as('alice', 'changeset', 'list', '--mine-to-approve', '--json');
+    expect(JSON.parse(mine.out).data.map((c: { change_set_id: string }) => c.change_set_id)).toContain(id);
+
+    const plan = await as('olga', 'changeset', 'plan', id);
+    expect(plan.out).toMatch(/KEY\s+OP\s+TARGET\s+WOULD\s+FROM→TO\s+ERROR/);
+    expect(plan.out).toMatch(new RegExp(`0\\s+CREATE\\s+CONFIG/${target}\\s+WOULD_APPLY\\s+0→1`));
+    expect(plan.out.split('\n').at(-1)).toBe('would succeed: yes');
+
+    const approve = await as('alice', 'changeset', 'approve', id, '--decision', 'approve', '--reason', 'looks right');
+    expect(approve).toMatchObject({ code: 0, out: `APPROVED recorded; ${id} is now APPROVED (1/1 approvals)` });
+
+    const show = await as('olga', 'changeset', 'show', id);
+    expect(show.out).toMatch(/^status:\s+APPROVED/m);
+    expect(show.out).toMatch(/^risk:\s+[A-Z]+, score \d+/m);
+    expect(show.out).toMatch(/^approvals:\s+1\/1 received\/required$/m);
+    expect(show.out).toMatch(/^content hash:\s+sha256:[0-9a-f]{64}$/m);
+    expect(show.out).toMatch(new RegExp(`^0\\s+CREATE\\s+CONFIG/${target}\\s+PENDING\\s+-$`, 'm'));
+    expect(show.out).toMatch(/^alice\s+APPROVED\s+no\s+looks right$/m);
+
+    const apply = await as('olga', 'changeset', 'apply', id, '--mode', 'atomic');
+    expect(apply.code).toBe(0);
+    expect(apply.out.split('\n')[0]).toBe(`${id} is now APPLIED (ATOMIC): 1 applied, 0 failed, 0 skipped`);
+    expect(apply.out).toMatch(/^0\s+APPLIED\s+0→1\s+-$/m);
+
+    const resource = await as('olga', 'resource', 'show', 'CONFIG', target);
+    expect(resource.out).toMatch(/^version:\s+1$/m);
+    expect(resource.out).toContain('"value": 1');
+    const history = await as('olga', 'resource', 'history', 'CONFIG', target, '--json');
+    expect(JSON.parse(history.out).data).toMatchObject([{ version: 1, operation: 'CREATE', change_set: id }]);
+
+    const rollback = await as('olga', 'changeset', 'rollback', id, '--reason', 'bad idea');
+    expect(rollback).toMatchObject({ code: 0, out: `${id} rolled back: 1 item restored, 0 failed` });
+    expect((await as('olga', 'changeset', 'show', id, '--json')).out).toContain('"status": "ROLLED_BACK"');
+
+    const audit = await as('olga', 'changeset', 'audit', id);
+    const rows = audit.out.split('\n');
+    expect(rows[0]).toMatch(/^SEQ\s+AT\s+ACTOR\s+ACTION\s+HASH$/);
+    const entries = rows.slice(2).map((row) => row.split(/\s+/));
+    expect(entries.map(([, , actor, action]) => `${actor} ${action}`)).toEqual([
+      'Agent-D create',
+      'Agent-D submit',
+      'alice decision',
+      'alice transition',
+      'olga apply',
+      'olga rollback',
+    ]);
+    for (const [seq, at, , , hash] of entries) {
+      expect(seq).toMatch(/^\d+$/);
+      expect(at).toBe(f.clock.now.toISOString());
+      expect(hash).toMatch(/^[0-9a-f]{12}$/);
+    }
+  });
+
+  it('applies in DRY_RUN mode by printing the plan', async () => {
+    const { change_set_id: id } = await createFromJson('Agent-D', configChange());
+    const dry = await as('Agent-D', 'changeset', 'apply', id, '--mode', 'dry_run');
+    expect(dry.code).toBe(0);
+    expect(dry.out.split('\n').at(-1)).toBe('would succeed: yes');
+  });
+
+  it('withdraws, closes and reopens with a reason', async () => {
+    const { change_set_id: id } = await createFromJson('Agent-D', configChange());
+    await as('Agent-D', 'changeset', 'submit', id);
+    expect((await as('Agent-D', 'changeset', 'withdraw', id, '--reason', 'not yet')).out).toBe(`${id} is now DRAFT`);
+    expect((await as('Agent-D', 'changeset', 'close', id)).out).toBe(`${id} is now REJECTED`);
+    expect((await as('Agent-D', 'changeset', 'reopen', id)).out).toBe(`${id} is now DRAFT`);
+  });
+
+  it('exits non-zero with the API message on stderr when the API refuses', async () => {
+    const { change_set_id: id } = await createFromJson('Agent-D', configChange());
+    await as('Agent-D', 'changeset', 'submit', id);
+    const own = await as('Agent-D', 'changeset', 'approve', id, '--decision', 'APPROVED');
+    expect(own).toMatchObject({ code: 1, out: '' });
+    expect(own.err).toBe('changeledger: FORBIDDEN: nobody may decide on their own change-set (separation of duties)');
+
+    const missing = await as('olga', 'changeset', 'show', 'CS-does-not-exist');
+    expect(missing).toMatchObject({
+      code: 1,
+      err: 'changeledger: NOT_FOUND: change-set CS-does-not-exist does not exist',
+    });
+  });
+
+  it('prints every validation problem on its own line', async () => {
+    const file = await writeTemp(
+      'bad.yml',
+      toYaml({
+        change_set_id: uniqueId(),
+        title: 'Broken',
+        agent_type: 'BACKEND',
+        items: [
+          { operation_type: 'CREATE', target_type: 'CONFIG', target_id: '', after_state: 1 },
+          { operation_type: 'UPDATE', target_type: 'CONFIG', target_id: 'x' },
+        ],
+      }),
+    );
+    const result = await as('Agent-D', 'changeset', 'create', '-f', file);
+    expect(result.code).toBe(1);
+    const [first, ...details] = result.err.split('\n');
+    expect(first).toMatch(/^changeledger: VALIDATION_FAILED: \d+ problems?: /);
+    expect(details.length).toBeGreaterThan(0);
+    expect(details).toEqual(expect.arrayContaining([expect.stringMatching(/^ {2}items\[0\]\.target_id: /)]));
+  });
+
+  it('refuses a bad --decision, --mode or file before calling the API', async () => {
+    const decision = await as('alice', 'changeset', 'approve', 'CS-x', '--decision', 'maybe');
+    expect(decision).toMatchObject({
+      code: 1,
+      err: 'changeledger: --decision must be APPROVED or REJECTED (or approve, reject), got "maybe"',
+    });
+    const mode = await as('olga', 'changeset', 'apply', 'CS-x', '--mode', 'sometimes');
+    expect(mode.err).toMatch(/^changeledger: --mode must be one of AUTO, ATOMIC, BEST_EFFORT, DRY_RUN/);
+    const txt = await as('Agent-D', 'changeset', 'create', '-f', await writeTemp('cs.txt', '{}'));
+    expect(txt.err).toMatch(/use a \.json, \.yaml or \.yml file/);
+    const broken = await as('Agent-D', 'changeset', 'create', '-f', await writeTemp('cs.json', '{"title": '));
+    expect(broken.err).toMatch(/is not valid JSON/);
+  });
+
+  it('hints at the token when none was given', async () => {
+    const result = await run(['changeset', 'list', '--url', url, '--token', '']);
+    expect(result.code).toBe(1);
+    expect(result.err).toBe(
+      'changeledger: UNAUTHENTICATED: missing Authorization: Bearer <token>\nhint: pass --token or set CHANGELEDGER_TOKEN',
+    );
+  });
+
+  it('acts once when a POST is retried with the same Idempotency-Key', async () => {
+    const client = new LedgerClient({ url, token: tokens['Agent-D'] });
+    const body = configChange();
+    const key = randomUUID();
+    const first = await client.post<{ id: string; version: number }>('/changesets', body, { idempotencyKey: key });
+    const again = await client.post<{ id: string; version: number }>('/changesets', body, { idempotencyKey: key });
+    expect(again).toEqual(first);
+    const submitKey = randomUUID();
+    await client.post(`/changesets/${first.id}/submit`, undefined, { idempotencyKey: submitKey });
+    const replayed = await client.post<{ status: string }>(`/changesets/${first.id}/submit`, undefined, {
+      idempotencyKey: submitKey,
+    });
+    expect(replayed.status).toBe('PENDING_APPROVAL');
+    const actions = (await f.engine.audit(first.id)).map((e) => e.action);
+    expect(actions).toHaveLength(2);
+
+    const reused = client.post('/changesets', configChange(), { idempotencyKey: key });
+    await expect(reused).rejects.toBeInstanceOf(ApiError);
+    await expect(reused).rejects.toThrow(/^IDEMPOTENCY_KEY_REUSED: /);
+  });
+});
+
+describe('http client without a server', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('says it cannot reach an address nothing listens on', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const result = await run(['changeset', 'list', '--url', url, '--token', 'x']);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(new RegExp(`^changeledger: cannot reach changeledger at ${url}: .*ECONNREFUSED`));
+  });
+
+  it('retries a dropped POST once with the same Idempotency-Key', async () => {
+    const keys: (string | undefined)[] = [];
+    const server = createServer((request, response) => {
+      keys.push(request.headers['idempotency-key'] as string | undefined);
+      if (keys.length === 1) {
+        request.socket.destroy();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new LedgerClient({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        token: 't',
+      });
+      expect(await client.post('/changesets/x/submit')).toEqual({ ok: true });
+      expect(keys).toHaveLength(2);
+      expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(keys[1]).toBe(keys[0]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('reports an answer that is not the API error shape by its HTTP status', async () => {
+    const server = createServer((_request, response) =>
+      response.writeHead(502, 'Bad Gateway').end('<html>upstream down</html>'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await expect(new LedgerClient({ url }).get('/me')).rejects.toThrow(
+        `HTTP_502: Bad Gateway from ${url}: <html>upstream down</html>`,
+      );
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('takes the server and token from CHANGELEDGER_URL and CHANGELEDGER_TOKEN, flags first', () => {
+    const env = { CHANGELEDGER_URL: 'http://ledger.example:9000/', CHANGELEDGER_TOKEN: 'secret' };
+    expect(LedgerClient.fromOptions({}, env).url).toBe('http://ledger.example:9000');
+    expect(LedgerClient.fromOptions({ url: 'http://other:1/api/ledger' }, env).url).toBe('http://other:1');
+    expect(LedgerClient.fromOptions({}, {}).url).toBe('http://127.0.0.1:8080');
+  });
+});

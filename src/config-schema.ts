@@ -5,6 +5,7 @@
 import { type Static, type TLiteral, type TOptional, type TProperties, type TSchema, Type } from 'typebox';
 import { Settings } from 'typebox/system';
 import { Value } from 'typebox/value';
+import { POLICY_ACTIONS, POLICY_EFFECTS } from './core/policy.js';
 
 export interface Problem {
   /** A dotted path (`server.port`, `risk.quantity.thresholds[0].score`), or a variable name. */
@@ -103,8 +104,24 @@ export const FileSchema = section({
   limits: section({ max_items: int(1, 100_000), page_size_max: int(1, 1000) }),
   dashboard_url: Type.String({ pattern: '^https?://', message: 'must be an http(s) URL' }),
   log_level: oneOf(LOG_LEVELS),
-  // Refused rather than ignored: a policy silently skipped would be a security hole.
-  policies: unsupported(),
+  policies: list(
+    Type.Object(
+      {
+        name: Type.String({
+          pattern: '^[A-Za-z0-9._-]{1,64}$',
+          message: "must be 1–64 characters of A–Z, a–z, 0–9, '.', '_', '-'",
+        }),
+        condition: text(),
+        effect: oneOf(POLICY_EFFECTS),
+        actions: Type.Optional(list(oneOf(POLICY_ACTIONS))),
+        approvers: Type.Optional(list(Type.String({ minLength: 1, message: 'must be a principal id or group:NAME' }))),
+        count: Type.Optional(int(1, 100)),
+        message: Type.Optional(str()),
+      },
+      { additionalProperties: false, message: 'must be a mapping' },
+    ),
+  ),
+  // Refused rather than ignored until it is supported.
   notifications: unsupported(),
 });
 

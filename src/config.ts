@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Alias, type Document, isAlias, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import { policyProblems } from './config-policies.js';
 import {
   DEFAULTS,
   dropEmptyKeys,
@@ -18,6 +19,7 @@ import {
   valueProblem,
 } from './config-schema.js';
 import { type ApproverMap, DEFAULT_APPROVERS } from './core/approvals.js';
+import { compilePolicies, type PolicyDefinition } from './core/policy.js';
 import { DEFAULT_RISK_CONFIG, type RiskConfig, validateRiskConfig } from './core/risk.js';
 import type { Priority } from './core/types.js';
 import type { EngineConfig } from './engine/engine-config.js';
@@ -45,6 +47,8 @@ export interface Config {
     auto_approve: boolean;
   };
   limits: { max_items: number; page_size_max: number };
+  /** Policy definitions (compiled by engineConfigOf; every one compiles, the loader checked). */
+  policies: PolicyDefinition[];
   dashboard_url: string;
   log_level: (typeof LOG_LEVELS)[number];
   /** From CHANGELEDGER_ADMIN_TOKEN only: a secret never belongs in the file. */
@@ -238,6 +242,7 @@ function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: s
       deadline_hours: { ...DEFAULTS.deadline_hours, ...deadlines },
     },
     limits: { ...DEFAULTS.limits, ...file.limits },
+    policies: structuredClone((file.policies ?? []) as PolicyDefinition[]),
     dashboard_url: (file.dashboard_url ?? DEFAULTS.dashboard_url).replace(/\/+$/, ''),
     log_level: file.log_level ?? DEFAULTS.log_level,
     admin_token: envValue(env, 'CHANGELEDGER_ADMIN_TOKEN') ?? null,
@@ -259,6 +264,9 @@ function resolveConfig(yamlText: string, env: Env, source: string, configPath: s
   const riskShapeOk = !problems.some((p) => !p.variable && /^(risk|agents)(\.|\[|$)/.test(p.path));
   const risk = buildRisk(file);
   if (riskShapeOk) problems.push(...riskProblems(risk));
+  if (!problems.some((p) => !p.variable && /^policies(\.|\[|$)/.test(p.path))) {
+    problems.push(...policyProblems(file.policies as PolicyDefinition[] | undefined));
+  }
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => formatProblem(problem, source)));
   return deepFreeze(buildConfig(file, risk, env, configPath));
 }
@@ -312,6 +320,7 @@ export function engineConfigOf(config: Config): EngineConfig {
     approvers: config.approvers,
     approval: Object.freeze({ deadline_hours: config.approval.deadline_hours }),
     limits: Object.freeze({ max_items: config.limits.max_items }),
+    policies: Object.freeze(compilePolicies(config.policies)),
   });
 }
 

@@ -186,6 +186,7 @@ describe('a full file', () => {
       approvers: config.approvers,
       approval: { deadline_hours: { CRITICAL: 1, HIGH: 8, NORMAL: 24, LOW: 72 } },
       limits: { max_items: 500 },
+      policies: [],
     });
   });
 });
@@ -269,7 +270,17 @@ describe('errors name the exact path', () => {
       'dashboard_url: "http://exa mple.com"\n',
       at('dashboard_url', 'must be an http(s) URL'),
     ],
-    ['a policies section', 'policies:\n  - name: block-deletes\n', at('policies', 'not supported by this version yet')],
+    ['a policy without condition', 'policies:\n  - name: block-deletes\n    effect: deny\n', at('policies[0].condition', 'is required')],
+    [
+      'a policy that does not compile',
+      'policies:\n  - name: broken\n    effect: deny\n    condition: items.exists(i,\n',
+      at('policies[0].condition', 'policy broken does not compile: Unexpected token: EOF'),
+    ],
+    [
+      'a require_approval policy without approvers',
+      'policies:\n  - name: review\n    effect: require_approval\n    condition: "true"\n',
+      at('policies[0].approvers', 'require_approval needs approvers (principal ids or group:NAME)'),
+    ],
     [
       'a notifications section',
       'notifications:\n  slack: {}\n',
@@ -359,7 +370,7 @@ describe('errors name the exact path', () => {
       '  url: ${MISSING}',
       'risk:',
       '  weights: { operation: 0.5 }',
-      'policies: []',
+      'policies: {}',
     ].join('\n');
     const error = (() => {
       try {
@@ -374,7 +385,7 @@ describe('errors name the exact path', () => {
       at('serve', 'unknown key'),
       at('server.prot', 'unknown key'),
       at('server.port', 'must be an integer from 1 to 65535'),
-      at('policies', 'not supported by this version yet'),
+      at('policies', 'must be a list'),
       inVariable('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent'),
       at('risk.weights', 'must add up to 1, got 1.2'),
     ]);

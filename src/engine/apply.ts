@@ -6,13 +6,22 @@ import { LedgerError } from '../core/errors.js';
 import { type ItemOutcome, simulateItems, targetKey } from '../core/item-semantics.js';
 import { assertTransition } from '../core/lifecycle.js';
 import type { ApplyMode, ItemError, Principal, Status } from '../core/types.js';
-import { loadApprovals } from '../store/approvals.js';
+import { type ApprovalWithApprover, loadApprovals } from '../store/approvals.js';
 import { type ChangeSetRow, updateChangeSet } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
 import { type ItemUpdate, loadItems, type StoredItem, updateItems } from '../store/items.js';
 import { type HistoryWrite, type TargetWrite, writeTargets } from '../store/resources.js';
 import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
 import { Journal } from './journal.js';
+import {
+  auditEvaluation,
+  evaluateFor,
+  mergeEvaluations,
+  Refusal,
+  recordDenial,
+  unmetSteps,
+  withRecordedRefusal,
+} from './policies.js';
 import { keyOf, loadStatesFor } from './targets.js';
 
 export interface ApplyResult {
@@ -32,13 +41,16 @@ export interface ApplyResult {
  * Approvals are bound to content: apply refuses content that differs from what was approved.
  * The approvals themselves were judged when they were given (a later deactivation does not undo them).
  */
-async function assertApprovedContent(tx: Queryable, row: ChangeSetRow, items: readonly StoredItem[]): Promise<void> {
+function assertApprovedContent(
+  row: ChangeSetRow,
+  items: readonly StoredItem[],
+  approvals: readonly ApprovalWithApprover[],
+): void {
   const current = contentHash({ ...row, items });
   if (current !== row.content_hash) {
     throw new LedgerError('CONFLICT', `the content of ${row.change_set_id} differs from the content that was approved`);
   }
   if (row.required_approvals === 0) return;
-  const approvals = await loadApprovals(tx, row.id);
   const approving = approvals.filter((a) => !a.stale && a.decision === 'APPROVED' && a.content_hash === current);
   if (approving.length < row.required_approvals) {
     throw new LedgerError(
@@ -136,66 +148,79 @@ export async function applyChangeSet(
   mode: Exclude<ApplyMode, 'DRY_RUN'> = 'AUTO',
 ): Promise<ApplyResult> {
   const atomic = mode !== 'BEST_EFFORT';
-  const attempt = await inTransaction(ctx, async (tx) => {
-    const row = await lockChangeSet(tx, reference);
-    assertTransition('apply', row.status, actorContext(row, actor));
-    const items = await loadItems(tx, row.id);
-    await assertApprovedContent(tx, row, items);
-    const at = ctx.clock().toISOString();
-    const pending = items.filter((item) => item.status !== 'APPLIED');
-    const alreadyApplied = new Set(items.filter((item) => item.status === 'APPLIED').map((item) => item.key));
-    const { targets, states } = await loadStatesFor(tx, pending, { lock: true, now: at });
-    const simulation = simulateItems(pending, states, alreadyApplied);
-    const firstOrder = Math.max(0, ...items.map((item) => item.applied_order ?? 0)) + 1;
-    const outcome = collectOutcome(pending, simulation.order, simulation.outcomes, firstOrder);
-    const failedAtomically = atomic && outcome.counts.applied < pending.length;
-    const unused = targets.filter(
-      (t) =>
-        (states.get(keyOf(t))?.version ?? 0) === 0 &&
-        (failedAtomically || simulation.states.get(keyOf(t))?.version === 0),
-    );
-    const status = failedAtomically ? row.status : nextStatus(row, items, outcome.counts);
-    const journal = new Journal(actor.id, at);
-    const summary = {
-      mode,
-      applied_items: failedAtomically ? 0 : outcome.counts.applied,
-      failed_items: outcome.counts.failed,
-      skipped_items: outcome.counts.skipped,
-    };
-    if (failedAtomically || outcome.counts.applied === 0) {
-      journal
-        .audit('apply_failed', { ...summary, errors: outcome.errors })
-        .event('changeset.apply_failed', { ...summary, errors: outcome.errors });
-    } else {
-      journal.audit('apply', { ...summary, status, errors: outcome.errors }).event('changeset.applied', summary);
-    }
-    const writes = failedAtomically
-      ? { states: [], history: [], unused }
-      : finalWrites(targets, states, simulation.states, outcome, unused);
-    await writeTargets(tx, writes, { changeSet: row.id, actor: actor.id, at });
-    if (!failedAtomically) await updateItems(tx, outcome.updates);
-    const applied = !failedAtomically && outcome.counts.applied > 0;
-    const changes = {
-      status,
-      updated_at: at,
-      updated_by: actor.id,
-      ...(applied ? { applied_at: at, applied_by: actor.id } : {}),
-    };
-    const head = await journal.writeForChangeSet(tx, { ...row, ...changes });
-    await updateChangeSet(tx, row.id, { ...changes, ...head });
-    const result: ApplyResult = {
-      success: outcome.counts.failed === 0 && outcome.counts.skipped === 0,
-      status,
-      ...summary,
-      errors: outcome.errors,
-      items: failedAtomically
-        ? outcome.result.map((r) => ({ ...r, status: r.status === 'APPLIED' ? 'PENDING' : r.status, to_version: null }))
-        : outcome.result,
-      applied_at: at,
-      applied_by: actor.id,
-    };
-    return { result, failedAtomically, changeSetId: row.change_set_id };
-  });
+  const attempt = await withRecordedRefusal(() =>
+    inTransaction(ctx, async (tx) => {
+      const row = await lockChangeSet(tx, reference);
+      assertTransition('apply', row.status, actorContext(row, actor));
+      const items = await loadItems(tx, row.id);
+      const approvals = await loadApprovals(tx, row.id);
+      assertApprovedContent(row, items, approvals);
+      const policy = unmetSteps(evaluateFor(ctx, 'apply', row, items, actor), row, approvals);
+      if (policy.denials.length > 0) return new Refusal(await recordDenial(tx, row, actor, 'apply', policy));
+      const at = ctx.clock().toISOString();
+      const pending = items.filter((item) => item.status !== 'APPLIED');
+      const alreadyApplied = new Set(items.filter((item) => item.status === 'APPLIED').map((item) => item.key));
+      const { targets, states } = await loadStatesFor(tx, pending, { lock: true, now: at });
+      const simulation = simulateItems(pending, states, alreadyApplied);
+      const firstOrder = Math.max(0, ...items.map((item) => item.applied_order ?? 0)) + 1;
+      const outcome = collectOutcome(pending, simulation.order, simulation.outcomes, firstOrder);
+      const failedAtomically = atomic && outcome.counts.applied < pending.length;
+      const unused = targets.filter(
+        (t) =>
+          (states.get(keyOf(t))?.version ?? 0) === 0 &&
+          (failedAtomically || simulation.states.get(keyOf(t))?.version === 0),
+      );
+      const status = failedAtomically ? row.status : nextStatus(row, items, outcome.counts);
+      const journal = new Journal(actor.id, at);
+      auditEvaluation(journal, 'apply', policy);
+      const summary = {
+        mode,
+        applied_items: failedAtomically ? 0 : outcome.counts.applied,
+        failed_items: outcome.counts.failed,
+        skipped_items: outcome.counts.skipped,
+      };
+      if (failedAtomically || outcome.counts.applied === 0) {
+        journal
+          .audit('apply_failed', { ...summary, errors: outcome.errors })
+          .event('changeset.apply_failed', { ...summary, errors: outcome.errors });
+      } else {
+        journal.audit('apply', { ...summary, status, errors: outcome.errors }).event('changeset.applied', summary);
+      }
+      const writes = failedAtomically
+        ? { states: [], history: [], unused }
+        : finalWrites(targets, states, simulation.states, outcome, unused);
+      await writeTargets(tx, writes, { changeSet: row.id, actor: actor.id, at });
+      if (!failedAtomically) await updateItems(tx, outcome.updates);
+      const applied = !failedAtomically && outcome.counts.applied > 0;
+      const changes = {
+        status,
+        updated_at: at,
+        updated_by: actor.id,
+        ...(applied ? { applied_at: at, applied_by: actor.id } : {}),
+        ...(policy.evaluations.length > 0
+          ? { policy_evaluations: mergeEvaluations(row.policy_evaluations, policy, 'apply') }
+          : {}),
+      };
+      const head = await journal.writeForChangeSet(tx, { ...row, ...changes });
+      await updateChangeSet(tx, row.id, { ...changes, ...head });
+      const result: ApplyResult = {
+        success: outcome.counts.failed === 0 && outcome.counts.skipped === 0,
+        status,
+        ...summary,
+        errors: outcome.errors,
+        items: failedAtomically
+          ? outcome.result.map((r) => ({
+              ...r,
+              status: r.status === 'APPLIED' ? 'PENDING' : r.status,
+              to_version: null,
+            }))
+          : outcome.result,
+        applied_at: at,
+        applied_by: actor.id,
+      };
+      return { result, failedAtomically, changeSetId: row.change_set_id };
+    }),
+  );
   if (attempt.failedAtomically) {
     const { errors } = attempt.result;
     throw new LedgerError(

@@ -45,3 +45,9 @@ export function materialiseItems(ctx: EngineContext, items: readonly ItemInput[]
     applied_version: null,
   }));
 }
+
+/** The risk step first, then one step per matched require_approval policy. */
+export function withPolicySteps(assessment: Assessment, policySteps: readonly ApprovalStep[]): Assessment {
+  const approval_steps = [assessment.approval_steps[0]!, ...policySteps];
+  return { ...assessment, approval_steps, required_approvals: requiredApprovals(approval_steps) };
+}

@@ -5,9 +5,10 @@ import { validateCreateChangeSet, validationError } from '../core/validate-chang
 import { type ChangeSetRow, insertChangeSet } from '../store/change-sets.js';
 import { isUniqueViolation } from '../store/errors.js';
 import { insertItems } from '../store/items.js';
-import { assessContent, materialiseItems } from './assess.js';
+import { assessContent, materialiseItems, withPolicySteps } from './assess.js';
 import { assertActive, type EngineContext, inTransaction } from './context.js';
 import { Journal, NEW_CHAIN } from './journal.js';
+import { auditEvaluation, evaluateFor, policyDenied } from './policies.js';
 import { changeSetView } from './view.js';
 
 export async function createChangeSet(ctx: EngineContext, actor: Principal, body: unknown): Promise<ChangeSet> {
@@ -18,12 +19,10 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
   if (input.agent_id !== undefined && input.agent_id !== actor.id) {
     throw new LedgerError('FORBIDDEN', `agent_id ${input.agent_id} is not the authenticated principal ${actor.id}`);
   }
-  const assessment = assessContent(ctx, input, actor);
-  const autoApproved = assessment.risk.auto_approve && assessment.required_approvals === 0;
-  const status: Status = autoApproved ? 'APPROVED' : 'DRAFT';
+  const riskOnly = assessContent(ctx, input, actor);
   const now = ctx.clock().toISOString();
   const items = materialiseItems(ctx, input.items);
-  const row: ChangeSetRow = {
+  const draft: ChangeSetRow = {
     id: ctx.newId(),
     change_set_id: input.change_set_id,
     title: input.title,
@@ -36,8 +35,8 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
     metadata: input.metadata,
     approval_chain: input.approval_chain,
     auto_apply: input.auto_apply,
-    status,
-    ...assessment,
+    status: 'DRAFT',
+    ...riskOnly,
     received_approvals: 0,
     approval_deadline: null,
     policy_evaluations: [],
@@ -54,6 +53,13 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
     rolled_back_at: null,
     rolled_back_by: null,
   };
+  // Policies decide with the risk in view; a deny refuses the create, require_approval adds steps.
+  const policy = evaluateFor(ctx, 'create', draft, items, actor);
+  if (policy.denials.length > 0) throw policyDenied(policy, 'create');
+  const assessment = withPolicySteps(riskOnly, policy.steps);
+  const autoApproved = assessment.risk.auto_approve && assessment.required_approvals === 0;
+  const status: Status = autoApproved ? 'APPROVED' : 'DRAFT';
+  const row: ChangeSetRow = { ...draft, ...assessment, status, policy_evaluations: policy.evaluations };
   const journal = new Journal(actor.id, now)
     .audit('create', {
       status,
@@ -63,6 +69,7 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
       required_approvals: row.required_approvals,
     })
     .event('changeset.created', { risk: { score: assessment.risk.score, level: assessment.risk.level } });
+  auditEvaluation(journal, 'create', policy);
   if (autoApproved) {
     journal.audit('auto_approve', { reason: 'the risk model auto-approves this change-set' });
     journal.event('changeset.approved', { auto_approved: true });

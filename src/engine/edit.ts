@@ -8,9 +8,10 @@ import { loadApprovals } from '../store/approvals.js';
 import { updateChangeSet } from '../store/change-sets.js';
 import { deleteItems, insertItems, loadItems } from '../store/items.js';
 import { findPrincipal } from '../store/principals.js';
-import { assessContent, materialiseItems } from './assess.js';
+import { assessContent, materialiseItems, withPolicySteps } from './assess.js';
 import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
 import { Journal } from './journal.js';
+import { auditEvaluation, evaluateFor, mergeEvaluations, policyDenied } from './policies.js';
 import { changeSetView } from './view.js';
 
 export interface EditOptions {
@@ -41,14 +42,19 @@ export async function editChangeSet(
     const items = patch.items ? materialiseItems(ctx, patch.items) : oldItems;
     const merged = { ...row, ...patch, items };
     const agent = (await findPrincipal(tx, row.agent_id)) ?? { id: row.agent_id, risk: null };
-    const assessment = assessContent(ctx, merged, agent);
+    const { items: _items, ...fields } = patch;
+    const riskOnly = assessContent(ctx, merged, agent);
+    // An edit is judged like the create it replaces: the create policies are evaluated again.
+    const policy = evaluateFor(ctx, 'create', { ...row, ...fields, ...riskOnly }, items, actor);
+    if (policy.denials.length > 0) throw policyDenied(policy, 'create');
+    const assessment = withPolicySteps(riskOnly, policy.steps);
     const now = ctx.clock().toISOString();
     const journal = new Journal(actor.id, now).audit('edit', {
       fields: Object.keys(patch),
       content_hash: assessment.content_hash,
       risk: { score: assessment.risk.score, level: assessment.risk.level },
     });
-    const { items: _items, ...fields } = patch;
+    auditEvaluation(journal, 'create', policy);
     const head = await journal.writeForChangeSet(tx, row);
     if (patch.items) {
       await deleteItems(tx, row.id);
@@ -57,6 +63,7 @@ export async function editChangeSet(
     const changes = {
       ...fields,
       ...assessment,
+      policy_evaluations: mergeEvaluations(row.policy_evaluations, policy, 'create'),
       item_count: items.length,
       updated_at: now,
       updated_by: actor.id,

@@ -1,5 +1,6 @@
 // What the engine needs from the configuration, with the seed's defaults.
 import { type ApproverMap, DEFAULT_APPROVERS } from '../core/approvals.js';
+import type { CompiledPolicy } from '../core/policy.js';
 import { DEFAULT_RISK_CONFIG, type RiskConfig } from '../core/risk.js';
 import type { Priority } from '../core/types.js';
 import { DEFAULT_LIMITS, type Limits } from '../core/validate-change-set.js';
@@ -12,6 +13,8 @@ export interface EngineConfig {
     deadline_hours: Readonly<Record<Priority, number>>;
   };
   limits: Limits;
+  /** Compiled policies (core/policy.ts), evaluated at create, submit, apply and rollback. */
+  policies: readonly CompiledPolicy[];
 }
 
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
@@ -19,4 +22,5 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
   approvers: DEFAULT_APPROVERS,
   approval: Object.freeze({ deadline_hours: Object.freeze({ CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 }) }),
   limits: DEFAULT_LIMITS,
+  policies: Object.freeze([]),
 });

@@ -5,12 +5,22 @@ import { ADMIN_GROUP } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
 import { assertTransition } from '../core/lifecycle.js';
 import type { Json, Principal, ResourceState } from '../core/types.js';
+import { loadApprovals } from '../store/approvals.js';
 import { updateChangeSet } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
 import { type ItemUpdate, loadItems, type StoredItem, updateItems } from '../store/items.js';
 import { type HistoryWrite, laterWriters, type Target, type TargetWrite, writeTargets } from '../store/resources.js';
 import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
 import { Journal } from './journal.js';
+import {
+  auditEvaluation,
+  evaluateFor,
+  mergeEvaluations,
+  Refusal,
+  recordDenial,
+  unmetSteps,
+  withRecordedRefusal,
+} from './policies.js';
 import { keyOf, loadStatesFor } from './targets.js';
 
 export interface RollbackInput {
@@ -127,52 +137,61 @@ export async function rollbackChangeSet(
   reference: string,
   input: RollbackInput = {},
 ): Promise<RollbackResult> {
-  return inTransaction(ctx, async (tx) => {
-    const row = await lockChangeSet(tx, reference);
-    assertTransition('rollback', row.status, actorContext(row, actor));
-    const force = input.force === true;
-    if (force && !actor.groups.includes(ADMIN_GROUP)) {
-      throw new LedgerError(
-        'FORBIDDEN',
-        `force is for group ${ADMIN_GROUP}: ${actor.id} may roll back only when no later change-set touched the targets`,
-      );
-    }
-    const reason = input.reason ?? null;
-    const at = ctx.clock().toISOString();
-    const applied = (await loadItems(tx, row.id)).filter((item) => item.status === 'APPLIED');
-    const { targets, states } = await loadStatesFor(tx, applied, { lock: true, now: at });
-    const moved = await movedTargets(tx, row.id, applied, states);
-    if (moved.length > 0 && !force) throw conflictError(row.change_set_id, moved);
-    const { working, history, updates } = restore(applied, states);
-    const finalStates: TargetWrite[] = targets.map((t) => ({ ...t, ...working.get(keyOf(t))! }));
-    await writeTargets(tx, { states: finalStates, history, unused: [] }, { changeSet: row.id, actor: actor.id, at });
-    await updateItems(tx, updates);
-    const overridden = moved.map((m) => ({
-      target_type: m.target_type,
-      target_id: m.target_id,
-      change_sets: m.change_sets,
-    }));
-    const journal = new Journal(actor.id, at)
-      .audit('rollback', { reason, force, rolled_back_items: applied.length, ...(force ? { overridden } : {}) })
-      .event('changeset.rolled_back', { reason, force, rolled_back_items: applied.length });
-    const changes = {
-      status: 'ROLLED_BACK' as const,
-      rolled_back_at: at,
-      rolled_back_by: actor.id,
-      updated_at: at,
-      updated_by: actor.id,
-    };
-    const head = await journal.writeForChangeSet(tx, { ...row, ...changes });
-    await updateChangeSet(tx, row.id, { ...changes, ...head });
-    return {
-      success: true,
-      rolled_back_items: applied.length,
-      failed_items: 0,
-      errors: [],
-      rolled_back_at: at,
-      rolled_back_by: actor.id,
-      reason,
-      forced: force,
-    };
-  });
+  return withRecordedRefusal(() =>
+    inTransaction(ctx, async (tx) => {
+      const row = await lockChangeSet(tx, reference);
+      assertTransition('rollback', row.status, actorContext(row, actor));
+      const force = input.force === true;
+      if (force && !actor.groups.includes(ADMIN_GROUP)) {
+        throw new LedgerError(
+          'FORBIDDEN',
+          `force is for group ${ADMIN_GROUP}: ${actor.id} may roll back only when no later change-set touched the targets`,
+        );
+      }
+      const reason = input.reason ?? null;
+      const at = ctx.clock().toISOString();
+      const items = await loadItems(tx, row.id);
+      const policy = unmetSteps(evaluateFor(ctx, 'rollback', row, items, actor), row, await loadApprovals(tx, row.id));
+      if (policy.denials.length > 0) return new Refusal(await recordDenial(tx, row, actor, 'rollback', policy));
+      const applied = items.filter((item) => item.status === 'APPLIED');
+      const { targets, states } = await loadStatesFor(tx, applied, { lock: true, now: at });
+      const moved = await movedTargets(tx, row.id, applied, states);
+      if (moved.length > 0 && !force) throw conflictError(row.change_set_id, moved);
+      const { working, history, updates } = restore(applied, states);
+      const finalStates: TargetWrite[] = targets.map((t) => ({ ...t, ...working.get(keyOf(t))! }));
+      await writeTargets(tx, { states: finalStates, history, unused: [] }, { changeSet: row.id, actor: actor.id, at });
+      await updateItems(tx, updates);
+      const overridden = moved.map((m) => ({
+        target_type: m.target_type,
+        target_id: m.target_id,
+        change_sets: m.change_sets,
+      }));
+      const journal = new Journal(actor.id, at)
+        .audit('rollback', { reason, force, rolled_back_items: applied.length, ...(force ? { overridden } : {}) })
+        .event('changeset.rolled_back', { reason, force, rolled_back_items: applied.length });
+      auditEvaluation(journal, 'rollback', policy);
+      const changes = {
+        status: 'ROLLED_BACK' as const,
+        rolled_back_at: at,
+        rolled_back_by: actor.id,
+        updated_at: at,
+        updated_by: actor.id,
+        ...(policy.evaluations.length > 0
+          ? { policy_evaluations: mergeEvaluations(row.policy_evaluations, policy, 'rollback') }
+          : {}),
+      };
+      const head = await journal.writeForChangeSet(tx, { ...row, ...changes });
+      await updateChangeSet(tx, row.id, { ...changes, ...head });
+      return {
+        success: true,
+        rolled_back_items: applied.length,
+        failed_items: 0,
+        errors: [],
+        rolled_back_at: at,
+        rolled_back_by: actor.id,
+        reason,
+        forced: force,
+      };
+    }),
+  );
 }

@@ -1,11 +1,12 @@
 // Submit: a dry run of the items, a check that the approval steps can be met, then
 // PENDING_APPROVAL with a deadline and one approval request per eligible approver
 // (or straight to APPROVED when no approval is required).
-import { stepAudience, unsatisfiableSteps } from '../core/approvals.js';
+import { requiredApprovals, stepAudience, unsatisfiableSteps } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
 import { assertTransition } from '../core/lifecycle.js';
 import { planItems } from '../core/plan.js';
-import type { ApprovalStep, ChangeSet, Item, Principal, Status } from '../core/types.js';
+import { stepsOf } from '../core/policy.js';
+import type { ApprovalStep, ChangeSet, Item, PolicyEvaluation, Principal, Status } from '../core/types.js';
 import { loadApprovals } from '../store/approvals.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import { updateChangeSet } from '../store/change-sets.js';
@@ -14,6 +15,14 @@ import { loadItems } from '../store/items.js';
 import { findCandidates } from '../store/principals.js';
 import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
 import { Journal } from './journal.js';
+import {
+  auditEvaluation,
+  evaluateFor,
+  mergeEvaluations,
+  Refusal,
+  recordDenial,
+  withRecordedRefusal,
+} from './policies.js';
 import { loadStatesFor } from './targets.js';
 import { changeSetView } from './view.js';
 
@@ -61,41 +70,67 @@ function assertSatisfiable(steps: readonly ApprovalStep[], candidates: readonly 
   );
 }
 
+/** The steps at submit: the risk step, then the steps of require_approval policies matched at create or submit. */
+function stepsAtSubmit(ctx: EngineContext, row: ChangeSetRow, evaluations: PolicyEvaluation[]): ApprovalStep[] {
+  const risk = row.approval_steps.find((step) => step.name === 'risk') ?? row.approval_steps[0]!;
+  return [risk, ...stepsOf(ctx.config.policies, evaluations)];
+}
+
 export async function submitChangeSet(ctx: EngineContext, actor: Principal, reference: string): Promise<ChangeSet> {
-  return inTransaction(ctx, async (tx) => {
-    const row = await lockChangeSet(tx, reference);
-    assertTransition('submit', row.status, actorContext(row, actor));
-    const items = await loadItems(tx, row.id);
-    await assertItemsApplicable(tx, items);
-    const candidates = await eligibleCandidates(tx, row, row.approval_steps);
-    assertSatisfiable(row.approval_steps, candidates, row.created_by);
-    const now = ctx.clock();
-    const at = now.toISOString();
-    const approved = row.required_approvals === 0;
-    const hours = ctx.config.approval.deadline_hours[row.priority];
-    const deadline = approved ? null : new Date(now.getTime() + hours * 3_600_000).toISOString();
-    const status: Status = approved ? 'APPROVED' : 'PENDING_APPROVAL';
-    const journal = new Journal(actor.id, at)
-      .audit('submit', { status, content_hash: row.content_hash, approval_deadline: deadline })
-      .event('changeset.submitted', { approval_deadline: deadline, required_approvals: row.required_approvals });
-    if (approved) journal.event('changeset.approved', { required_approvals: 0 });
-    else {
-      for (const approver of candidates) {
-        journal.event('changeset.approval_requested', { approver_id: approver.id, approval_deadline: deadline });
+  return withRecordedRefusal(() =>
+    inTransaction(ctx, async (tx) => {
+      const row = await lockChangeSet(tx, reference);
+      assertTransition('submit', row.status, actorContext(row, actor));
+      const items = await loadItems(tx, row.id);
+      const policy = evaluateFor(ctx, 'submit', row, items, actor);
+      if (policy.denials.length > 0) return new Refusal(await recordDenial(tx, row, actor, 'submit', policy));
+      await assertItemsApplicable(tx, items);
+      const policy_evaluations = mergeEvaluations(row.policy_evaluations, policy, 'submit');
+      const approval_steps = stepsAtSubmit(ctx, row, policy_evaluations);
+      const required_approvals = requiredApprovals(approval_steps);
+      const candidates = await eligibleCandidates(tx, row, approval_steps);
+      assertSatisfiable(approval_steps, candidates, row.created_by);
+      const now = ctx.clock();
+      const at = now.toISOString();
+      const approved = required_approvals === 0;
+      const hours = ctx.config.approval.deadline_hours[row.priority];
+      const deadline = approved ? null : new Date(now.getTime() + hours * 3_600_000).toISOString();
+      const status: Status = approved ? 'APPROVED' : 'PENDING_APPROVAL';
+      const journal = new Journal(actor.id, at)
+        .audit('submit', { status, content_hash: row.content_hash, approval_deadline: deadline })
+        .event('changeset.submitted', { approval_deadline: deadline, required_approvals });
+      auditEvaluation(journal, 'submit', policy);
+      if (approved) journal.event('changeset.approved', { required_approvals: 0 });
+      else {
+        for (const approver of candidates) {
+          journal.event('changeset.approval_requested', { approver_id: approver.id, approval_deadline: deadline });
+        }
       }
-    }
-    const next = { ...row, status, submitted_at: at, approval_deadline: deadline, received_approvals: 0 };
-    const head = await journal.writeForChangeSet(tx, next);
-    const changes = {
-      status,
-      submitted_at: at,
-      approval_deadline: deadline,
-      received_approvals: 0,
-      updated_at: at,
-      updated_by: actor.id,
-      ...head,
-    };
-    const version = await updateChangeSet(tx, row.id, changes);
-    return changeSetView({ ...row, ...changes, version }, items, await loadApprovals(tx, row.id));
-  });
+      const next = {
+        ...row,
+        status,
+        submitted_at: at,
+        approval_deadline: deadline,
+        received_approvals: 0,
+        approval_steps,
+        required_approvals,
+        policy_evaluations,
+      };
+      const head = await journal.writeForChangeSet(tx, next);
+      const changes = {
+        status,
+        approval_steps,
+        required_approvals,
+        policy_evaluations,
+        submitted_at: at,
+        approval_deadline: deadline,
+        received_approvals: 0,
+        updated_at: at,
+        updated_by: actor.id,
+        ...head,
+      };
+      const version = await updateChangeSet(tx, row.id, changes);
+      return changeSetView({ ...row, ...changes, version }, items, await loadApprovals(tx, row.id));
+    }),
+  );
 }

@@ -1,0 +1,148 @@
+// Policy-as-code: CEL conditions with an effect. Compiled once (a condition that does not compile
+// stops the start), evaluated per action; a condition that fails to evaluate counts as deny.
+import { Environment } from '@marcbachmann/cel-js';
+import type { ApprovalStep, PolicyEvaluation } from './types.js';
+
+export const POLICY_EFFECTS = ['deny', 'require_approval', 'warn'] as const;
+export type PolicyEffect = (typeof POLICY_EFFECTS)[number];
+export const POLICY_ACTIONS = ['create', 'submit', 'apply', 'rollback'] as const;
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+export interface PolicyDefinition {
+  name: string;
+  condition: string;
+  effect: PolicyEffect;
+  /** Default: every action. */
+  actions?: readonly PolicyAction[] | undefined;
+  /** require_approval: who may give the step's approvals (principal ids or `group:NAME`). */
+  approvers?: readonly string[] | undefined;
+  /** require_approval: how many (default 1). */
+  count?: number | undefined;
+  message?: string | undefined;
+}
+
+export interface CompiledPolicy {
+  name: string;
+  condition: string;
+  effect: PolicyEffect;
+  actions: readonly PolicyAction[];
+  approvers: readonly string[];
+  count: number;
+  message: string | null;
+  test: (variables: PolicyVariables) => unknown;
+}
+
+export interface PolicyVariables {
+  change_set: Record<string, unknown>;
+  items: readonly Record<string, unknown>[];
+  principal: Record<string, unknown>;
+  action: PolicyAction;
+  now: Date;
+}
+
+export class PolicyCompileError extends Error {
+  override name = 'PolicyCompileError';
+  constructor(
+    readonly policy: string,
+    detail: string,
+  ) {
+    super(`policy ${policy} does not compile: ${detail}`);
+  }
+}
+
+const environment = new Environment()
+  .registerVariable('change_set', 'map')
+  .registerVariable('items', 'list')
+  .registerVariable('principal', 'map')
+  .registerVariable('action', 'string')
+  .registerVariable('now', 'google.protobuf.Timestamp');
+
+const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+
+export function compilePolicy(definition: PolicyDefinition): CompiledPolicy {
+  const checked = environment.check(definition.condition);
+  if (!checked.valid) throw new PolicyCompileError(definition.name, firstLine(checked.error));
+  if (checked.type !== 'bool' && checked.type !== 'dyn') {
+    throw new PolicyCompileError(definition.name, `the condition must be a boolean expression, not ${checked.type}`);
+  }
+  const test = environment.parse(definition.condition) as unknown as (variables: PolicyVariables) => unknown;
+  return {
+    name: definition.name,
+    condition: definition.condition,
+    effect: definition.effect,
+    actions: definition.actions ?? POLICY_ACTIONS,
+    approvers: definition.approvers ?? [],
+    count: definition.count ?? 1,
+    message: definition.message ?? null,
+    test,
+  };
+}
+
+/** Compiles every policy; the first that does not compile stops everything, naming it. */
+export function compilePolicies(definitions: readonly PolicyDefinition[]): CompiledPolicy[] {
+  const names = new Set<string>();
+  return definitions.map((definition) => {
+    if (names.has(definition.name)) throw new PolicyCompileError(definition.name, 'the name is used by another policy');
+    names.add(definition.name);
+    return compilePolicy(definition);
+  });
+}
+
+export interface PolicyOutcome {
+  /** One per policy that applies to the action, matched or not. */
+  evaluations: PolicyEvaluation[];
+  denials: PolicyEvaluation[];
+  warnings: PolicyEvaluation[];
+  /** Approval steps added by matched require_approval policies. */
+  steps: ApprovalStep[];
+}
+
+function evaluateOne(policy: CompiledPolicy, variables: PolicyVariables, at: string): PolicyEvaluation {
+  const base = { policy: policy.name, action: variables.action, evaluated_at: at };
+  try {
+    const result = policy.test(variables);
+    if (typeof result !== 'boolean') throw new Error(`the condition gave ${typeof result}, not a boolean`);
+    return { ...base, effect: policy.effect, matched: result, message: result ? policy.message : null };
+  } catch (error) {
+    // Fail closed: a condition that cannot be evaluated denies.
+    return {
+      ...base,
+      effect: 'deny',
+      matched: true,
+      message: `condition failed to evaluate (denied): ${firstLine(error)}`,
+    };
+  }
+}
+
+/** Precedence deny > require_approval > warn: denials win; steps and warnings are still reported. */
+export function evaluatePolicies(
+  policies: readonly CompiledPolicy[],
+  variables: PolicyVariables,
+  at: string,
+): PolicyOutcome {
+  const outcome: PolicyOutcome = { evaluations: [], denials: [], warnings: [], steps: [] };
+  for (const policy of policies) {
+    if (!policy.actions.includes(variables.action)) continue;
+    const evaluation = evaluateOne(policy, variables, at);
+    outcome.evaluations.push(evaluation);
+    if (!evaluation.matched) continue;
+    if (evaluation.effect === 'deny') outcome.denials.push(evaluation);
+    else if (evaluation.effect === 'warn') outcome.warnings.push(evaluation);
+    else
+      outcome.steps.push({
+        name: policy.name,
+        count: policy.count,
+        approvers: [...policy.approvers],
+        message: policy.message ?? undefined,
+      });
+  }
+  return outcome;
+}
+
+/** The steps of matched require_approval policies among stored evaluations. */
+export function stepsOf(policies: readonly CompiledPolicy[], evaluations: readonly PolicyEvaluation[]): ApprovalStep[] {
+  const matched = new Set(evaluations.filter((e) => e.matched && e.effect === 'require_approval').map((e) => e.policy));
+  return policies
+    .filter((p) => p.effect === 'require_approval' && matched.has(p.name))
+    .map((p) => ({ name: p.name, count: p.count, approvers: [...p.approvers], message: p.message ?? undefined }));
+}

@@ -6,6 +6,7 @@ import { type Static, type TLiteral, type TOptional, type TProperties, type TSch
 import { Settings } from 'typebox/system';
 import { Value } from 'typebox/value';
 import { POLICY_ACTIONS, POLICY_EFFECTS } from './core/policy.js';
+import { CHANNEL_TYPES } from './notify/notify-config.js';
 
 export interface Problem {
   /** A dotted path (`server.port`, `risk.quantity.thresholds[0].score`), or a variable name. */
@@ -39,6 +40,8 @@ const oneOf = <T extends string>(values: readonly T[]) =>
     values.map((value) => Type.Literal(value)) as [TLiteral<T>],
     { message: `must be one of ${values.join(', ')}` },
   );
+const principalOrGroup = () =>
+  Type.String({ minLength: 1, pattern: '^(?!group:$)', message: 'must be a principal id or group:NAME' });
 const list = <T extends TSchema>(item: T) => Type.Array(item, { message: 'must be a list' });
 const map = <T extends TSchema>(value: T) => Type.Record(Type.String(), value, { message: 'must be a mapping' });
 /** A list entry: every key required, no others. */
@@ -52,7 +55,6 @@ const section = <P extends TProperties>(properties: P) => {
     message: 'must be a mapping',
   });
 };
-const unsupported = () => Type.Optional(Type.Never({ message: 'not supported by this version yet' }));
 
 const RiskSection = section({
   operation: section({ scores: map(num()), default: num(), cap: num() }),
@@ -91,14 +93,13 @@ export const FileSchema = section({
   database: section({ url: text(), data_dir: text(), pool_max: int(1, 1000), statement_timeout_ms: millis() }),
   risk: RiskSection,
   agents: map(num()),
-  approvers: map(
-    list(Type.String({ minLength: 1, pattern: '^(?!group:$)', message: 'must be a principal id or group:NAME' })),
-  ),
+  approvers: map(list(principalOrGroup())),
   approval: section({
     deadlines: section({ CRITICAL: hours(), HIGH: hours(), NORMAL: hours(), LOW: hours() }),
     escalate_after: fraction(10),
     on_expiry: oneOf(ON_EXPIRY),
     expire_after: fraction(10),
+    escalation_contacts: list(principalOrGroup()),
     auto_approve: Type.Boolean({ message: 'must be true or false' }),
   }),
   limits: section({ max_items: int(1, 100_000), page_size_max: int(1, 1000) }),
@@ -121,8 +122,51 @@ export const FileSchema = section({
       { additionalProperties: false, message: 'must be a mapping' },
     ),
   ),
-  // Refused rather than ignored until it is supported.
-  notifications: unsupported(),
+  notifications: section({
+    channels: map(
+      Type.Object(
+        {
+          type: oneOf(CHANNEL_TYPES),
+          url: Type.Optional(text()),
+          secret: Type.Optional(text()),
+          events: Type.Optional(list(text())),
+          headers: Type.Optional(map(str())),
+          host: Type.Optional(text()),
+          port: Type.Optional(int(1, 65535)),
+          secure: Type.Optional(Type.Boolean({ message: 'must be true or false' })),
+          user: Type.Optional(text()),
+          password: Type.Optional(text()),
+          from: Type.Optional(text()),
+          webhook_url: Type.Optional(text()),
+          bot_token: Type.Optional(text()),
+          api_url: Type.Optional(text()),
+          channel: Type.Optional(text()),
+        },
+        { additionalProperties: false, message: 'must be a mapping' },
+      ),
+    ),
+    routes: list(
+      Type.Object(
+        {
+          events: list(text()),
+          when: Type.Optional(text()),
+          recipients: list(text()),
+          channels: Type.Optional(list(text())),
+        },
+        { additionalProperties: false, message: 'must be a mapping' },
+      ),
+    ),
+    dispatcher: section({
+      enabled: Type.Boolean({ message: 'must be true or false' }),
+      poll_interval_ms: millis(),
+      batch_size: int(1, 10_000),
+      concurrency: int(1, 1_000),
+      max_attempts: int(1, 100),
+      backoff_base_ms: millis(),
+      backoff_max_ms: millis(),
+      timeout_ms: millis(),
+    }),
+  }),
 });
 
 export type FileConfig = Static<typeof FileSchema>;
@@ -137,7 +181,13 @@ export const DEFAULTS = {
     shutdown_timeout_ms: 10_000,
   },
   database: { url: null, data_dir: './.changeledger', pool_max: 10, statement_timeout_ms: 30_000 },
-  approval: { escalate_after: 0.5, on_expiry: 'none', expire_after: 1, auto_approve: true },
+  approval: {
+    escalate_after: 0.5,
+    on_expiry: 'none',
+    expire_after: 1,
+    escalation_contacts: ['group:admin'],
+    auto_approve: true,
+  },
   deadline_hours: { CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 },
   limits: { max_items: 10_000, page_size_max: 200 },
   dashboard_url: 'http://127.0.0.1:8080',

@@ -23,6 +23,7 @@ import { compilePolicies, type PolicyDefinition } from './core/policy.js';
 import { DEFAULT_RISK_CONFIG, type RiskConfig, validateRiskConfig } from './core/risk.js';
 import type { Priority } from './core/types.js';
 import type { EngineConfig } from './engine/engine-config.js';
+import { buildNotifications, type NotificationsConfig, notificationProblems } from './notify/notify-config.js';
 
 export interface Config {
   server: {
@@ -44,11 +45,14 @@ export interface Config {
     on_expiry: (typeof ON_EXPIRY)[number];
     /** Fraction of the deadline period, counted from the deadline, after which to expire. */
     expire_after: number;
+    /** Who hears of an escalation: principal ids or `group:NAME`. */
+    escalation_contacts: string[];
     auto_approve: boolean;
   };
   limits: { max_items: number; page_size_max: number };
   /** Policy definitions (compiled by engineConfigOf; every one compiles, the loader checked). */
   policies: PolicyDefinition[];
+  notifications: NotificationsConfig;
   dashboard_url: string;
   log_level: (typeof LOG_LEVELS)[number];
   /** From CHANGELEDGER_ADMIN_TOKEN only: a secret never belongs in the file. */
@@ -240,9 +244,11 @@ function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: s
       ...DEFAULTS.approval,
       ...approval,
       deadline_hours: { ...DEFAULTS.deadline_hours, ...deadlines },
+      escalation_contacts: [...(approval.escalation_contacts ?? DEFAULTS.approval.escalation_contacts)],
     },
     limits: { ...DEFAULTS.limits, ...file.limits },
     policies: structuredClone((file.policies ?? []) as PolicyDefinition[]),
+    notifications: buildNotifications(file.notifications as Parameters<typeof buildNotifications>[0]),
     dashboard_url: (file.dashboard_url ?? DEFAULTS.dashboard_url).replace(/\/+$/, ''),
     log_level: file.log_level ?? DEFAULTS.log_level,
     admin_token: envValue(env, 'CHANGELEDGER_ADMIN_TOKEN') ?? null,
@@ -266,6 +272,9 @@ function resolveConfig(yamlText: string, env: Env, source: string, configPath: s
   if (riskShapeOk) problems.push(...riskProblems(risk));
   if (!problems.some((p) => !p.variable && /^policies(\.|\[|$)/.test(p.path))) {
     problems.push(...policyProblems(file.policies as PolicyDefinition[] | undefined));
+  }
+  if (!problems.some((p) => !p.variable && /^notifications(\.|\[|$)/.test(p.path))) {
+    problems.push(...notificationProblems(file.notifications as Parameters<typeof notificationProblems>[0]));
   }
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => formatProblem(problem, source)));
   return deepFreeze(buildConfig(file, risk, env, configPath));
@@ -318,7 +327,13 @@ export function engineConfigOf(config: Config): EngineConfig {
   return Object.freeze({
     risk: config.risk,
     approvers: config.approvers,
-    approval: Object.freeze({ deadline_hours: config.approval.deadline_hours }),
+    approval: Object.freeze({
+      deadline_hours: config.approval.deadline_hours,
+      escalate_after: config.approval.escalate_after,
+      on_expiry: config.approval.on_expiry,
+      expire_after: config.approval.expire_after,
+      escalation_contacts: config.approval.escalation_contacts,
+    }),
     limits: Object.freeze({ max_items: config.limits.max_items }),
     policies: Object.freeze(compilePolicies(config.policies)),
   });

@@ -4,7 +4,11 @@ import type { Config } from './config.js';
 import { engineConfigOf } from './config.js';
 import { type BootstrapResult, bootstrapAdmin } from './engine/bootstrap.js';
 import { Engine } from './engine/engine.js';
+import { DeadlineScheduler } from './engine/scheduler.js';
 import { buildApp, type LedgerApp } from './http/app.js';
+import { createChannels } from './notify/channels/index.js';
+import { Dispatcher } from './notify/dispatcher.js';
+import { EventFeed } from './notify/event-feed.js';
 import type { Db } from './store/db.js';
 import { migrate } from './store/migrator.js';
 import { openPgDb } from './store/pg-db.js';
@@ -25,36 +29,77 @@ export interface RunningServer {
   app: LedgerApp;
   db: Db;
   engine: Engine;
+  /** This instance's event feed (SSE streams, dispatcher wake-ups). */
+  events: EventFeed;
+  /** Null when notifications.dispatcher.enabled is false. */
+  dispatcher: Dispatcher | null;
   url: string;
   admin: BootstrapResult;
-  /** Graceful stop: unready first, in-flight requests finish, then the database closes. */
+  /**
+   * Graceful stop: unready first; event streams end and in-flight requests finish; the dispatcher
+   * finishes the deliveries it is sending; then the database closes.
+   */
   stop(): Promise<void>;
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
+  // Policies compile before anything else: a bad condition stops the start at once.
+  const engineConfig = engineConfigOf(config);
   const db = await openDatabase(config);
   try {
     await migrate(db);
-    const engine = new Engine({ db, config: engineConfigOf(config) });
+    const engine = new Engine({ db, config: engineConfig });
     const admin = await bootstrapAdmin(engine, { envToken: config.admin_token, dataDir: config.database.data_dir });
+    let dispatcher: Dispatcher | null = null;
+    const events = new EventFeed({
+      db,
+      onNewEvents: () => dispatcher?.poke(),
+      onError: (error) => app.log.error({ err: error }, 'event feed read failed'),
+    });
     const app = await buildApp({
       engine,
+      events,
       bodyLimitBytes: config.server.body_limit_bytes,
       pageSizeMax: config.limits.page_size_max,
       requestTimeoutMs: config.server.request_timeout_ms,
       logger: { level: config.log_level, redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'] },
     });
-    const address = await app.listen({ host: config.server.host, port: config.server.port });
+    await events.start();
+    let address: string;
+    try {
+      address = await app.listen({ host: config.server.host, port: config.server.port });
+    } catch (error) {
+      await events.stop();
+      await app.close();
+      throw error;
+    }
+    if (config.notifications.dispatcher.enabled) {
+      dispatcher = new Dispatcher({
+        db,
+        notifications: config.notifications,
+        channels: createChannels(config.notifications, { dashboardUrl: config.dashboard_url }),
+        onError: (error) => app.log.error({ err: error }, 'notification dispatch pass failed'),
+      });
+      dispatcher.start();
+    }
+    const deadlines = new DeadlineScheduler(engine, undefined, (error) =>
+      app.log.error({ err: error }, 'approval deadline pass failed'),
+    );
+    deadlines.start();
     let stopping: Promise<void> | null = null;
     const stop = () => {
       stopping ??= (async () => {
         app.markShuttingDown();
+        await deadlines.stop();
+        // Ends the event streams (preClose), stops accepting, lets in-flight requests finish.
         await app.close();
+        await dispatcher?.stop();
+        await events.stop();
         await db.close();
       })();
       return stopping;
     };
-    return { app, db, engine, url: address, admin, stop };
+    return { app, db, engine, events, dispatcher, url: address, admin, stop };
   } catch (error) {
     await db.close().catch(() => {});
     throw error;

@@ -62,6 +62,7 @@ describe('defaults', () => {
     ['approval.escalate_after', 0.5],
     ['approval.on_expiry', 'none'],
     ['approval.expire_after', 1],
+    ['approval.escalation_contacts', ['group:admin']],
     ['approval.auto_approve', true],
     ['limits.max_items', 10_000],
     ['limits.page_size_max', 200],
@@ -122,6 +123,7 @@ approval:
   escalate_after: 0.25
   on_expiry: reject
   expire_after: 2
+  escalation_contacts: [group:sre, alice]
   auto_approve: false
 limits:
   max_items: 500
@@ -170,6 +172,7 @@ describe('a full file', () => {
         escalate_after: 0.25,
         on_expiry: 'reject',
         expire_after: 2,
+        escalation_contacts: ['group:sre', 'alice'],
         auto_approve: false,
       },
     ],
@@ -184,7 +187,13 @@ describe('a full file', () => {
     expect(engineConfigOf(config)).toEqual({
       risk: config.risk,
       approvers: config.approvers,
-      approval: { deadline_hours: { CRITICAL: 1, HIGH: 8, NORMAL: 24, LOW: 72 } },
+      approval: {
+        deadline_hours: { CRITICAL: 1, HIGH: 8, NORMAL: 24, LOW: 72 },
+        escalate_after: 0.25,
+        on_expiry: 'reject',
+        expire_after: 2,
+        escalation_contacts: ['group:sre', 'alice'],
+      },
       limits: { max_items: 500 },
       policies: [],
     });
@@ -260,6 +269,11 @@ describe('errors name the exact path', () => {
       at('approval.escalate_after', 'must be a number from 0 to 10'),
     ],
     [
+      'an empty escalation contact',
+      'approval:\n  escalation_contacts: [root, "group:"]\n',
+      at('approval.escalation_contacts[1]', 'must be a principal id or group:NAME'),
+    ],
+    [
       'a max_items too large',
       'limits:\n  max_items: 100001\n',
       at('limits.max_items', 'must be an integer from 1 to 100000'),
@@ -270,7 +284,11 @@ describe('errors name the exact path', () => {
       'dashboard_url: "http://exa mple.com"\n',
       at('dashboard_url', 'must be an http(s) URL'),
     ],
-    ['a policy without condition', 'policies:\n  - name: block-deletes\n    effect: deny\n', at('policies[0].condition', 'is required')],
+    [
+      'a policy without condition',
+      'policies:\n  - name: block-deletes\n    effect: deny\n',
+      at('policies[0].condition', 'is required'),
+    ],
     [
       'a policy that does not compile',
       'policies:\n  - name: broken\n    effect: deny\n    condition: items.exists(i,\n',
@@ -281,10 +299,26 @@ describe('errors name the exact path', () => {
       'policies:\n  - name: review\n    effect: require_approval\n    condition: "true"\n',
       at('policies[0].approvers', 'require_approval needs approvers (principal ids or group:NAME)'),
     ],
+    ['an unknown key in notifications', 'notifications:\n  slack: {}\n', at('notifications.slack', 'unknown key')],
     [
-      'a notifications section',
-      'notifications:\n  slack: {}\n',
-      at('notifications', 'not supported by this version yet'),
+      'a webhook channel without url',
+      'notifications:\n  channels:\n    ops: {type: webhook}\n',
+      at('notifications.channels.ops.url', 'a webhook channel needs url'),
+    ],
+    [
+      'a key of another channel type',
+      'notifications:\n  channels:\n    ops: {type: webhook, url: "http://x.test/", host: smtp}\n',
+      at('notifications.channels.ops.host', 'is not used by a webhook channel'),
+    ],
+    [
+      'a route naming a channel that does not exist',
+      'notifications:\n  routes:\n    - {events: [changeset.applied], recipients: [creator], channels: [pager]}\n',
+      at('notifications.routes[0].channels[0]', 'no channel named pager in notifications.channels'),
+    ],
+    [
+      'a route with an unknown event',
+      'notifications:\n  routes:\n    - {events: [changeset.exploded], recipients: [creator]}\n',
+      at('notifications.routes[0].events[0]', 'unknown event type changeset.exploded'),
     ],
     ['a file that is a list', '- server\n', at('the top level', 'must be a mapping of sections')],
   ])('refuses %s', (_, yaml, expected) => {

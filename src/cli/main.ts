@@ -1,6 +1,7 @@
 // The `changeledger` command: server and database commands (direct) and client commands (HTTP).
 import { Command, CommanderError } from 'commander';
 import { registerClientCommands } from './client-commands.js';
+import { registerPolicyCommands } from './policy-command.js';
 import { registerServerCommands } from './server-commands.js';
 
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommands(program);
   registerClientCommands(program);
+  registerPolicyCommands(program);
   return program;
 }
 

@@ -22,28 +22,40 @@ async function withEngine<T>(command: Command, fn: (engine: Engine) => Promise<T
 
 async function serve(command: Command): Promise<void> {
   const config = configOf(command);
-  const server = await startServer(config);
-  const where = config.database.url ? 'PostgreSQL' : `embedded database in ${config.database.data_dir}`;
-  console.log(`changeledger listening on ${server.url} (${where})`);
-  console.log(`API docs: ${server.url}/docs`);
-  console.log(
-    server.admin.source === 'environment'
-      ? 'admin token: CHANGELEDGER_ADMIN_TOKEN (principal admin)'
-      : `admin token: ${server.admin.path} (principal admin${server.admin.created ? ', new' : ''})`,
-  );
-  await new Promise<void>((resolve) => {
+  // Signals are handled from the first moment: a SIGTERM during start-up waits for the start to
+  // finish, then stops cleanly, instead of killing the process with its database open.
+  let stop: () => Promise<void> = async () => {};
+  const stopped = new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       console.log(`changeledger: ${signal}, finishing in-flight requests`);
-      const timer = setTimeout(() => process.exit(1), config.server.shutdown_timeout_ms);
-      timer.unref();
-      server.stop().then(resolve, (error: unknown) => {
-        console.error(`changeledger: shutdown failed: ${String(error)}`);
+      const timer = setTimeout(() => {
+        console.error(`changeledger: shutdown did not finish within ${config.server.shutdown_timeout_ms} ms`);
         process.exit(1);
-      });
+      }, config.server.shutdown_timeout_ms);
+      timer.unref();
+      started
+        .then(() => stop())
+        .then(resolve, (error: unknown) => {
+          console.error(`changeledger: shutdown failed: ${String(error)}`);
+          process.exit(1);
+        });
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+  const started = startServer(config).then((server) => {
+    stop = server.stop;
+    const where = config.database.url ? 'PostgreSQL' : `embedded database in ${config.database.data_dir}`;
+    console.log(`changeledger listening on ${server.url} (${where})`);
+    console.log(`API docs: ${server.url}/docs`);
+    console.log(
+      server.admin.source === 'environment'
+        ? 'admin token: CHANGELEDGER_ADMIN_TOKEN (principal admin)'
+        : `admin token: ${server.admin.path} (principal admin${server.admin.created ? ', new' : ''})`,
+    );
+  });
+  await started;
+  await stopped;
 }
 
 export function registerServerCommands(program: Command): void {

@@ -146,3 +146,36 @@ export function stepsOf(policies: readonly CompiledPolicy[], evaluations: readon
     .filter((p) => p.effect === 'require_approval' && matched.has(p.name))
     .map((p) => ({ name: p.name, count: p.count, approvers: [...p.approvers], message: p.message ?? undefined }));
 }
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * The `now` a condition sees. cel-js computes time-zone accessors (now.getHours("Europe/Berlin"))
+ * through Date#toLocaleString, which builds a formatter on every call (~100 µs); this Date answers
+ * that one call shape from a formatter cached per zone, with the same text.
+ */
+export function celTimestamp(date: Date): Date {
+  const now = new Date(date.getTime());
+  Object.defineProperty(now, 'toLocaleString', {
+    value(this: Date, locales?: string, options?: Intl.DateTimeFormatOptions): string {
+      const zone = options?.timeZone;
+      if (locales !== 'en-US' || !zone || Object.keys(options).length !== 1)
+        return Date.prototype.toLocaleString.call(this, locales, options);
+      let format = zoneFormats.get(zone);
+      if (!format) {
+        format = new Intl.DateTimeFormat('en-US', {
+          timeZone: zone,
+          year: 'numeric',
+          month: 'numeric',
+          day: 'numeric',
+          hour: 'numeric',
+          minute: 'numeric',
+          second: 'numeric',
+        });
+        zoneFormats.set(zone, format);
+      }
+      return format.format(this);
+    },
+  });
+  return now;
+}

@@ -11,6 +11,14 @@ export interface EngineConfig {
   approval: {
     /** Hours from submit to the approval deadline, by priority. */
     deadline_hours: Readonly<Record<Priority, number>>;
+    /** When to escalate, as a fraction of the deadline period counted from the deadline. */
+    escalate_after: number;
+    /** `reject` rejects a change-set still pending at `expire_after`; `none` leaves it pending. */
+    on_expiry: 'none' | 'reject';
+    /** When to expire, as a fraction of the deadline period counted from the deadline. */
+    expire_after: number;
+    /** Who hears of an escalation: principal ids or `group:NAME` (never the change-set's creator). */
+    escalation_contacts: readonly string[];
   };
   limits: Limits;
   /** Compiled policies (core/policy.ts), evaluated at create, submit, apply and rollback. */
@@ -20,7 +28,13 @@ export interface EngineConfig {
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
   risk: DEFAULT_RISK_CONFIG,
   approvers: DEFAULT_APPROVERS,
-  approval: Object.freeze({ deadline_hours: Object.freeze({ CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 }) }),
+  approval: Object.freeze({
+    deadline_hours: Object.freeze({ CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 }),
+    escalate_after: 0.5,
+    on_expiry: 'none',
+    expire_after: 1,
+    escalation_contacts: Object.freeze(['group:admin']),
+  }),
   limits: DEFAULT_LIMITS,
   policies: Object.freeze([]),
 });

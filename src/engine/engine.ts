@@ -1,6 +1,7 @@
 // The engine as a library: every lifecycle action of a change-set, the resource store, the audit
 // trail, principals and tokens. Each action is one transaction; see the files beside this one.
 import { LedgerError } from '../core/errors.js';
+import type { CompiledPolicy } from '../core/policy.js';
 import type { ChangeSet, Principal } from '../core/types.js';
 import { parseApply, parseDecision, parseReason, parseRollback } from '../core/validate-actions.js';
 import { loadApprovals } from '../store/approvals.js';
@@ -19,6 +20,7 @@ import { decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } fr
 import { type PlanResult, planChangeSet } from './plan.js';
 import * as principals from './principals.js';
 import { rollbackChangeSet } from './rollback.js';
+import { type DeadlineResult, runDeadlines } from './scheduler.js';
 import { submitChangeSet } from './submit.js';
 import { transitionChangeSet } from './transitions.js';
 import { changeSetView } from './view.js';
@@ -85,6 +87,11 @@ export class Engine {
     return rollbackChangeSet(this.ctx, actor, reference, parseRollback(body));
   }
 
+  /** One pass of approval deadlines: reminders, escalations and expiries now due (see scheduler.ts). */
+  runDeadlines(options?: { batch?: number }): Promise<DeadlineResult> {
+    return runDeadlines(this.ctx, options);
+  }
+
   async get(reference: string): Promise<ChangeSet> {
     const row = await findChangeSet(this.db, reference);
     if (!row) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
@@ -134,6 +141,19 @@ export class Engine {
     const last = page.at(-1);
     const next = rows.length > limit && last ? encodeCursor([last.target_type, last.target_id]) : null;
     return { data: page, next_cursor: next };
+  }
+
+  /** The loaded policies as configured: read-only, without their compiled conditions. */
+  policies(): Omit<CompiledPolicy, 'test'>[] {
+    return this.ctx.config.policies.map(({ name, condition, effect, actions, approvers, count, message }) => ({
+      name,
+      condition,
+      effect,
+      actions: [...actions],
+      approvers: [...approvers],
+      count,
+      message,
+    }));
   }
 
   principal(id: string): Promise<Principal | null> {

@@ -4,6 +4,7 @@ import { type Principal, STATUSES, type Status } from '../core/types.js';
 import { listChangeSets } from '../store/change-set-list.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
+import { summaryOf } from './view.js';
 
 export interface ListQuery {
   status?: string | undefined;
@@ -19,7 +20,7 @@ export interface ListQuery {
 
 const toAfter = ([created_at, id]: string[]) => ({ created_at: created_at!, id: id! });
 
-export type ChangeSetSummary = Omit<ChangeSetRow, 'audit_head' | 'audit_count'>;
+export type ChangeSetSummary = ReturnType<typeof summaryOf>;
 
 /** Opaque cursors: the sort key of the last row of a page. */
 export const encodeCursor = (parts: readonly string[]): string =>
@@ -79,7 +80,7 @@ export async function listChangeSetSummaries(
     limit: limit + 1,
   });
   const page = rows.slice(0, limit);
-  const data = page.map(({ audit_head: _h, audit_count: _c, ...summary }) => summary);
+  const data = page.map(summaryOf);
   const last = page.at(-1);
   return { data, next_cursor: rows.length > limit && last ? encodeCursor([last.created_at, last.id]) : null };
 }

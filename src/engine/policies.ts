@@ -1,25 +1,25 @@
 // Policies in the engine: the variables a condition sees, evaluation per action, and the refusal.
 import { tallyApprovals } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
-import { evaluatePolicies, type PolicyAction, type PolicyOutcome } from '../core/policy.js';
+import { celTimestamp, evaluatePolicies, type PolicyAction, type PolicyOutcome } from '../core/policy.js';
 import type { Item, PolicyEvaluation, Principal } from '../core/types.js';
 import type { ApprovalWithApprover } from '../store/approvals.js';
 import { type ChangeSetRow, updateChangeSet } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
 import type { EngineContext } from './context.js';
 import { Journal } from './journal.js';
-import { itemView } from './view.js';
+import { itemView, summaryOf } from './view.js';
 
 /** What a condition sees: SPEC §6's variables. */
 function variables(row: ChangeSetRow, items: readonly Item[], actor: Principal, action: PolicyAction, now: Date) {
-  const { audit_head: _h, audit_count: _c, ...changeSet } = row;
+  const changeSet = summaryOf(row);
   const { id, kind, display_name, email, slack_id, groups, risk, active } = actor;
   return {
     change_set: changeSet as unknown as Record<string, unknown>,
     items: items.map((item) => itemView(item) as unknown as Record<string, unknown>),
     principal: { id, kind, display_name, email, slack_id, groups, risk, active },
     action,
-    now,
+    now: celTimestamp(now),
   };
 }
 
@@ -46,25 +46,32 @@ export function mergeEvaluations(
 
 /**
  * At apply and rollback a matched require_approval policy is a condition on the approvals already
- * given: a step they do not fill refuses the action like a deny.
+ * given: a step they do not fill refuses the action like a deny, and its evaluation says why.
+ * Steps the change-set already carried were judged when it became APPROVED and are not re-judged.
  */
 export function unmetSteps(
   outcome: PolicyOutcome,
   row: ChangeSetRow,
   approvals: readonly ApprovalWithApprover[],
 ): PolicyOutcome {
-  if (outcome.steps.length === 0) return outcome;
-  const tally = tallyApprovals(outcome.steps, approvals, row.content_hash, row.created_by);
-  const unmet = tally.steps.filter((s) => s.received < s.count);
-  const extra = unmet.map((s) => ({
-    policy: s.name,
-    action: outcome.evaluations[0]?.action ?? 'apply',
-    effect: 'deny' as const,
-    matched: true,
-    message: `needs ${s.count} approval${s.count === 1 ? '' : 's'} from ${outcome.steps.find((x) => x.name === s.name)?.approvers.join(', ')}, has ${s.received}`,
-    evaluated_at: outcome.evaluations[0]?.evaluated_at ?? '',
-  }));
-  return { ...outcome, denials: [...outcome.denials, ...extra] };
+  const settled = new Set(row.approval_steps.map((step) => step.name));
+  const fresh = outcome.steps.filter((step) => !settled.has(step.name));
+  if (fresh.length === 0) return outcome;
+  const tally = tallyApprovals(fresh, approvals, row.content_hash, row.created_by);
+  const reasons = new Map(
+    tally.steps
+      .filter((s) => s.received < s.count)
+      .map((s) => {
+        const who = fresh.find((step) => step.name === s.name)?.approvers.join(', ');
+        return [s.name, `needs ${s.count} approval${s.count === 1 ? '' : 's'} from ${who}, has ${s.received}`] as const;
+      }),
+  );
+  if (reasons.size === 0) return outcome;
+  const evaluations = outcome.evaluations.map((e) =>
+    e.matched && reasons.has(e.policy) ? { ...e, message: reasons.get(e.policy) ?? null } : e,
+  );
+  const denials = [...outcome.denials, ...evaluations.filter((e) => e.matched && reasons.has(e.policy))];
+  return { ...outcome, evaluations, denials };
 }
 
 export function policyDenied(outcome: PolicyOutcome, action: PolicyAction): LedgerError {

@@ -7,6 +7,7 @@ import { assertTransition } from '../core/lifecycle.js';
 import { planItems } from '../core/plan.js';
 import { stepsOf } from '../core/policy.js';
 import type { ApprovalStep, ChangeSet, Item, PolicyEvaluation, Principal, Status } from '../core/types.js';
+import { clearNotices } from '../store/approval-notices.js';
 import { loadApprovals } from '../store/approvals.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import { updateChangeSet } from '../store/change-sets.js';
@@ -130,6 +131,7 @@ export async function submitChangeSet(ctx: EngineContext, actor: Principal, refe
         ...head,
       };
       const version = await updateChangeSet(tx, row.id, changes);
+      await clearNotices(tx, row.id);
       return changeSetView({ ...row, ...changes, version }, items, await loadApprovals(tx, row.id));
     }),
   );

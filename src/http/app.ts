@@ -2,14 +2,19 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { LedgerError } from '../core/errors.js';
 import type { Engine } from '../engine/engine.js';
+import type { EventFeed } from '../notify/event-feed.js';
 import { schemaStatus } from '../store/migrator.js';
 import { registerAuth } from './auth.js';
 import { toLedgerError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { registerInputGuard } from './input-guard.js';
 import { registerMetrics } from './metrics.js';
 import { changeSetRoutes } from './routes/change-sets.js';
+import { deliveryRoutes } from './routes/deliveries.js';
+import { eventRoutes } from './routes/events.js';
 import { ledgerRoutes } from './routes/ledger.js';
 
 export interface AppDeps {
@@ -19,6 +24,10 @@ export interface AppDeps {
   requestTimeoutMs?: number;
   logger?: FastifyServerOptions['logger'];
   version?: string;
+  /** The instance's event feed; without it GET /events answers 503 UNAVAILABLE. */
+  events?: EventFeed;
+  /** Interval of the SSE heartbeat comment (default 15 s). */
+  eventsHeartbeatMs?: number;
 }
 
 export interface LedgerApp extends FastifyInstance {
@@ -34,9 +43,18 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Long enough for any id the schemas allow (target ids are up to 512 characters, escaped).
+    maxParamLength: 4096,
+    // Errors the router raises before any route runs get the API's shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const refusal = new LedgerError('VALIDATION_FAILED', `the request URL is not valid: ${error.message}`);
+      void (reply as unknown as FastifyReply).status(400).send(refusal.toBody());
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } },
   }) as unknown as LedgerApp;
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // JSON only: a text/plain body is 415 like any other type, not a string handed to the schemas.
+  app.removeContentTypeParser('text/plain');
   // Schemas document responses; serialising with JSON.stringify never drops a field they forgot.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler((error, request, reply) => {
@@ -57,6 +75,12 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
   app.markShuttingDown = () => {
     shuttingDown = true;
   };
+  // While shutting down, a kept-alive connection is closed after its response: otherwise it turns
+  // idle after close() began and nothing closes it, and the stop waits out its timeout.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (shuttingDown) reply.header('connection', 'close');
+    return payload;
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -69,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerAuth(app, engine);
+  registerInputGuard(app);
   const metrics = registerMetrics(app, engine.db);
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -89,6 +114,8 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
       registerIdempotency(api, engine.db, engine.ctx.clock);
       changeSetRoutes(api, engine, metrics, deps.pageSizeMax ?? 200);
       ledgerRoutes(api, engine);
+      eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
+      deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/ledger' },

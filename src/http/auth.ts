@@ -10,7 +10,8 @@ declare module 'fastify' {
   }
 }
 
-const PUBLIC = new Set(['/healthz', '/readyz', '/metrics', '/api/ledger/openapi.json']);
+/** Route patterns anyone may call. */
+const PUBLIC = new Set(['/api/ledger/openapi.json']);
 
 function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
@@ -22,8 +23,10 @@ function bearer(request: FastifyRequest): string | null {
 export function registerAuth(app: FastifyInstance, engine: Engine): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?')[0]!;
-    if (PUBLIC.has(path) || !path.startsWith('/api/')) return;
+    // Decide by the route the router matched, never by the raw URL: the router decodes
+    // percent-escapes (/%61pi/… is /api/…), a string test on request.url would not.
+    const route = request.routeOptions.url;
+    if (route === undefined || PUBLIC.has(route) || !route.startsWith('/api/')) return;
     const token = bearer(request);
     if (token === null) throw new LedgerError('UNAUTHENTICATED', 'missing Authorization: Bearer <token>');
     const principal = token ? await engine.authenticate(token) : null;

@@ -290,3 +290,46 @@ export const IssuedToken = Type.Object({ token_id: Type.String(), token: Type.St
 
 /** Response schemas document the API; handlers return domain types, so the map is not type-checked against them. */
 export const responses = (map: Record<string | number, TSchema>): unknown => map;
+
+// Events and deliveries (SPEC §8).
+export const EventsQuery = Type.Object(
+  {
+    type: Type.Optional(Type.String({ maxLength: 1000, description: 'comma-separated event types' })),
+    change_set: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'uuid or change_set_id' })),
+    last_event_id: Type.Optional(
+      Type.String({ maxLength: 20, description: 'resume after this event id (as the Last-Event-ID header)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const EventStreamResponse = Type.String({
+  description: 'text/event-stream: `id: <id>`, `event: <type>`, `data: <envelope JSON with id>` per event',
+});
+
+export const DeliveryQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union(['PENDING', 'DELIVERED', 'DEAD'].map((s) => Type.Literal(s)))),
+    event_type: Type.Optional(Type.String({ maxLength: 64 })),
+    channel: Type.Optional(Type.String({ maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+export const DeliveryParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const DeliveryView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  event_id: Type.Integer(),
+  event_type: Type.String(),
+  channel: Type.String(),
+  recipient: Nullable(Type.String()),
+  address: Nullable(Type.String()),
+  status: Type.Union(['PENDING', 'DELIVERED', 'DEAD'].map((s) => Type.Literal(s))),
+  attempts: Type.Integer(),
+  next_attempt_at: Timestamp,
+  last_error: Nullable(Type.String()),
+  created_at: Timestamp,
+  delivered_at: Nullable(Timestamp),
+  change_set_id: Nullable(Type.String()),
+});
+export const DeliveryList = Type.Object({ data: Type.Array(DeliveryView), next_cursor: Nullable(Type.String()) });

@@ -20,6 +20,13 @@ export interface Db extends Queryable {
   readonly kind: DbKind;
   /** Runs `fn` in one transaction on one connection; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onNotify` on every NOTIFY on `channel` (payloads are not passed on: listeners re-read the
+   * tables). It is also called after a lost listening connection is re-established, since
+   * notifications sent meanwhile are gone. Resolves to a function that stops listening;
+   * `close()` stops every listener too.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

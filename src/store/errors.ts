@@ -42,8 +42,17 @@ export function isConnectionError(error: unknown): boolean {
   return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
 }
 
+/** Text or JSON the database cannot store (NUL, invalid escapes): a bad request, not a crash. */
+const UNSTORABLE = new Set(['22021', '22P05', '22P02', '22003']);
+
 export function translateDbError(error: unknown): unknown {
   if (error instanceof LedgerError) return error;
+  const code = sqlState(error);
+  if (code && UNSTORABLE.has(code)) {
+    return new LedgerError('VALIDATION_FAILED', 'the request holds a value the database cannot store', undefined, {
+      cause: error,
+    });
+  }
   if (isConnectionError(error)) {
     return new LedgerError('UNAVAILABLE', 'the database is unavailable, try again shortly', undefined, {
       cause: error,

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type { Db, Queryable, QueryResult } from './db.js';
 import { translateDbError } from './errors.js';
+import { PgListener } from './pg-listener.js';
 
 const INT8 = 20;
 
@@ -43,13 +44,17 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
       await admin.end();
     }
   }
+  // `options` in the URL (e.g. a search_path) would replace ours: join them instead.
+  const url = new URL(options.connectionString);
+  const fromUrl = url.searchParams.get('options');
+  url.searchParams.delete('options');
   const settings = [
+    fromUrl ?? '',
     options.schema ? `-c search_path=${options.schema}` : '',
     options.statementTimeoutMs ? `-c statement_timeout=${options.statementTimeoutMs}` : '',
   ].filter(Boolean);
-  const pool = new pg.Pool({
-    connectionString: options.connectionString,
-    max: options.max ?? 10,
+  const connection = {
+    connectionString: url.toString(),
     ...(settings.length > 0 ? { options: settings.join(' ') } : {}),
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -57,7 +62,9 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
           ? (value: string) => Number(value)
           : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
-  });
+  };
+  const pool = new pg.Pool({ ...connection, max: options.max ?? 10 });
+  const listeners = new Set<PgListener>();
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => {});
   const direct = wrap(pool);
@@ -87,7 +94,26 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
         client.release(broken);
       }
     },
+    async listen(channel, onNotify) {
+      const listener = new PgListener({
+        newClient: () => new pg.Client({ ...connection, keepAlive: true }),
+        channel,
+        onNotify,
+      });
+      try {
+        await listener.start();
+      } catch (error) {
+        throw translateDbError(error);
+      }
+      listeners.add(listener);
+      return async () => {
+        listeners.delete(listener);
+        await listener.close();
+      };
+    },
     async close() {
+      await Promise.all([...listeners].map((listener) => listener.close()));
+      listeners.clear();
       await pool.end();
     },
   };

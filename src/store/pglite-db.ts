@@ -33,6 +33,14 @@ export async function openPgliteDb(options: PgliteDbOptions = {}): Promise<Db> {
     exec: direct.exec,
     // PGlite serialises transactions itself: it has a single connection.
     transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
+    // PGlite delivers NOTIFY in-process when the notifying transaction commits (a statement
+    // trigger's pg_notify inside pglite.transaction() included), and never for a rollback.
+    async listen(channel, onNotify) {
+      const unlisten = await pglite.listen(channel, () => onNotify());
+      return async () => {
+        if (!pglite.closed) await unlisten();
+      };
+    },
     async close() {
       await pglite.close();
     },

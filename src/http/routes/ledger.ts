@@ -1,4 +1,4 @@
-// Resources, the audit check, principals and tokens.
+// Resources, the audit check, the loaded policies, principals and tokens.
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +8,16 @@ import { actorOf } from '../auth.js';
 import * as S from '../schemas.js';
 
 const errors = { '4xx': S.ErrorResponse };
+
+const PolicyView = Type.Object({
+  name: Type.String(),
+  condition: Type.String(),
+  effect: Type.String(),
+  actions: Type.Array(Type.String()),
+  approvers: Type.Array(Type.String()),
+  count: Type.Integer(),
+  message: Type.Union([Type.String(), Type.Null()]),
+});
 
 export function ledgerRoutes(app: FastifyInstance, engine: Engine): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -59,6 +69,18 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine): void {
 
   r.get('/audit/verify', { schema: { tags: ['audit'], summary: 'Recompute every hash chain' } }, () =>
     engine.verifyAudit(),
+  );
+
+  r.get(
+    '/policies',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'The loaded policies (read-only)',
+        response: S.responses({ 200: Type.Object({ data: Type.Array(PolicyView) }) }),
+      },
+    },
+    () => ({ data: engine.policies() }),
   );
 
   r.get(

@@ -1,0 +1,10 @@
+import { buildApp } from '../src/http/app.js';
+import { Engine } from '../src/engine/engine.js';
+import { DEFAULT_ENGINE_CONFIG } from '../src/engine/engine-config.js';
+import { openPgliteDb } from '../src/store/pglite-db.js';
+const db = await openPgliteDb();
+const app = await buildApp({ engine: new Engine({ db, config: DEFAULT_ENGINE_CONFIG }) });
+const r = await app.inject({ method: 'GET', url: '/api/ledger/openapi.json' });
+const doc = r.json();
+for (const p of ['/api/ledger/events', '/api/ledger/deliveries', '/api/ledger/deliveries/{id}/retry']) console.log(p, JSON.stringify(doc.paths[p]).slice(0, 600));
+await app.close(); await db.close();

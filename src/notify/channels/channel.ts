@@ -1,0 +1,21 @@
+// What a channel is given to send, and what it must do: resolve, or throw to be retried.
+import type { Json } from '../../core/types.js';
+
+export interface OutgoingMessage {
+  delivery_id: string;
+  /** The event envelope, with its id. */
+  envelope: { id: number; type: string; [key: string]: Json };
+  recipient: string | null;
+  address: string | null;
+  attempt: number;
+}
+
+export interface Channel {
+  send(message: OutgoingMessage, signal: AbortSignal): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** A failure worth retrying, with the receiver's answer when there was one. */
+export class DeliveryError extends Error {
+  override name = 'DeliveryError';
+}

@@ -1,0 +1,72 @@
+// Queries for the approval deadline notices (SPEC §5): which pending change-sets are due for a
+// reminder, an escalation or an expiry, and the flags that say this round's notice was handled.
+import { type ChangeSetRow, toChangeSetRow } from './change-sets.js';
+import type { Queryable } from './db.js';
+
+export type NoticeKind = 'reminder' | 'escalation' | 'expiry';
+
+/** The flag column of each kind: fixed names, never built from input. */
+const FLAG: Readonly<Record<NoticeKind, string>> = Object.freeze({
+  reminder: 'reminded_at',
+  escalation: 'escalated_at',
+  expiry: 'expired_at',
+});
+
+export interface DueQuery {
+  kind: NoticeKind;
+  now: string;
+  /**
+   * How long after the deadline the notice is due, as a fraction of the deadline period (the time
+   * from submit to the deadline, as set at submit). 0 for reminders.
+   */
+  after: number;
+  /** Notices that must have been handled first (an escalation follows its round's reminder). */
+  requires: readonly NoticeKind[];
+  limit: number;
+}
+
+/**
+ * Locks up to `limit` pending change-sets due for the notice and not yet handled this round.
+ * SKIP LOCKED: rows another instance (or an action) holds are left for it or for the next pass,
+ * so two passes at the same moment never claim the same change-set. The deadline bound comes
+ * first so the partial index on pending deadlines narrows the scan.
+ */
+export async function claimDueChangeSets(db: Queryable, query: DueQuery): Promise<ChangeSetRow[]> {
+  const flag = FLAG[query.kind];
+  const prior = query.requires.map((kind) => ` AND ${FLAG[kind]} IS NOT NULL`).join('');
+  const { rows } = await db.query(
+    `SELECT * FROM change_sets
+     WHERE status = 'PENDING_APPROVAL' AND approval_deadline <= $1::timestamptz AND ${flag} IS NULL${prior}
+       AND approval_deadline + (approval_deadline - coalesce(submitted_at, approval_deadline)) * $2::float8
+           <= $1::timestamptz
+     ORDER BY approval_deadline, id
+     LIMIT $3
+     FOR UPDATE SKIP LOCKED`,
+    [query.now, query.after, query.limit],
+  );
+  return rows.map(toChangeSetRow);
+}
+
+/**
+ * Records that this round's notice was handled, with the change-set's new audit head. The
+ * version stays: a notice changes nothing a reader of the change-set sees (its ETag).
+ */
+export async function markNoticeHandled(
+  db: Queryable,
+  id: string,
+  kind: NoticeKind,
+  at: string,
+  head: { audit_head: string; audit_count: number },
+): Promise<void> {
+  await db.query(
+    `UPDATE change_sets SET ${FLAG[kind]} = $2::timestamptz, audit_head = $3, audit_count = $4 WHERE id = $1`,
+    [id, at, head.audit_head, head.audit_count],
+  );
+}
+
+/** A new round of approval (submit) is reminded, escalated and expired afresh. */
+export async function clearNotices(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE change_sets SET reminded_at = NULL, escalated_at = NULL, expired_at = NULL WHERE id = $1', [
+    id,
+  ]);
+}

@@ -127,6 +127,7 @@ async function main(): Promise<void> {
       seconds: { total: round(totalSeconds), routing: round((routed - started) / 1000), sending: round(sendSeconds) },
       sending_only_per_second: Math.round(delivered / sendSeconds),
       receiver: { requests: counts.requests - warm, unique_delivery_ids: counts.unique - warm },
+      warm_up_deliveries: warm,
       deliveries_by_status: Object.fromEntries(rows.map((row) => [row.status, row.n])),
       dispatcher: { batch_size: config.batch_size, concurrency: config.concurrency },
       node: process.version,

@@ -102,7 +102,12 @@ export const FileSchema = section({
     escalation_contacts: list(principalOrGroup()),
     auto_approve: Type.Boolean({ message: 'must be true or false' }),
   }),
-  limits: section({ max_items: int(1, 100_000), page_size_max: int(1, 1000) }),
+  limits: section({
+    max_items: int(1, 100_000),
+    page_size_max: int(1, 1000),
+    write_requests_per_minute: int(0, 1_000_000),
+    write_burst: int(1, 1_000_000),
+  }),
   dashboard_url: Type.String({ pattern: '^https?://', message: 'must be an http(s) URL' }),
   log_level: oneOf(LOG_LEVELS),
   policies: list(
@@ -189,7 +194,7 @@ export const DEFAULTS = {
     auto_approve: true,
   },
   deadline_hours: { CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 },
-  limits: { max_items: 10_000, page_size_max: 200 },
+  limits: { max_items: 10_000, page_size_max: 200, write_requests_per_minute: 600, write_burst: 60 },
   dashboard_url: 'http://127.0.0.1:8080',
   log_level: 'info',
 } as const;

@@ -49,7 +49,13 @@ export interface Config {
     escalation_contacts: string[];
     auto_approve: boolean;
   };
-  limits: { max_items: number; page_size_max: number };
+  limits: {
+    max_items: number;
+    page_size_max: number;
+    /** Per principal and server instance; 0 turns the limit off. */
+    write_requests_per_minute: number;
+    write_burst: number;
+  };
   /** Policy definitions (compiled by engineConfigOf; every one compiles, the loader checked). */
   policies: PolicyDefinition[];
   notifications: NotificationsConfig;

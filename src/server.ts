@@ -63,6 +63,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       pageSizeMax: config.limits.page_size_max,
       requestTimeoutMs: config.server.request_timeout_ms,
       logger: { level: config.log_level, redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'] },
+      rateLimit: { perMinute: config.limits.write_requests_per_minute, burst: config.limits.write_burst },
     });
     await events.start();
     let address: string;

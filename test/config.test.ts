@@ -66,6 +66,8 @@ describe('defaults', () => {
     ['approval.auto_approve', true],
     ['limits.max_items', 10_000],
     ['limits.page_size_max', 200],
+    ['limits.write_requests_per_minute', 600],
+    ['limits.write_burst', 60],
     ['dashboard_url', 'http://127.0.0.1:8080'],
     ['log_level', 'info'],
     ['admin_token', null],
@@ -128,6 +130,7 @@ approval:
 limits:
   max_items: 500
   page_size_max: 50
+  write_requests_per_minute: 0
 dashboard_url: https://ledger.example.com/
 log_level: debug
 `;
@@ -176,7 +179,7 @@ describe('a full file', () => {
         auto_approve: false,
       },
     ],
-    ['limits', { max_items: 500, page_size_max: 50 }],
+    ['limits', { max_items: 500, page_size_max: 50, write_requests_per_minute: 0, write_burst: 60 }],
     ['dashboard_url', 'https://ledger.example.com'],
     ['log_level', 'debug'],
   ])('reads %s', (path, expected) => {

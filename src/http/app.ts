@@ -12,6 +12,7 @@ import { toLedgerError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerInputGuard } from './input-guard.js';
 import { registerMetrics } from './metrics.js';
+import { type RateLimit, registerRateLimit } from './rate-limit.js';
 import { changeSetRoutes } from './routes/change-sets.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
@@ -26,6 +27,8 @@ export interface AppDeps {
   version?: string;
   /** The instance's event feed; without it GET /events answers 503 UNAVAILABLE. */
   events?: EventFeed;
+  /** Per-principal write limit; default none (tests), the server passes the configured one. */
+  rateLimit?: RateLimit;
   /** Interval of the SSE heartbeat comment (default 15 s). */
   eventsHeartbeatMs?: number;
 }
@@ -93,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerAuth(app, engine);
+  registerRateLimit(app, deps.rateLimit ?? { perMinute: 0, burst: 1 });
   registerInputGuard(app);
   const metrics = registerMetrics(app, engine.db);
 

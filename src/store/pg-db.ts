@@ -12,6 +12,8 @@ export interface PgDbOptions {
   schema?: string;
   max?: number;
   statementTimeoutMs?: number;
+  /** How long to wait for a connection before failing with UNAVAILABLE (default 5 s). */
+  connectTimeoutMs?: number;
 }
 
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
@@ -63,7 +65,8 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
           : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   };
-  const pool = new pg.Pool({ ...connection, max: options.max ?? 10 });
+  // A database that does not answer fails requests fast (503) instead of holding them.
+  const pool = new pg.Pool({ ...connection, max: options.max ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000, keepAlive: true });
   const listeners = new Set<PgListener>();
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => {});

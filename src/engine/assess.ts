@@ -1,9 +1,12 @@
-// Risk and approval steps of a change-set's content: shared by create and edit.
+// Risk and approval steps of a change-set's content, and the row a create starts from: shared by
+// create, edit and `policy test`.
 import { requiredApprovals, riskStep } from '../core/approvals.js';
 import { contentHash } from '../core/canonical-json.js';
 import { assessRisk } from '../core/risk.js';
-import type { ApprovalStep, ChangeSetInput, Item, ItemInput, RiskAssessment } from '../core/types.js';
+import type { ApprovalStep, ChangeSetInput, Item, ItemInput, Principal, RiskAssessment } from '../core/types.js';
+import type { ChangeSetRow } from '../store/change-sets.js';
 import type { EngineContext } from './context.js';
+import { NEW_CHAIN } from './journal.js';
 
 export interface Assessment {
   risk: RiskAssessment;
@@ -50,4 +53,46 @@ export function materialiseItems(ctx: EngineContext, items: readonly ItemInput[]
 export function withPolicySteps(assessment: Assessment, policySteps: readonly ApprovalStep[]): Assessment {
   const approval_steps = [assessment.approval_steps[0]!, ...policySteps];
   return { ...assessment, approval_steps, required_approvals: requiredApprovals(approval_steps) };
+}
+
+/** The row create stores, before its policies are evaluated (also what `policy test` evaluates). */
+export function draftRow(
+  ctx: EngineContext,
+  input: ChangeSetInput,
+  principal: Principal,
+  assessment: Assessment,
+  itemCount: number,
+  at: string,
+): ChangeSetRow {
+  return {
+    id: ctx.newId(),
+    change_set_id: input.change_set_id,
+    title: input.title,
+    description: input.description,
+    agent_id: principal.id,
+    agent_type: input.agent_type,
+    category: input.category,
+    priority: input.priority,
+    tags: input.tags,
+    metadata: input.metadata,
+    approval_chain: input.approval_chain,
+    auto_apply: input.auto_apply,
+    status: 'DRAFT',
+    ...assessment,
+    received_approvals: 0,
+    approval_deadline: null,
+    policy_evaluations: [],
+    item_count: itemCount,
+    version: 1,
+    ...NEW_CHAIN,
+    created_at: at,
+    created_by: principal.id,
+    updated_at: at,
+    updated_by: principal.id,
+    submitted_at: null,
+    applied_at: null,
+    applied_by: null,
+    rolled_back_at: null,
+    rolled_back_by: null,
+  };
 }

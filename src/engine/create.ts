@@ -5,9 +5,9 @@ import { validateCreateChangeSet, validationError } from '../core/validate-chang
 import { type ChangeSetRow, insertChangeSet } from '../store/change-sets.js';
 import { isUniqueViolation } from '../store/errors.js';
 import { insertItems } from '../store/items.js';
-import { assessContent, materialiseItems, withPolicySteps } from './assess.js';
+import { assessContent, draftRow, materialiseItems, withPolicySteps } from './assess.js';
 import { assertActive, type EngineContext, inTransaction } from './context.js';
-import { Journal, NEW_CHAIN } from './journal.js';
+import { Journal } from './journal.js';
 import { auditEvaluation, evaluateFor, policyDenied } from './policies.js';
 import { changeSetView } from './view.js';
 
@@ -22,37 +22,7 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
   const riskOnly = assessContent(ctx, input, actor);
   const now = ctx.clock().toISOString();
   const items = materialiseItems(ctx, input.items);
-  const draft: ChangeSetRow = {
-    id: ctx.newId(),
-    change_set_id: input.change_set_id,
-    title: input.title,
-    description: input.description,
-    agent_id: actor.id,
-    agent_type: input.agent_type,
-    category: input.category,
-    priority: input.priority,
-    tags: input.tags,
-    metadata: input.metadata,
-    approval_chain: input.approval_chain,
-    auto_apply: input.auto_apply,
-    status: 'DRAFT',
-    ...riskOnly,
-    received_approvals: 0,
-    approval_deadline: null,
-    policy_evaluations: [],
-    item_count: items.length,
-    version: 1,
-    ...NEW_CHAIN,
-    created_at: now,
-    created_by: actor.id,
-    updated_at: now,
-    updated_by: actor.id,
-    submitted_at: null,
-    applied_at: null,
-    applied_by: null,
-    rolled_back_at: null,
-    rolled_back_by: null,
-  };
+  const draft = draftRow(ctx, input, actor, riskOnly, items.length, now);
   // Policies decide with the risk in view; a deny refuses the create, require_approval adds steps.
   const policy = evaluateFor(ctx, 'create', draft, items, actor);
   if (policy.denials.length > 0) throw policyDenied(policy, 'create');

@@ -17,10 +17,9 @@ import type {
 import { validateCreateChangeSet, validationError } from '../core/validate-change-set.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Db } from '../store/db.js';
-import { type Assessment, assessContent, materialiseItems, withPolicySteps } from './assess.js';
+import { type Assessment, assessContent, draftRow, materialiseItems, withPolicySteps } from './assess.js';
 import type { EngineContext } from './context.js';
 import type { EngineConfig } from './engine-config.js';
-import { NEW_CHAIN } from './journal.js';
 import { evaluateFor } from './policies.js';
 
 export interface PolicyTestInput {
@@ -131,47 +130,5 @@ export function testPolicies(input: PolicyTestInput): PolicyTestResult {
     matched: evaluations.filter((e) => e.matched),
     denials,
     denied: denials.length > 0,
-  };
-}
-
-/** The change-set create would store, before its policies are evaluated (create.ts builds the same). */
-function draftRow(
-  ctx: EngineContext,
-  input: ChangeSetInput,
-  principal: Principal,
-  assessment: Assessment,
-  itemCount: number,
-  at: string,
-): ChangeSetRow {
-  return {
-    id: ctx.newId(),
-    change_set_id: input.change_set_id,
-    title: input.title,
-    description: input.description,
-    agent_id: principal.id,
-    agent_type: input.agent_type,
-    category: input.category,
-    priority: input.priority,
-    tags: input.tags,
-    metadata: input.metadata,
-    approval_chain: input.approval_chain,
-    auto_apply: input.auto_apply,
-    status: 'DRAFT',
-    ...assessment,
-    received_approvals: 0,
-    approval_deadline: null,
-    policy_evaluations: [],
-    item_count: itemCount,
-    version: 1,
-    ...NEW_CHAIN,
-    created_at: at,
-    created_by: principal.id,
-    updated_at: at,
-    updated_by: principal.id,
-    submitted_at: null,
-    applied_at: null,
-    applied_by: null,
-    rolled_back_at: null,
-    rolled_back_by: null,
   };
 }

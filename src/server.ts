@@ -65,9 +65,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       logger: { level: config.log_level, redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'] },
       rateLimit: { perMinute: config.limits.write_requests_per_minute, burst: config.limits.write_burst },
     });
-    await events.start();
     let address: string;
     try {
+      await events.start();
       address = await app.listen({ host: config.server.host, port: config.server.port });
     } catch (error) {
       await events.stop();

@@ -47,6 +47,7 @@ async function serve(command: Command): Promise<void> {
     stop = server.stop;
     const where = config.database.url ? 'PostgreSQL' : `embedded database in ${config.database.data_dir}`;
     console.log(`changeledger listening on ${server.url} (${where})`);
+    console.log(`dashboard: ${server.url}/`);
     console.log(`API docs: ${server.url}/docs`);
     console.log(
       server.admin.source === 'environment'

@@ -8,7 +8,6 @@ import { assertTransition } from '../core/lifecycle.js';
 import type { ApplyMode, ItemError, Principal, Status } from '../core/types.js';
 import { type ApprovalWithApprover, loadApprovals } from '../store/approvals.js';
 import { type ChangeSetRow, updateChangeSet } from '../store/change-sets.js';
-import type { Queryable } from '../store/db.js';
 import { type ItemUpdate, loadItems, type StoredItem, updateItems } from '../store/items.js';
 import { type HistoryWrite, type TargetWrite, writeTargets } from '../store/resources.js';
 import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';

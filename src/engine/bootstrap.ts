@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_GROUP } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
+import { isUniqueViolation } from '../store/errors.js';
 import type { Engine } from './engine.js';
 import { hashToken } from './principals.js';
 
@@ -43,7 +44,13 @@ async function ensureAdminPrincipal(engine: Engine): Promise<void> {
 async function ensureToken(engine: Engine, token: string, name: string): Promise<boolean> {
   const { rows } = await engine.db.query('SELECT 1 FROM tokens WHERE token_hash = $1', [hashToken(token)]);
   if (rows.length > 0) return false;
-  await engine.issueToken(null, ADMIN_ID, name, token);
+  try {
+    await engine.issueToken(null, ADMIN_ID, name, token);
+  } catch (error) {
+    // Another instance, started with the same token, issued it at the same moment.
+    if (isUniqueViolation(error)) return false;
+    throw error;
+  }
   return true;
 }
 

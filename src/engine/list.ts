@@ -2,7 +2,6 @@
 import { LedgerError } from '../core/errors.js';
 import { type Principal, STATUSES, type Status } from '../core/types.js';
 import { listChangeSets } from '../store/change-set-list.js';
-import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
 import { summaryOf } from './view.js';
 

@@ -5,15 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { requiredApprovals } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
 import { type PolicyAction, stepsOf } from '../core/policy.js';
-import type {
-  ApprovalStep,
-  ChangeSetInput,
-  Item,
-  PolicyEvaluation,
-  Principal,
-  RiskAssessment,
-  Status,
-} from '../core/types.js';
+import type { ApprovalStep, Item, PolicyEvaluation, Principal, RiskAssessment, Status } from '../core/types.js';
 import { validateCreateChangeSet, validationError } from '../core/validate-change-set.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Db } from '../store/db.js';

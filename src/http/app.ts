@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine.js';
 import type { EventFeed } from '../notify/event-feed.js';
 import { schemaStatus } from '../store/migrator.js';
 import { registerAuth } from './auth.js';
+import { DEFAULT_WEB_ROOT, registerDashboard } from './dashboard.js';
 import { toLedgerError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerInputGuard } from './input-guard.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   rateLimit?: RateLimit;
   /** Interval of the SSE heartbeat comment (default 15 s). */
   eventsHeartbeatMs?: number;
+  /** The built dashboard (default dist/web); without its index.html the dashboard routes say how to build it. */
+  webRoot?: string;
 }
 
 export interface LedgerApp extends FastifyInstance {
@@ -47,7 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Long enough for any id the schemas allow (target ids are up to 512 characters, escaped).
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
     // Errors the router raises before any route runs get the API's shape too.
     frameworkErrors: (error, _request, reply) => {
       const refusal = new LedgerError('VALIDATION_FAILED', `the request URL is not valid: ${error.message}`);
@@ -112,6 +115,8 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
       return reply.status(503).send({ status: 'database unreachable' });
     }
   });
+
+  await registerDashboard(app, deps.webRoot ?? DEFAULT_WEB_ROOT);
 
   await app.register(
     async (api) => {

@@ -91,11 +91,11 @@ function channelProblems(name: string, channel: RawChannel): Problem[] {
     if (!KEYS_BY_TYPE[channel.type].includes(key))
       problems.push({ path: at(key), message: `is not used by a ${channel.type} channel` });
   }
-  const require = (key: string, message: string) => {
+  const needs = (key: string, message: string) => {
     if (channel[key] === undefined) problems.push({ path: at(key), message });
   };
   if (channel.type === 'webhook') {
-    require('url', 'a webhook channel needs url');
+    needs('url', 'a webhook channel needs url');
     if (channel['url'] !== undefined && !isHttpUrl(channel['url']))
       problems.push({ path: at('url'), message: 'must be an http(s) URL' });
     for (const [i, event] of ((channel['events'] as string[] | undefined) ?? []).entries()) {
@@ -103,8 +103,8 @@ function channelProblems(name: string, channel: RawChannel): Problem[] {
         problems.push({ path: at(`events[${i}]`), message: `unknown event type ${event}` });
     }
   } else if (channel.type === 'email') {
-    require('host', 'an email channel needs host');
-    require('from', 'an email channel needs from');
+    needs('host', 'an email channel needs host');
+    needs('from', 'an email channel needs from');
   } else if ((channel['webhook_url'] === undefined) === (channel['bot_token'] === undefined)) {
     problems.push({ path: at(''), message: 'a slack channel needs exactly one of webhook_url and bot_token' });
   } else {

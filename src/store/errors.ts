@@ -39,7 +39,9 @@ export function isConnectionError(error: unknown): boolean {
   const code = sqlState(error);
   if (code && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
+    message,
+  );
 }
 
 /** Text or JSON the database cannot store (NUL, invalid escapes): a bad request, not a crash. */

@@ -16,11 +16,28 @@ export interface PgDbOptions {
   connectTimeoutMs?: number;
 }
 
+const statementNames = new Map<string, string>();
+
+/**
+ * Parameterised statements are sent as named prepared statements: each connection parses and
+ * plans one once instead of on every call (planning was most of each statement's server CPU).
+ * The SQL texts are fixed strings of the store, so the set of names is small and bounded.
+ */
+function prepared(text: string, params: readonly unknown[] | undefined): pg.QueryConfig {
+  if (!params || params.length === 0) return { text };
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `cl_${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values: params as unknown[] };
+}
+
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       try {
-        const result = await client.query(text, params as unknown[] | undefined);
+        const result = await client.query(prepared(text, params));
         return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
       } catch (error) {
         throw translateDbError(error);
@@ -66,7 +83,12 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
     },
   };
   // A database that does not answer fails requests fast (503) instead of holding them.
-  const pool = new pg.Pool({ ...connection, max: options.max ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000, keepAlive: true });
+  const pool = new pg.Pool({
+    ...connection,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    keepAlive: true,
+  });
   const listeners = new Set<PgListener>();
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => {});
@@ -83,6 +105,13 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
         throw translateDbError(error);
       }
       let broken = false;
+      // The pool listens for a client's 'error' only while it is idle: a connection lost while this
+      // transaction holds it, between two statements, would be an unhandled 'error' event and end the
+      // process. Noted here instead; the next statement fails, and the client is not reused.
+      const onLost = () => {
+        broken = true;
+      };
+      client.on('error', onLost);
       try {
         await client.query('BEGIN');
         const result = await fn(wrap(client));
@@ -94,6 +123,7 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
         });
         throw translateDbError(error);
       } finally {
+        client.removeListener('error', onLost);
         client.release(broken);
       }
     },

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const INPUTS = ['src', 'scripts/build.mjs', 'tsconfig.build.json', 'tsconfig.json', 'package.json'];
-const OUTPUTS = ['dist/cli/main.js', 'dist/store/migrations'];
+const OUTPUTS = ['dist/cli/main.js', 'dist/store/migrations', 'dist/web/index.html'];
 
 /** Every file under `path` (or `path` itself), with its modification time. */
 function files(path: string): { path: string; mtimeMs: number }[] {

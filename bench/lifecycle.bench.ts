@@ -1,0 +1,193 @@
+// Lifecycle throughput over HTTP: C clients (BENCH_CLIENTS, default 16), each looping
+// create → submit → approve → apply on a 5-item change-set that needs one approval, against a real
+// server (buildApp + listen, Engine on a pool sized for the clients). On PostgreSQL, pgbench -N with
+// the same client count runs right after on the same server: steps/s ÷ pgbench TPS is the figure.
+// Run: node --import tsx bench/lifecycle.bench.ts [postgres|pglite]
+// What-ifs (PostgreSQL, not part of `npm run bench`), BENCH_WHAT_IF=a,b on the bench database only:
+//   no-notify     the outbox NOTIFY trigger disabled
+//   async-commit  synchronous_commit = off
+// BENCH_POOL sets the server's pool size (default: clients + 2).
+import { fork } from 'node:child_process';
+import { Engine } from '../src/engine/engine.js';
+import { buildApp } from '../src/http/app.js';
+import type { Db } from '../src/store/db.js';
+import { migrate } from '../src/store/migrator.js';
+import { openPgDb } from '../src/store/pg-db.js';
+import { openPgliteDb } from '../src/store/pglite-db.js';
+import { type CpuSnapshot, cpuBetween, cpuSnapshot } from './lib/cpu.js';
+import { createDatabase, type FreshDatabase } from './lib/database.js';
+import { benchEngineConfig, createClientPrincipals } from './lib/fixture.js';
+import { type ActivitySummary, sampleActivity } from './lib/pg-activity.js';
+import { runPgbench } from './lib/pgbench.js';
+import { machine, QUICK, round, writeResult } from './lib/results.js';
+import type { ClientsResult, ClientsStart } from './lifecycle-clients.js';
+
+const TARGET_RATIO = 0.5;
+const backend = process.argv[2] === 'pglite' ? 'pglite' : 'postgres';
+const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 16);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? (QUICK ? 3 : 20));
+const WARM_UP_SECONDS = QUICK ? 1 : 3;
+const ITEMS = 5;
+// One connection per client, plus the authentication lookups that run outside a transaction.
+const POOL = Number(process.env['BENCH_POOL'] ?? CLIENTS + 2);
+const WHAT_IF = (process.env['BENCH_WHAT_IF'] ?? '').split(',').filter(Boolean).sort();
+const RESULT_NAME = `lifecycle-${backend}${WHAT_IF.length ? `-what-if-${WHAT_IF.join('-')}` : ''}`;
+
+async function openDb(): Promise<{ db: Db; fresh: FreshDatabase | null }> {
+  if (backend === 'pglite') return { db: await openPgliteDb(), fresh: null };
+  const fresh = await createDatabase('lifecycle');
+  if (WHAT_IF.includes('async-commit')) {
+    const admin = await openPgDb({ connectionString: fresh.url, max: 1 });
+    await admin.query(`ALTER DATABASE ${fresh.name} SET synchronous_commit = off`);
+    await admin.close();
+  }
+  return { db: await openPgDb({ connectionString: fresh.url, max: POOL }), fresh };
+}
+
+/** Forks the clients; returns their result, the CPU used and what PostgreSQL did in the measured window. */
+async function drive(url: string, fresh: FreshDatabase | null, start: Omit<ClientsStart, 'type' | 'url'>) {
+  const child = fork(new URL('./lifecycle-clients.ts', import.meta.url), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pid = child.pid!;
+  let windowStart: CpuSnapshot | null = null;
+  let cpu: ReturnType<typeof cpuBetween> | null = null;
+  let sampler: Awaited<ReturnType<typeof sampleActivity>> | null = null;
+  let activity: Promise<ActivitySummary> | null = null;
+  // The clock CPU profiles use (µs), so that a profile can be cut to the measured window.
+  const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+  const window = { from: 0, to: 0 };
+  const result = await new Promise<ClientsResult>((resolve, reject) => {
+    child.on('message', (message: { type: string }) => {
+      if (message.type === 'window-start') {
+        window.from = monotonicUs();
+        windowStart = cpuSnapshot([pid], fresh?.name);
+        if (fresh) void sampleActivity(fresh.url, fresh.name).then((s) => (sampler = s));
+      } else if (message.type === 'window-end' && windowStart) {
+        window.to = monotonicUs();
+        cpu = cpuBetween(windowStart, cpuSnapshot([pid], fresh?.name));
+        activity = (sampler as typeof sampler)?.stop() ?? null;
+      } else if (message.type === 'result') resolve(message as ClientsResult);
+    });
+    child.on('exit', (code) => reject(new Error(`the clients exited with ${code} before reporting`)));
+    child.send({ type: 'start', url, ...start } satisfies ClientsStart);
+  });
+  const c = cpu as ReturnType<typeof cpuBetween> | null;
+  return {
+    result,
+    window_monotonic_us: window,
+    activity: activity ? await (activity as Promise<ActivitySummary>) : null,
+    cpu: c && {
+      window_ms: c.wall_ms,
+      server_cores: c.self_cores,
+      clients_cores: c.other_cores[pid] ?? null,
+      postgres_cores: c.postgres_cores,
+      postgres_bench_backends_cores: c.postgres_database_cores,
+      machine: c.machine,
+    },
+  };
+}
+
+async function measure() {
+  const { db, fresh } = await openDb();
+  try {
+    await migrate(db);
+    if (WHAT_IF.includes('no-notify')) await db.query('ALTER TABLE outbox_events DISABLE TRIGGER outbox_events_notify');
+    const engine = new Engine({ db, config: benchEngineConfig() });
+    const clients = await createClientPrincipals(engine, CLIENTS);
+    const app = await buildApp({ engine, logger: false });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      return await drive(url, fresh, {
+        clients,
+        warmupMs: WARM_UP_SECONDS * 1000,
+        measureMs: SECONDS * 1000,
+        items: ITEMS,
+        tag: `LC${Date.now().toString(36)}`,
+      });
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await db.close();
+    await fresh?.drop();
+  }
+}
+
+async function main(): Promise<void> {
+  const { result, cpu, activity, window_monotonic_us } = await measure();
+  const stepsPerSecond = round(result.steps / (result.window_ms / 1000), 1);
+  let pgbenchError: string | null = null;
+  const pgbench =
+    backend === 'postgres'
+      ? await runPgbench(CLIENTS, SECONDS).catch((error: unknown) => {
+          // No pgbench on this machine (or it failed): the lifecycle figure stands, the ratio is n/a.
+          pgbenchError = error instanceof Error ? error.message : String(error);
+          console.error(`pgbench failed: ${pgbenchError}`);
+          return null;
+        })
+      : null;
+  const ratio = pgbench ? round(stepsPerSecond / pgbench.tps, 3) : null;
+  const perStep = (cores: number | null | undefined) =>
+    cores == null || result.steps === 0 ? null : round((cores * result.window_ms) / result.steps, 3);
+  const summary = {
+    benchmark: `lifecycle throughput over HTTP (${backend})`,
+    backend,
+    what_if: WHAT_IF,
+    unit: 'lifecycle steps/s',
+    measured: `${CLIENTS} clients, each looping create → submit → approve → apply on a ${ITEMS}-item change-set needing one approval`,
+    clients: CLIENTS,
+    pool: backend === 'postgres' ? POOL : null,
+    warm_up_seconds: WARM_UP_SECONDS,
+    seconds: SECONDS,
+    steps: result.steps,
+    lifecycles: result.lifecycles,
+    steps_per_second: stepsPerSecond,
+    lifecycles_per_second: round(result.lifecycles / (result.window_ms / 1000), 1),
+    errors: result.errors,
+    error_samples: result.error_samples,
+    latency_ms: result.latency_ms,
+    pgbench,
+    pgbench_error: pgbenchError,
+    ratio_to_pgbench: ratio,
+    target_ratio: backend === 'postgres' ? TARGET_RATIO : null,
+    meets_target: ratio === null ? null : ratio >= TARGET_RATIO,
+    cpu,
+    cpu_ms_per_step: cpu && {
+      server: perStep(cpu.server_cores),
+      clients: perStep(cpu.clients_cores),
+      postgres_all: perStep(cpu.postgres_cores),
+      postgres_bench_backends: perStep(cpu.postgres_bench_backends_cores),
+    },
+    pg_activity: activity,
+    window_monotonic_us,
+    notes: [
+      'server: buildApp + listen on 127.0.0.1, logger off, no event feed or dispatcher running',
+      'clients: a separate Node process, one kept-alive node:http connection per client',
+      'cpu: cores busy during the measured window (Linux /proc); postgres_cores counts every PostgreSQL process on the machine, postgres_bench_backends_cores only the backends of the bench database',
+      'pg_activity: pg_stat_activity of the bench database sampled every 25 ms in the window',
+    ],
+    machine: machine(),
+    date: new Date().toISOString(),
+  };
+  writeResult(RESULT_NAME, summary);
+  console.log(
+    `lifecycle (${backend}${WHAT_IF.length ? `, what-if ${WHAT_IF.join(' + ')}` : ''}, ${CLIENTS} clients, ${SECONDS} s): ` +
+      `${stepsPerSecond} steps/s, ${summary.lifecycles_per_second} lifecycles/s, ${result.errors} errors` +
+      (pgbench
+        ? `; pgbench -N ${pgbench.tps} tps → ratio ${ratio} (target ≥ ${TARGET_RATIO}: ${summary.meets_target ? 'met' : 'NOT met'})`
+        : ''),
+  );
+  if (cpu)
+    console.log(
+      `  cpu (cores): server ${cpu.server_cores}, clients ${cpu.clients_cores}, postgres ${cpu.postgres_cores} ` +
+        `(bench backends ${cpu.postgres_bench_backends_cores}), machine ${cpu.machine?.busy_cores}/${cpu.machine?.cores_available}; ` +
+        `per step (ms): ${JSON.stringify(summary.cpu_ms_per_step)}`,
+    );
+  if (activity) console.log(`  postgres backends (mean ${activity.mean_backends}): ${JSON.stringify(activity.share)}`);
+  for (const [name, l] of Object.entries(result.latency_ms)) console.log(`  ${name}: p50 ${l.p50} ms, p99 ${l.p99} ms`);
+  if (result.error_samples.length) console.log(`  errors, e.g.: ${result.error_samples.join('\n    ')}`);
+}
+
+await main();

@@ -1,0 +1,187 @@
+// Every figure beside its target, from the results the benches wrote: for the console and for
+// bench/results/summary.md (the table docs/performance.md quotes).
+
+export interface Figure {
+  group: string;
+  name: string;
+  value: number | null;
+  unit: string;
+  target: string | null;
+  /** true PASS, false MISS, null when the figure has no target (or the run was too short to judge). */
+  pass: boolean | null;
+}
+
+type Read = (name: string) => Record<string, unknown> | null;
+// biome-ignore lint/suspicious/noExplicitAny: results are JSON the benches wrote
+type Any = any;
+
+export function figuresOf(read: Read, quick: boolean): Figure[] {
+  const figures: Figure[] = [];
+  const add = (
+    group: string,
+    name: string,
+    value: number | null | undefined,
+    unit: string,
+    target: string | null = null,
+    pass: boolean | null = null,
+  ) =>
+    figures.push({
+      group,
+      name,
+      value: value ?? null,
+      unit,
+      target,
+      pass: value == null ? (target ? false : null) : pass,
+    });
+
+  const pg = read('lifecycle-postgres') as Any;
+  add('lifecycle', `PostgreSQL, ${pg?.clients ?? '?'} clients`, pg?.steps_per_second, 'steps/s');
+  add('lifecycle', 'pgbench -N, same clients, same server', pg?.pgbench?.tps, 'TPS');
+  add('lifecycle', 'steps/s ÷ pgbench TPS', pg?.ratio_to_pgbench, '×', '≥ 0.5', pg?.ratio_to_pgbench >= 0.5);
+  const lite = read('lifecycle-pglite') as Any;
+  add('lifecycle', `PGlite (in memory), ${lite?.clients ?? '?'} clients`, lite?.steps_per_second, 'steps/s');
+  const rt = read('round-trips') as Any;
+  add('lifecycle', 'SQL round trips per lifecycle (4 steps)', rt?.lifecycle_round_trips, 'round trips');
+
+  const scale = read('scale') as Any;
+  for (const size of (scale?.sizes ?? []) as Any[]) {
+    const ms = (phase: string) => size.phases.find((p: Any) => p.name === phase)?.ms;
+    const label = size.items.toLocaleString('en-US');
+    for (const phase of ['create', 'plan', 'apply ATOMIC', 'rollback'])
+      add('scale', `${label} items: ${phase}`, ms(phase), 'ms');
+    add('scale', `${label} items: peak RSS`, size.max_rss_mb, 'MB');
+  }
+  if (scale) {
+    const judge = (ok: boolean) => (quick ? null : ok);
+    const sizes = (scale.sizes as Any[]).map((s) => s.items);
+    const [mid, large] = [sizes[1], sizes[2]];
+    const apply = scale.sizes[1]?.phases.find((p: Any) => p.name === 'apply ATOMIC')?.ms;
+    add('scale', `${mid.toLocaleString('en-US')}-item ATOMIC apply`, apply, 'ms', '≤ 3,000 ms', judge(apply <= 3000));
+    add(
+      'scale',
+      `growth ${large / 1000}k/${mid / 1000}k, apply`,
+      scale.growth_factor.apply,
+      '×',
+      '≤ 2.2',
+      judge(scale.growth_factor.apply <= 2.2),
+    );
+    add(
+      'scale',
+      `growth ${large / 1000}k/${mid / 1000}k, all phases`,
+      scale.growth_factor.total,
+      '×',
+      '≤ 2.2',
+      judge(scale.growth_factor.total <= 2.2),
+    );
+    const rss = scale.sizes[2]?.max_rss_mb;
+    add('scale', `peak RSS at ${large.toLocaleString('en-US')} items`, rss, 'MB', '≤ 512 MB', judge(rss <= 512));
+  }
+
+  const read_ = read('read-latency') as Any;
+  for (const [route, r] of Object.entries((read_?.routes ?? {}) as Record<string, Any>)) {
+    add('read latency', `${route}, ${r.connections} conns: p50`, r.p50_ms, 'ms');
+    add('read latency', `${route}, ${r.connections} conns: p99`, r.p99_ms, 'ms', '≤ 20 ms', r.p99_ms <= 20);
+    add('read latency', `${route}: throughput`, r.requests_per_second, 'req/s');
+  }
+
+  // Where the time goes (no targets): CPU per step under load and alone, and per statement.
+  if (pg?.cpu_ms_per_step) {
+    add('diagnostics', `CPU per lifecycle step, ${pg.clients} clients: Node server`, pg.cpu_ms_per_step.server, 'ms');
+    add(
+      'diagnostics',
+      `CPU per lifecycle step, ${pg.clients} clients: PostgreSQL backends`,
+      pg.cpu_ms_per_step.postgres_bench_backends,
+      'ms',
+    );
+  }
+  if (pg?.pgbench?.cpu_ms_per_transaction)
+    add(
+      'diagnostics',
+      'CPU per pgbench -N transaction: PostgreSQL backends',
+      pg.pgbench.cpu_ms_per_transaction.postgres_backends,
+      'ms',
+    );
+  if (rt?.lifecycle_totals) {
+    add('diagnostics', 'CPU per lifecycle (4 steps), 1 client: Node', rt.lifecycle_totals.node_cpu_ms, 'ms');
+    add(
+      'diagnostics',
+      'CPU per lifecycle (4 steps), 1 client: PostgreSQL backend',
+      rt.lifecycle_totals.backend_cpu_ms,
+      'ms',
+    );
+  }
+  const cost = read('statement-cost') as Any;
+  for (const [name, c] of Object.entries((cost?.statements ?? {}) as Record<string, Any>))
+    add(
+      'diagnostics',
+      `backend CPU of ${name}, prepared ÷ unnamed`,
+      round2(c.prepared.backend_us / c.unnamed.backend_us),
+      '×',
+    );
+
+  if (scale?.growth_factor?.apply_cpu)
+    add(
+      'diagnostics',
+      `growth ${scale.growth_factor.sizes}, apply CPU (Node + PostgreSQL)`,
+      scale.growth_factor.apply_cpu,
+      '×',
+    );
+
+  const policy = read('policy') as Any;
+  if (policy)
+    add(
+      'policy',
+      'policy evaluation (10 policies, 10 items)',
+      policy.evaluations_per_second,
+      'evaluations/s',
+      `≥ ${policy.target_per_second.toLocaleString('en-US')}/s`,
+      policy.meets_target,
+    );
+  const webhook = read('webhook') as Any;
+  if (webhook)
+    add(
+      'webhook',
+      `webhook delivery (${webhook.backend})`,
+      webhook.deliveries_per_second,
+      'deliveries/s',
+      `≥ ${webhook.target_per_second.toLocaleString('en-US')}/s`,
+      webhook.meets_target,
+    );
+  return figures;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+const show = (f: Figure) => (f.value === null ? 'n/a' : `${f.value.toLocaleString('en-US')} ${f.unit}`);
+const verdict = (f: Figure) => (f.pass === null ? '' : f.pass ? 'PASS' : 'MISS');
+
+export function textTable(figures: readonly Figure[]): string {
+  const rows = figures.map((f) => [f.group, f.name, show(f), f.target ?? '', verdict(f)]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), 6));
+  return rows.map((r) => r.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell)).join('  ')).join('\n');
+}
+
+export function markdownTable(summary: {
+  command: string;
+  quick: boolean;
+  finished_at: string;
+  machine: { cpus: number; memory_mb: number; node: string; cpu_model: string; load_average: number[] };
+  postgresql: { version: string; settings: Record<string, string> };
+  figures: Figure[];
+  runs: { name: string; load_before: number[]; load_after: number[] }[];
+}): string {
+  const m = summary.machine;
+  const lines = [
+    `Produced by \`${summary.command}\` on ${summary.finished_at}${summary.quick ? ' (QUICK smoke run: short, small, not comparable with the targets)' : ''}.`,
+    `Machine: ${m.cpus} × ${m.cpu_model}, ${m.memory_mb} MB, Node ${m.node}; ${summary.postgresql.version.split(' on ')[0]} ` +
+      `(${Object.entries(summary.postgresql.settings)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}).`,
+    `Load average (1 min) before each bench: ${summary.runs.map((r) => `${r.name} ${r.load_before[0]}`).join('; ')}.`,
+    '',
+    '| group | figure | measured | target | result |',
+    '| --- | --- | ---: | --- | --- |',
+    ...summary.figures.map((f) => `| ${f.group} | ${f.name} | ${show(f)} | ${f.target ?? ''} | ${verdict(f)} |`),
+    '',
+  ];
+  return lines.join('\n');
+}

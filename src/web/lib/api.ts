@@ -1,0 +1,69 @@
+// The API client: every call carries the token in the Authorization header, never in a URL.
+
+/** A refusal from the API, with its code and message as the server wrote them. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: { path?: string; message?: string; [key: string]: unknown }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface Api {
+  token: string;
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string, body?: unknown): Promise<T>;
+}
+
+export const API_BASE = '/api/ledger';
+
+/** A path segment, escaped (ids may hold any character). */
+export const seg = (value: string): string => encodeURIComponent(value);
+
+async function readError(response: Response): Promise<ApiError> {
+  let body: { code?: string; message?: string; details?: ApiError['details'] } = {};
+  try {
+    body = (await response.json()) as typeof body;
+  } catch {
+    // not JSON: a proxy's page, say
+  }
+  const message = body.message ?? `${response.status} ${response.statusText || 'request failed'}`;
+  return new ApiError(response.status, body.code ?? `HTTP_${response.status}`, message, body.details ?? []);
+}
+
+/** `onUnauthorized` runs when the server no longer accepts the token (revoked, or the server was reset). */
+export function createApi(token: string, onUnauthorized: () => void): Api {
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`${API_BASE}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new ApiError(0, 'NETWORK', `the server cannot be reached (${(error as Error).message})`);
+    }
+    if (!response.ok) {
+      const error = await readError(response);
+      if (response.status === 401) onUnauthorized();
+      throw error;
+    }
+    return (await response.json()) as T;
+  }
+  return {
+    token,
+    get: (path) => call('GET', path),
+    post: (path, body) => call('POST', path, body ?? {}),
+  };
+}
+
+/** Checks a token before it is kept: the principal it belongs to, or the API's refusal. */
+export async function whoAmI<T>(token: string): Promise<T> {
+  return createApi(token, () => {}).get<T>('/me');
+}

@@ -148,33 +148,46 @@ export function stepsOf(policies: readonly CompiledPolicy[], evaluations: readon
 }
 
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+/** The last second formatted per zone: evaluations within one second share the text. */
+const lastText = new Map<string, { second: number; text: string }>();
+
+function zoneText(date: Date, zone: string): string {
+  const second = Math.floor(date.getTime() / 1000);
+  const last = lastText.get(zone);
+  if (last?.second === second) return last.text;
+  let format = zoneFormats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    zoneFormats.set(zone, format);
+  }
+  const text = format.format(date);
+  lastText.set(zone, { second, text });
+  return text;
+}
 
 /**
  * The `now` a condition sees. cel-js computes time-zone accessors (now.getHours("Europe/Berlin"))
  * through Date#toLocaleString, which builds a formatter on every call (~100 µs); this Date answers
- * that one call shape from a formatter cached per zone, with the same text.
+ * that one call shape from a formatter cached per zone (and the last second's text), with the
+ * same text.
  */
 export function celTimestamp(date: Date): Date {
   const now = new Date(date.getTime());
   Object.defineProperty(now, 'toLocaleString', {
     value(this: Date, locales?: string, options?: Intl.DateTimeFormatOptions): string {
       const zone = options?.timeZone;
-      if (locales !== 'en-US' || !zone || Object.keys(options).length !== 1)
+      if (locales !== 'en-US' || !zone || Object.keys(options).length !== 1) {
         return Date.prototype.toLocaleString.call(this, locales, options);
-      let format = zoneFormats.get(zone);
-      if (!format) {
-        format = new Intl.DateTimeFormat('en-US', {
-          timeZone: zone,
-          year: 'numeric',
-          month: 'numeric',
-          day: 'numeric',
-          hour: 'numeric',
-          minute: 'numeric',
-          second: 'numeric',
-        });
-        zoneFormats.set(zone, format);
       }
-      return format.format(this);
+      return zoneText(this, zone);
     },
   });
   return now;

@@ -89,6 +89,7 @@ export const FileSchema = section({
     body_limit_bytes: intAtLeast(1024),
     request_timeout_ms: millis(),
     shutdown_timeout_ms: millis(),
+    drain_ms: int(0, 60_000),
   }),
   database: section({ url: text(), data_dir: text(), pool_max: int(1, 1000), statement_timeout_ms: millis() }),
   risk: RiskSection,
@@ -184,6 +185,7 @@ export const DEFAULTS = {
     body_limit_bytes: 10 * 1024 * 1024,
     request_timeout_ms: 30_000,
     shutdown_timeout_ms: 10_000,
+    drain_ms: 1_000,
   },
   database: { url: null, data_dir: './.changeledger', pool_max: 10, statement_timeout_ms: 30_000 },
   approval: {

@@ -32,6 +32,8 @@ export interface Config {
     body_limit_bytes: number;
     request_timeout_ms: number;
     shutdown_timeout_ms: number;
+    /** After SIGTERM: how long /readyz answers 503 while requests are still served, before closing. */
+    drain_ms: number;
   };
   database: { url: string | null; data_dir: string; pool_max: number; statement_timeout_ms: number };
   /** Core's risk config: `risk` merged over the defaults, plus `agents` and `approval.auto_approve`. */

@@ -91,6 +91,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const stop = () => {
       stopping ??= (async () => {
         app.markShuttingDown();
+        // Unready but still serving for a moment, so that load balancers (and probes already on
+        // their way) see 503 from /readyz before connections are refused.
+        await new Promise((resolve) => setTimeout(resolve, config.server.drain_ms));
         await deadlines.stop();
         // Ends the event streams (preClose), stops accepting, lets in-flight requests finish.
         await app.close();

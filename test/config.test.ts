@@ -54,6 +54,7 @@ describe('defaults', () => {
     ['server.body_limit_bytes', 10_485_760],
     ['server.request_timeout_ms', 30_000],
     ['server.shutdown_timeout_ms', 10_000],
+    ['server.drain_ms', 1_000],
     ['database.url', null],
     ['database.data_dir', './.changeledger'],
     ['database.pool_max', 10],
@@ -141,7 +142,14 @@ describe('a full file', () => {
   it.each([
     [
       'server',
-      { host: '0.0.0.0', port: 9000, body_limit_bytes: 2048, request_timeout_ms: 5000, shutdown_timeout_ms: 2000 },
+      {
+        host: '0.0.0.0',
+        port: 9000,
+        body_limit_bytes: 2048,
+        request_timeout_ms: 5000,
+        shutdown_timeout_ms: 2000,
+        drain_ms: 1000,
+      },
     ],
     [
       'database',

@@ -5,10 +5,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Environment } from '@marcbachmann/cel-js';
 import { parse, stringify } from 'yaml';
 import { engineConfigOf, parseConfig } from '../src/config.js';
-import type { CompiledPolicy } from '../src/core/policy.js';
 import type { Principal } from '../src/core/types.js';
 import { evaluateFor } from '../src/engine/policies.js';
 import { draftChangeSet, offlineContext } from '../src/engine/policy-test.js';
@@ -141,97 +139,6 @@ const perPolicy = config.policies.map((policy) => {
   return { name: policy.name, microseconds: Number((1e6 / rate(runFor(300, fn))).toFixed(2)) };
 });
 
-/**
- * What-if: cel-js computes now.getHours("Europe/Berlin") as new Date(now.toLocaleString('en-US',
- * {timeZone})), and toLocaleString builds a new Intl formatter on every call (~100 µs). A `now`
- * whose toLocaleString formats with one cached formatter per zone, and remembers its answer for
- * the evaluation, gives the same text; it is the fix this measurement suggests for the engine.
- */
-const FORMATTERS = new Map<string, Intl.DateTimeFormat>();
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = FORMATTERS.get(timeZone);
-  if (formatter === undefined) {
-    const numeric = 'numeric';
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: numeric,
-      month: numeric,
-      day: numeric,
-      hour: numeric,
-      minute: numeric,
-      second: numeric,
-    });
-    FORMATTERS.set(timeZone, formatter);
-  }
-  return formatter;
-}
-function memoisedNow(date: Date): Date {
-  const texts = new Map<string, string>();
-  const plain = Date.prototype.toLocaleString;
-  Object.defineProperty(date, 'toLocaleString', {
-    value(this: Date, locales?: Intl.LocalesArgument, options?: Intl.DateTimeFormatOptions) {
-      const zone = options?.timeZone;
-      if (locales !== 'en-US' || zone === undefined || Object.keys(options ?? {}).length !== 1) {
-        return plain.call(this, locales, options);
-      }
-      let text = texts.get(zone);
-      if (text === undefined) {
-        text = formatterFor(zone).format(this);
-        texts.set(zone, text);
-      }
-      return text;
-    },
-  });
-  return date;
-}
-const fixedCtx = { ...ctx, clock: () => memoisedNow(new Date(now)) };
-const same = ['Europe/Berlin', 'America/New_York', 'Asia/Kolkata'].every(
-  (zone) =>
-    memoisedNow(new Date(now)).toLocaleString('en-US', { timeZone: zone }) ===
-    now.toLocaleString('en-US', { timeZone: zone }),
-);
-if (!same) throw new Error('the memoised toLocaleString differs from Date.prototype.toLocaleString');
-const withFix = () => evaluateFor(fixedCtx, 'apply', row, draft.items, principal);
-
-/**
- * What-if, second: core/policy.ts type-checks a condition with environment.check() but evaluates
- * a separate environment.parse() of it, whose AST carries no checked type, so cel-js type-checks
- * it again on every evaluation. Checking the parsed AST itself (parsed.check()) does it once.
- */
-const checkedEnvironment = new Environment()
-  .registerVariable('change_set', 'map')
-  .registerVariable('items', 'list')
-  .registerVariable('principal', 'map')
-  .registerVariable('action', 'string')
-  .registerVariable('now', 'google.protobuf.Timestamp');
-const checkedPolicies = config.policies.map((policy) => {
-  const parsed = checkedEnvironment.parse(policy.condition);
-  if (!parsed.check().valid) throw new Error(`${policy.name} does not check`);
-  return { ...policy, test: parsed as unknown as CompiledPolicy['test'] };
-});
-const bothCtx = { ...fixedCtx, config: { ...config, policies: checkedPolicies } };
-const withBoth = () => evaluateFor(bothCtx, 'apply', row, draft.items, principal);
-if (JSON.stringify(withBoth().evaluations) !== JSON.stringify(check.evaluations)) {
-  throw new Error('the checked policies decide differently');
-}
-
-/** The what-ifs, interleaved with the engine as it is in short slices, so that load on the machine hits all alike. */
-function compare(variants: Record<string, () => unknown>, slices: number, ms: number): Record<string, number> {
-  const totals = Object.fromEntries(Object.keys(variants).map((name) => [name, { evaluations: 0, elapsed: 0 }]));
-  for (const fn of Object.values(variants)) runFor(ms, fn);
-  for (let slice = 0; slice < slices; slice++) {
-    for (const [name, fn] of Object.entries(variants)) {
-      const r = runFor(ms, fn);
-      totals[name]!.evaluations += r.evaluations;
-      totals[name]!.elapsed += r.elapsed;
-    }
-  }
-  return Object.fromEntries(Object.entries(totals).map(([name, total]) => [name, rate(total)]));
-}
-const compared = compare({ engine: evaluate, timeZoneFix: withFix, both: withBoth }, 10, 200);
-const perSecondWithFix = compared.timeZoneFix!;
-const perSecondWithBoth = compared.both!;
-
 const result = {
   benchmark: 'policy evaluation',
   unit: 'evaluations/s',
@@ -254,17 +161,6 @@ const result = {
     matched: e.matched,
     microseconds_alone: perPolicy.find((p) => p.name === e.policy)?.microseconds,
   })),
-  what_if_baseline_interleaved: compared.engine,
-  what_if_checked_once_too: {
-    evaluations_per_second: perSecondWithBoth,
-    meets_target: perSecondWithBoth >= TARGET_PER_SECOND,
-    note: 'and each condition type-checked once, on the AST that is evaluated',
-  },
-  what_if_time_zone_fix: {
-    evaluations_per_second: perSecondWithFix,
-    meets_target: perSecondWithFix >= TARGET_PER_SECOND,
-    note: 'now with a memoised toLocaleString (one Intl formatter per zone and evaluation); see the comment in bench/policy.bench.ts',
-  },
   items: draft.items.length,
   node: process.version,
   cpu: cpus()[0]?.model ?? 'unknown',
@@ -281,12 +177,4 @@ mkdirSync(out, { recursive: true });
 writeFileSync(new URL('policy.json', out), `${JSON.stringify(result, null, 2)}\n`);
 const slowest = [...perPolicy].sort((a, b) => b.microseconds - a.microseconds).slice(0, 3);
 console.log(`slowest policies alone: ${slowest.map((p) => `${p.name} ${p.microseconds} µs`).join(', ')}`);
-console.log(
-  `with the suggested time-zone fix: ${perSecondWithFix.toLocaleString('en-US')} evaluations/s ` +
-    `(${perSecondWithFix >= TARGET_PER_SECOND ? 'met' : 'NOT met'})`,
-);
-console.log(
-  `with that and conditions type-checked once: ${perSecondWithBoth.toLocaleString('en-US')} evaluations/s ` +
-    `(${perSecondWithBoth >= TARGET_PER_SECOND ? 'met' : 'NOT met'})`,
-);
 console.log('written to bench/results/policy.json');

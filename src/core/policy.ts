@@ -98,20 +98,22 @@ export interface PolicyOutcome {
 }
 
 function evaluateOne(policy: CompiledPolicy, variables: PolicyVariables, at: string): PolicyEvaluation {
-  const base = { policy: policy.name, action: variables.action, evaluated_at: at };
+  let result: unknown;
+  let failure: string | null = null;
   try {
-    const result = policy.test(variables);
-    if (typeof result !== 'boolean') throw new Error(`the condition gave ${typeof result}, not a boolean`);
-    return { ...base, effect: policy.effect, matched: result, message: result ? policy.message : null };
+    result = policy.test(variables);
+    if (typeof result !== 'boolean') failure = `the condition gave ${typeof result}, not a boolean`;
   } catch (error) {
-    // Fail closed: a condition that cannot be evaluated denies.
-    return {
-      ...base,
-      effect: 'deny',
-      matched: true,
-      message: `condition failed to evaluate (denied): ${firstLine(error)}`,
-    };
+    failure = firstLine(error);
   }
+  if (failure !== null) {
+    // Fail closed: a condition that cannot be evaluated denies.
+    const message = `condition failed to evaluate (denied): ${failure}`;
+    return { policy: policy.name, action: variables.action, effect: 'deny', matched: true, message, evaluated_at: at };
+  }
+  const matched = result === true;
+  const message = matched ? policy.message : null;
+  return { policy: policy.name, action: variables.action, effect: policy.effect, matched, message, evaluated_at: at };
 }
 
 /** Precedence deny > require_approval > warn: denials win; steps and warnings are still reported. */

@@ -164,6 +164,7 @@ describe.skipIf(missing !== null)(`review dashboard in Chromium${missing ? ` —
     );
     await waitForText(page, '.risk-score', /score 42 of 100/);
     await waitForText(page, '.approvals', /Risk review: 0 of 1/);
+    await page.getByRole('group', { name: 'Actions' }).getByRole('button', { name: 'Approve' }).waitFor();
     const actions = await page.getByRole('group', { name: 'Actions' }).getByRole('button').allInnerTexts();
     expect(actions).toEqual(['Approve', 'Reject']);
     await expectAccessible(page, '03-change-set-pending');
@@ -188,6 +189,10 @@ describe.skipIf(missing !== null)(`review dashboard in Chromium${missing ? ` —
     await waitForText(page, '.cs-summary', 'approved');
     await waitForText(page, '.timeline', /sec-lead approved \(1 of 1\) — “Port 22 is for the bastion only”/);
     await waitForText(page, '.approvals', /Risk review: 1 of 1/);
+    await page
+      .getByRole('group', { name: 'Actions' })
+      .getByRole('button', { name: 'Approve' })
+      .waitFor({ state: 'detached' });
     const after = await page.getByRole('group', { name: 'Actions' }).getByRole('button').allInnerTexts();
     expect(after).toEqual(['Reject']); // an eligible approver may still revoke
   });
@@ -198,6 +203,8 @@ describe.skipIf(missing !== null)(`review dashboard in Chromium${missing ? ` —
     await signIn(page, token['Agent-C']!);
     await page.waitForURL('**/changesets/CS-OPEN-SSH');
     const actions = page.getByRole('group', { name: 'Actions' });
+    // The actions render once the change-set and the principal are loaded: wait for them.
+    await actions.getByRole('button', { name: 'Apply…' }).waitFor();
     expect(await actions.getByRole('button').allInnerTexts()).toEqual(['Apply…', 'Close']);
     await actions.getByRole('button', { name: 'Apply…' }).click();
     const dialog = page.getByRole('dialog', { name: /Apply this change-set/ });
@@ -228,6 +235,7 @@ describe.skipIf(missing !== null)(`review dashboard in Chromium${missing ? ` —
     await waitForText(page, '.cs-summary', 'rolled back');
     await waitForText(reviewer.page, '.cs-summary', 'rolled back');
     await waitForText(reviewer.page, '.timeline', /Agent-C rolled back 1 item\(s\) — “SSH stays closed after all”/);
+    await actions.getByRole('button', { name: 'Reopen' }).waitFor();
     expect(await actions.getByRole('button').allInnerTexts()).toEqual(['Reopen']);
     await expectAccessible(page, '08-change-set-rolled-back');
     const resource = await ok('admin', 'GET', '/resources/SECURITY_POLICY/security.firewall');

@@ -13,6 +13,7 @@ import type { ChangeSet, Status } from '../../src/core/types.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture, uniqueId } from '../helpers/fixture.js';
+import { trace as traceOf } from '../helpers/trace.js';
 
 const CALLERS = ['anonymous', 'unknown', 'revoked', 'creator', 'approver', 'ineligible', 'operator', 'admin'] as const;
 type Caller = (typeof CALLERS)[number];
@@ -107,22 +108,6 @@ interface Subject {
   token?: string;
 }
 
-/** Row counts of every table plus fingerprints of the rows a refusal could update in place. */
-const TRACE_SQL = `SELECT
-  (SELECT count(*) FROM change_sets)::int AS change_sets,
-  (SELECT coalesce(sum(version), 0) FROM change_sets)::int AS change_set_versions,
-  (SELECT count(*) FROM change_set_items)::int AS change_set_items,
-  (SELECT count(*) FROM approvals)::int AS approvals,
-  (SELECT count(*) FROM resources)::int AS resources,
-  (SELECT count(*) FROM resource_history)::int AS resource_history,
-  (SELECT count(*) FROM audit_entries)::int AS audit_entries,
-  (SELECT count(*) FROM outbox_events)::int AS outbox_events,
-  (SELECT count(*) FROM principals)::int AS principals,
-  (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.id), '')) FROM principals p) AS principal_rows,
-  (SELECT count(*) FROM tokens)::int AS tokens,
-  (SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL)::int AS revoked_tokens,
-  (SELECT count(*) FROM idempotency_keys)::int AS idempotency_keys`;
-
 describeEachBackend('authorization matrix', (backend) => {
   let f: Fixture;
   let app: LedgerApp;
@@ -144,7 +129,7 @@ describeEachBackend('authorization matrix', (backend) => {
     await f.db.close();
   });
 
-  const trace = async () => (await f.db.query<Record<string, unknown>>(TRACE_SQL)).rows[0]!;
+  const trace = () => traceOf(f.db);
 
   /** A configChange() by the creator, brought to `status` through the engine. */
   async function changeSetIn(status: Status): Promise<ChangeSet> {

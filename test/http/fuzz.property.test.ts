@@ -19,6 +19,7 @@ import {
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture, uniqueId } from '../helpers/fixture.js';
+import { trace as traceOf } from '../helpers/trace.js';
 
 /** Requests per route; 12 routes × 175 = 2,100 requests per backend. */
 const RUNS_PER_ROUTE = 175;
@@ -583,22 +584,6 @@ function requestArb(route: FuzzRoute): fc.Arbitrary<FuzzRequest> {
 // ---------------------------------------------------------------------------------------------
 // Observations.
 
-/** Row counts of every table, plus fingerprints of the rows a refusal could change in place. */
-const TRACE_SQL = `SELECT
-  (SELECT count(*) FROM change_sets)::int AS change_sets,
-  (SELECT coalesce(sum(version), 0) FROM change_sets)::int AS change_set_versions,
-  (SELECT count(*) FROM change_set_items)::int AS change_set_items,
-  (SELECT count(*) FROM approvals)::int AS approvals,
-  (SELECT count(*) FROM resources)::int AS resources,
-  (SELECT count(*) FROM resource_history)::int AS resource_history,
-  (SELECT count(*) FROM audit_entries)::int AS audit_entries,
-  (SELECT count(*) FROM outbox_events)::int AS outbox_events,
-  (SELECT count(*) FROM principals)::int AS principals,
-  (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.id), '')) FROM principals p) AS principal_rows,
-  (SELECT count(*) FROM tokens)::int AS tokens,
-  (SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL)::int AS revoked_tokens,
-  (SELECT count(*) FROM idempotency_keys)::int AS idempotency_keys`;
-
 /** SPEC §7: a failed ATOMIC apply is audited (and announced), and that bumps the change-set's version. */
 const WRITTEN_BY_A_FAILED_APPLY = new Set(['audit_entries', 'outbox_events', 'change_set_versions']);
 
@@ -673,7 +658,7 @@ describeEachBackend('HTTP fuzzing of every POST and PATCH route', (backend) => {
     await f.db.close();
   });
 
-  const trace = async () => (await f.db.query<Record<string, unknown>>(TRACE_SQL)).rows[0]!;
+  const trace = () => traceOf(f.db);
 
   async function send(request: FuzzRequest) {
     const { body } = request;

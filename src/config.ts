@@ -58,6 +58,14 @@ export interface Config {
     write_requests_per_minute: number;
     write_burst: number;
   };
+  auth: {
+    /**
+     * How long a successful token lookup is remembered, per server instance (0 turns it off). A
+     * token revoked or a principal deactivated through another instance still works here for up
+     * to this long; through this instance the change takes effect at once.
+     */
+    token_cache_ms: number;
+  };
   /** Policy definitions (compiled by engineConfigOf; every one compiles, the loader checked). */
   policies: PolicyDefinition[];
   notifications: NotificationsConfig;
@@ -255,6 +263,7 @@ function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: s
       escalation_contacts: [...(approval.escalation_contacts ?? DEFAULTS.approval.escalation_contacts)],
     },
     limits: { ...DEFAULTS.limits, ...file.limits },
+    auth: { ...DEFAULTS.auth, ...file.auth },
     policies: structuredClone((file.policies ?? []) as PolicyDefinition[]),
     notifications: buildNotifications(file.notifications as Parameters<typeof buildNotifications>[0]),
     dashboard_url: (file.dashboard_url ?? DEFAULTS.dashboard_url).replace(/\/+$/, ''),
@@ -344,6 +353,7 @@ export function engineConfigOf(config: Config): EngineConfig {
     }),
     limits: Object.freeze({ max_items: config.limits.max_items }),
     policies: Object.freeze(compilePolicies(config.policies)),
+    auth: Object.freeze({ token_cache_ms: config.auth.token_cache_ms }),
   });
 }
 

@@ -69,6 +69,7 @@ describe('defaults', () => {
     ['limits.page_size_max', 200],
     ['limits.write_requests_per_minute', 600],
     ['limits.write_burst', 60],
+    ['auth.token_cache_ms', 1_000],
     ['dashboard_url', 'http://127.0.0.1:8080'],
     ['log_level', 'info'],
     ['admin_token', null],
@@ -132,6 +133,8 @@ limits:
   max_items: 500
   page_size_max: 50
   write_requests_per_minute: 0
+auth:
+  token_cache_ms: 250
 dashboard_url: https://ledger.example.com/
 log_level: debug
 `;
@@ -188,6 +191,7 @@ describe('a full file', () => {
       },
     ],
     ['limits', { max_items: 500, page_size_max: 50, write_requests_per_minute: 0, write_burst: 60 }],
+    ['auth', { token_cache_ms: 250 }],
     ['dashboard_url', 'https://ledger.example.com'],
     ['log_level', 'debug'],
   ])('reads %s', (path, expected) => {
@@ -207,6 +211,7 @@ describe('a full file', () => {
       },
       limits: { max_items: 500 },
       policies: [],
+      auth: { token_cache_ms: 250 },
     });
   });
 });
@@ -289,6 +294,28 @@ describe('errors name the exact path', () => {
       'limits:\n  max_items: 100001\n',
       at('limits.max_items', 'must be an integer from 1 to 100000'),
     ],
+    [
+      'a negative token cache',
+      'auth:\n  token_cache_ms: -1\n',
+      at('auth.token_cache_ms', 'must be an integer from 0 to 60000'),
+    ],
+    [
+      'a token cache above a minute',
+      'auth:\n  token_cache_ms: 60001\n',
+      at('auth.token_cache_ms', 'must be an integer from 0 to 60000'),
+    ],
+    [
+      'a fractional token cache',
+      'auth:\n  token_cache_ms: 1.5\n',
+      at('auth.token_cache_ms', 'must be an integer from 0 to 60000'),
+    ],
+    [
+      'a token cache that is text',
+      'auth:\n  token_cache_ms: "1s"\n',
+      at('auth.token_cache_ms', 'must be an integer from 0 to 60000'),
+    ],
+    ['an unknown key in auth', 'auth:\n  token_ttl_ms: 5\n', at('auth.token_ttl_ms', 'unknown key')],
+    ['an auth section that is a scalar', 'auth: 5\n', at('auth', 'must be a mapping')],
     ['a non-http dashboard', 'dashboard_url: ftp://example.com\n', at('dashboard_url', 'must be an http(s) URL')],
     [
       'an unparsable dashboard',
@@ -545,6 +572,19 @@ describe('merging over the defaults', () => {
 
   it('turns auto-approval off through approval.auto_approve', () => {
     expect(parse('approval:\n  auto_approve: false\n').risk.auto_approve.enabled).toBe(false);
+  });
+});
+
+describe('auth.token_cache_ms', () => {
+  it.each([0, 1, 60_000])('accepts %i and hands it to the engine', (ms) => {
+    const config = parse(`auth:\n  token_cache_ms: ${ms}\n`);
+    expect(config.auth).toEqual({ token_cache_ms: ms });
+    expect(engineConfigOf(config).auth).toEqual({ token_cache_ms: ms });
+  });
+
+  it('keeps its default when the section is empty', () => {
+    expect(parse('auth:\n  # token_cache_ms: 0\n').auth).toEqual({ token_cache_ms: 1_000 });
+    expect(DEFAULT_ENGINE_CONFIG.auth).toEqual({ token_cache_ms: 1_000 });
   });
 });
 

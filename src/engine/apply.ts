@@ -6,11 +6,11 @@ import { LedgerError } from '../core/errors.js';
 import { type ItemOutcome, simulateItems, targetKey } from '../core/item-semantics.js';
 import { assertTransition } from '../core/lifecycle.js';
 import type { ApplyMode, ItemError, Principal, Status } from '../core/types.js';
-import { type ApprovalWithApprover, loadApprovals } from '../store/approvals.js';
-import { type ChangeSetRow, updateChangeSet } from '../store/change-sets.js';
-import { type ItemUpdate, loadItems, type StoredItem, updateItems } from '../store/items.js';
-import { type HistoryWrite, type TargetWrite, writeTargets } from '../store/resources.js';
-import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
+import type { ApprovalWithApprover } from '../store/approvals.js';
+import type { ChangeSetRow } from '../store/change-sets.js';
+import { type ItemUpdate, itemsUpdate, type StoredItem } from '../store/items.js';
+import type { HistoryWrite, TargetWrite } from '../store/resources.js';
+import { actorContext, type EngineContext } from './context.js';
 import { Journal } from './journal.js';
 import {
   auditEvaluation,
@@ -21,7 +21,8 @@ import {
   unmetSteps,
   withRecordedRefusal,
 } from './policies.js';
-import { keyOf, loadStatesFor } from './targets.js';
+import { commitChangeSet, NeedsLock, optimistic } from './scope.js';
+import { keyOf, loadStatesFor, targetCommit } from './targets.js';
 
 export interface ApplyResult {
   success: boolean;
@@ -148,24 +149,31 @@ export async function applyChangeSet(
 ): Promise<ApplyResult> {
   const atomic = mode !== 'BEST_EFFORT';
   const attempt = await withRecordedRefusal(() =>
-    inTransaction(ctx, async (tx) => {
-      const row = await lockChangeSet(tx, reference);
+    optimistic(ctx, reference, async (scope) => {
+      const { tx, row, items, approvals } = scope;
       assertTransition('apply', row.status, actorContext(row, actor));
-      const items = await loadItems(tx, row.id);
-      const approvals = await loadApprovals(tx, row.id);
       assertApprovedContent(row, items, approvals);
       const policy = unmetSteps(evaluateFor(ctx, 'apply', row, items, actor), row, approvals);
-      if (policy.denials.length > 0) return new Refusal(await recordDenial(tx, row, actor, 'apply', policy));
+      if (policy.denials.length > 0) return new Refusal(await recordDenial(scope, actor, 'apply', policy));
       const at = ctx.clock().toISOString();
       const pending = items.filter((item) => item.status !== 'APPLIED');
       const alreadyApplied = new Set(items.filter((item) => item.status === 'APPLIED').map((item) => item.key));
-      const { targets, states } = await loadStatesFor(tx, pending, { lock: true, now: at });
+      // Under the lock, every target is locked (absent ones get a placeholder row). Optimistically
+      // nothing is: the writes below check that each target written is still as read.
+      const lock = scope.guard === null;
+      const { targets, states } = await loadStatesFor(tx, pending, { lock, now: at });
       const simulation = simulateItems(pending, states, alreadyApplied);
       const firstOrder = Math.max(0, ...items.map((item) => item.applied_order ?? 0)) + 1;
       const outcome = collectOutcome(pending, simulation.order, simulation.outcomes, firstOrder);
       const failedAtomically = atomic && outcome.counts.applied < pending.length;
+      if (!lock && outcome.counts.applied > 0 && outcome.counts.applied < pending.length && !failedAtomically) {
+        // Some items applied and some failed on targets that are not written: only the lock keeps
+        // those as they were read until the others are written.
+        throw new NeedsLock('a partial apply');
+      }
       const unused = targets.filter(
         (t) =>
+          lock &&
           (states.get(keyOf(t))?.version ?? 0) === 0 &&
           (failedAtomically || simulation.states.get(keyOf(t))?.version === 0),
       );
@@ -188,8 +196,6 @@ export async function applyChangeSet(
       const writes = failedAtomically
         ? { states: [], history: [], unused }
         : finalWrites(targets, states, simulation.states, outcome, unused);
-      await writeTargets(tx, writes, { changeSet: row.id, actor: actor.id, at });
-      if (!failedAtomically) await updateItems(tx, outcome.updates);
       const applied = !failedAtomically && outcome.counts.applied > 0;
       const changes = {
         status,
@@ -200,8 +206,9 @@ export async function applyChangeSet(
           ? { policy_evaluations: mergeEvaluations(row.policy_evaluations, policy, 'apply') }
           : {}),
       };
-      const head = await journal.writeForChangeSet(tx, { ...row, ...changes });
-      await updateChangeSet(tx, row.id, { ...changes, ...head });
+      const context = { changeSet: row.id, actor: actor.id, at };
+      const itemWrites = failedAtomically ? null : itemsUpdate(outcome.updates);
+      await commitChangeSet(scope, journal, changes, targetCommit(scope, writes, states, context, [itemWrites]));
       const result: ApplyResult = {
         success: outcome.counts.failed === 0 && outcome.counts.skipped === 0,
         status,

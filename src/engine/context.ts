@@ -5,7 +5,8 @@ import { isEligibleApprover } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
 import type { ActorContext } from '../core/lifecycle.js';
 import type { Principal } from '../core/types.js';
-import { type ChangeSetRow, findChangeSet } from '../store/change-sets.js';
+import { type ChangeSetContents, lockChangeSetContents } from '../store/change-set-contents.js';
+import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { isRetryable } from '../store/errors.js';
 import type { EngineConfig } from './engine-config.js';
@@ -33,10 +34,10 @@ export const toContext = (deps: EngineDeps): EngineContext => ({
 
 const MAX_ATTEMPTS = 5;
 
-export async function inTransaction<T>(ctx: EngineContext, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+async function retrying<T>(run: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await ctx.db.transaction(fn);
+      return await run();
     } catch (error) {
       if (!isRetryable(error) || attempt >= MAX_ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
@@ -44,10 +45,20 @@ export async function inTransaction<T>(ctx: EngineContext, fn: (tx: Queryable) =
   }
 }
 
-export async function lockChangeSet(tx: Queryable, reference: string): Promise<ChangeSetRow> {
-  const row = await findChangeSet(tx, reference, true);
-  if (!row) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
-  return row;
+export function inTransaction<T>(ctx: EngineContext, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  return retrying(() => ctx.db.transaction(fn));
+}
+
+/** For an action whose writes are one statement (atomic by itself): no transaction around it. */
+export function inStatement<T>(ctx: EngineContext, fn: (db: Queryable) => Promise<T>): Promise<T> {
+  return retrying(() => fn(ctx.db));
+}
+
+/** The change-set locked, with its items and approvals (one round trip). */
+export async function lockContents(tx: Queryable, reference: string): Promise<ChangeSetContents> {
+  const contents = await lockChangeSetContents(tx, reference);
+  if (!contents) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
+  return contents;
 }
 
 export function actorContext(row: ChangeSetRow, actor: Principal): ActorContext {

@@ -2,11 +2,12 @@
 import { LedgerError } from '../core/errors.js';
 import type { ChangeSet, Principal, Status } from '../core/types.js';
 import { validateCreateChangeSet, validationError } from '../core/validate-change-set.js';
-import { type ChangeSetRow, insertChangeSet } from '../store/change-sets.js';
+import { type ChangeSetRow, changeSetInsert } from '../store/change-sets.js';
 import { isUniqueViolation } from '../store/errors.js';
-import { insertItems } from '../store/items.js';
+import { itemsInsert } from '../store/items.js';
+import { runWrites } from '../store/statement.js';
 import { assessContent, draftRow, materialiseItems, withPolicySteps } from './assess.js';
-import { assertActive, type EngineContext, inTransaction } from './context.js';
+import { assertActive, type EngineContext, inStatement } from './context.js';
 import { Journal } from './journal.js';
 import { auditEvaluation, evaluateFor, policyDenied } from './policies.js';
 import { changeSetView } from './view.js';
@@ -44,20 +45,20 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
     journal.audit('auto_approve', { reason: 'the risk model auto-approves this change-set' });
     journal.event('changeset.approved', { auto_approved: true });
   }
-  await inTransaction(ctx, async (tx) => {
-    try {
-      const head = await journal.writeForChangeSet(tx, row);
-      // The head is known before writing (hashes are computed in memory), so the row goes in once.
-      await insertChangeSet(tx, { ...row, ...head });
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw new LedgerError('DUPLICATE', `change-set ${input.change_set_id} already exists`, undefined, {
-          cause: error,
-        });
-      }
-      throw error;
+  // The chain's head is known before writing (hashes are computed in memory), so the change-set,
+  // its items, audit entries and events go in as one statement: atomic without a transaction.
+  const recorded = journal.forChangeSet(row);
+  try {
+    await inStatement(ctx, (db) =>
+      runWrites(db, [...recorded.writes, itemsInsert(row.id, items), changeSetInsert({ ...row, ...recorded.head })]),
+    );
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new LedgerError('DUPLICATE', `change-set ${input.change_set_id} already exists`, undefined, {
+        cause: error,
+      });
     }
-    await insertItems(tx, row.id, items);
-  });
+    throw error;
+  }
   return changeSetView(row, items, []);
 }

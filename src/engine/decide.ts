@@ -3,11 +3,10 @@
 import { tallyApprovals } from '../core/approvals.js';
 import { assertTransition } from '../core/lifecycle.js';
 import type { ChangeSet, Decision, Principal, Status } from '../core/types.js';
-import { loadApprovals, upsertDecision } from '../store/approvals.js';
-import { updateChangeSet } from '../store/change-sets.js';
-import { loadItems } from '../store/items.js';
-import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
+import { type ApprovalWithApprover, type DecisionRecord, decisionUpsert } from '../store/approvals.js';
+import { actorContext, type EngineContext } from './context.js';
 import { Journal } from './journal.js';
+import { commitChangeSet, optimistic } from './scope.js';
 import { changeSetView } from './view.js';
 
 export interface DecisionInput {
@@ -15,18 +14,47 @@ export interface DecisionInput {
   reason?: string | null | undefined;
 }
 
+/**
+ * The approvals once `decision` is recorded, as the upsert leaves them: it replaces the approver's
+ * current (not stale) decision in place, or is added; in the order `loadApprovals` reads them.
+ */
+function withDecision(
+  approvals: readonly ApprovalWithApprover[],
+  decision: DecisionRecord,
+  actor: Principal,
+): ApprovalWithApprover[] {
+  const current = approvals.find((a) => a.approver_id === decision.approver_id && !a.stale);
+  const recorded: ApprovalWithApprover = {
+    id: current?.id ?? decision.id,
+    approver_id: decision.approver_id,
+    decision: decision.decision,
+    reason: decision.reason,
+    content_hash: decision.content_hash,
+    stale: false,
+    decided_at: decision.decided_at,
+    approver: current?.approver ?? { id: actor.id, groups: actor.groups, active: actor.active },
+  };
+  const others = approvals.filter((a) => a !== current);
+  return [...others, recorded].sort(
+    (a, b) =>
+      compare(a.decided_at, b.decided_at) || compare(a.approver_id, b.approver_id) || Number(b.stale) - Number(a.stale),
+  );
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export async function decideChangeSet(
   ctx: EngineContext,
   actor: Principal,
   reference: string,
   input: DecisionInput,
 ): Promise<ChangeSet> {
-  return inTransaction(ctx, async (tx) => {
-    const row = await lockChangeSet(tx, reference);
+  return optimistic(ctx, reference, async (scope) => {
+    const { row, items } = scope;
     assertTransition(input.decision === 'APPROVED' ? 'approve' : 'reject', row.status, actorContext(row, actor));
     const at = ctx.clock().toISOString();
     const reason = input.reason ?? null;
-    await upsertDecision(tx, {
+    const decision = {
       id: ctx.newId(),
       change_set: row.id,
       approver_id: actor.id,
@@ -34,8 +62,8 @@ export async function decideChangeSet(
       reason,
       content_hash: row.content_hash,
       decided_at: at,
-    });
-    const approvals = await loadApprovals(tx, row.id);
+    };
+    const approvals = withDecision(scope.approvals, decision, actor);
     const tally = tallyApprovals(row.approval_steps, approvals, row.content_hash, row.created_by);
     const status: Status = input.decision === 'REJECTED' ? 'REJECTED' : tally.satisfied ? 'APPROVED' : row.status;
     const journal = new Journal(actor.id, at)
@@ -65,8 +93,7 @@ export async function decideChangeSet(
       } as never);
     }
     const changes = { status, received_approvals: tally.received, updated_at: at, updated_by: actor.id };
-    const head = await journal.writeForChangeSet(tx, { ...row, ...changes });
-    const version = await updateChangeSet(tx, row.id, { ...changes, ...head });
-    return changeSetView({ ...row, ...changes, version }, await loadItems(tx, row.id), approvals);
+    const committed = await commitChangeSet(scope, journal, changes, { writes: [decisionUpsert(decision)] });
+    return changeSetView({ ...row, ...changes, ...committed }, items, approvals);
   });
 }

@@ -4,14 +4,13 @@ import { LedgerError } from '../core/errors.js';
 import { assertTransition } from '../core/lifecycle.js';
 import type { ChangeSet, Principal } from '../core/types.js';
 import { validateEditChangeSet, validationError } from '../core/validate-change-set.js';
-import { loadApprovals } from '../store/approvals.js';
-import { updateChangeSet } from '../store/change-sets.js';
-import { deleteItems, insertItems, loadItems } from '../store/items.js';
+import { deleteItems, insertItems } from '../store/items.js';
 import { findPrincipal } from '../store/principals.js';
 import { assessContent, materialiseItems, withPolicySteps } from './assess.js';
-import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
+import { actorContext, type EngineContext } from './context.js';
 import { Journal } from './journal.js';
 import { auditEvaluation, evaluateFor, mergeEvaluations, policyDenied } from './policies.js';
+import { commitChangeSet, locked } from './scope.js';
 import { changeSetView } from './view.js';
 
 export interface EditOptions {
@@ -27,8 +26,8 @@ export async function editChangeSet(
   options: EditOptions = {},
 ): Promise<ChangeSet> {
   const validated = validateEditChangeSet(body, ctx.config.limits);
-  return inTransaction(ctx, async (tx) => {
-    const row = await lockChangeSet(tx, reference);
+  return locked(ctx, reference, async (scope) => {
+    const { tx, row, items: oldItems, approvals } = scope;
     assertTransition('edit', row.status, actorContext(row, actor));
     if (options.ifVersion !== undefined && options.ifVersion !== row.version) {
       throw new LedgerError(
@@ -38,7 +37,6 @@ export async function editChangeSet(
     }
     if (!validated.ok) throw validationError(validated.issues);
     const patch = validated.value;
-    const oldItems = await loadItems(tx, row.id);
     const items = patch.items ? materialiseItems(ctx, patch.items) : oldItems;
     const merged = { ...row, ...patch, items };
     const agent = (await findPrincipal(tx, row.agent_id)) ?? { id: row.agent_id, risk: null };
@@ -55,7 +53,6 @@ export async function editChangeSet(
       risk: { score: assessment.risk.score, level: assessment.risk.level },
     });
     auditEvaluation(journal, 'create', policy);
-    const head = await journal.writeForChangeSet(tx, row);
     if (patch.items) {
       await deleteItems(tx, row.id);
       await insertItems(tx, row.id, items);
@@ -67,9 +64,8 @@ export async function editChangeSet(
       item_count: items.length,
       updated_at: now,
       updated_by: actor.id,
-      ...head,
     };
-    const version = await updateChangeSet(tx, row.id, changes);
-    return changeSetView({ ...row, ...changes, version }, items, await loadApprovals(tx, row.id));
+    const committed = await commitChangeSet(scope, journal, changes);
+    return changeSetView({ ...row, ...changes, ...committed }, items, approvals);
   });
 }

@@ -23,6 +23,13 @@ export interface EngineConfig {
   limits: Limits;
   /** Compiled policies (core/policy.ts), evaluated at create, submit, apply and rollback. */
   policies: readonly CompiledPolicy[];
+  auth: {
+    /**
+     * How long a successful token lookup is remembered, in ms (0: not at all). A token revoked or
+     * a principal changed through another instance keeps working here for up to this long.
+     */
+    token_cache_ms: number;
+  };
 }
 
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
@@ -37,4 +44,5 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
   }),
   limits: DEFAULT_LIMITS,
   policies: Object.freeze([]),
+  auth: Object.freeze({ token_cache_ms: 1000 }),
 });

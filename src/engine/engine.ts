@@ -4,10 +4,8 @@ import { LedgerError } from '../core/errors.js';
 import type { CompiledPolicy } from '../core/policy.js';
 import type { ChangeSet, Principal } from '../core/types.js';
 import { parseApply, parseDecision, parseReason, parseRollback } from '../core/validate-actions.js';
-import { loadApprovals } from '../store/approvals.js';
-import { findChangeSet } from '../store/change-sets.js';
+import { readChangeSet } from '../store/change-set-read.js';
 import type { Db } from '../store/db.js';
-import { loadItems } from '../store/items.js';
 import { findPrincipal, listPrincipals } from '../store/principals.js';
 import { getHistory, getResource, type HistoryView, listResources, type ResourceView } from '../store/resources.js';
 import { type ApplyResult, applyChangeSet } from './apply.js';
@@ -23,13 +21,15 @@ import { rollbackChangeSet } from './rollback.js';
 import { type DeadlineResult, runDeadlines } from './scheduler.js';
 import { submitChangeSet } from './submit.js';
 import { transitionChangeSet } from './transitions.js';
-import { changeSetView } from './view.js';
 
 export class Engine {
   readonly ctx: EngineContext;
+  /** Recent successful token lookups (config `auth.token_cache_ms`); see principals.ts. */
+  private readonly tokenCache: principals.TokenCache;
 
   constructor(deps: EngineDeps) {
     this.ctx = toContext(deps);
+    this.tokenCache = new principals.TokenCache(deps.config.auth.token_cache_ms);
   }
 
   get db(): Db {
@@ -92,11 +92,11 @@ export class Engine {
     return runDeadlines(this.ctx, options);
   }
 
+  /** One statement: the change-set with its items and approvals (store/change-set-read.ts). */
   async get(reference: string): Promise<ChangeSet> {
-    const row = await findChangeSet(this.db, reference);
-    if (!row) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
-    const [items, approvals] = [await loadItems(this.db, row.id), await loadApprovals(this.db, row.id)];
-    return changeSetView(row, items, approvals);
+    const changeSet = await readChangeSet(this.db, reference);
+    if (!changeSet) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
+    return changeSet;
   }
 
   list(actor: Principal, query: ListQuery, maxLimit = 200) {
@@ -177,20 +177,39 @@ export class Engine {
     return principals.createPrincipal(this.ctx, actor, ...rest);
   }
 
+  /** Takes effect at once on this instance's token cache (on others, within auth.token_cache_ms). */
   updatePrincipal(actor: Principal, id: string, patch: Parameters<typeof principals.updatePrincipal>[3]) {
-    return principals.updatePrincipal(this.ctx, actor, id, patch);
+    return this.clearingTokenCache(() => principals.updatePrincipal(this.ctx, actor, id, patch));
   }
 
   issueToken(actor: Principal | null, principalId: string, name?: string | null, token?: string) {
     return principals.issueToken(this.ctx, actor, principalId, name ?? null, token);
   }
 
+  /** Takes effect at once on this instance's token cache (on others, within auth.token_cache_ms). */
   revokeToken(actor: Principal, tokenId: string) {
-    return principals.revokeToken(this.ctx, actor, tokenId);
+    return this.clearingTokenCache(() => principals.revokeToken(this.ctx, actor, tokenId));
   }
 
+  /**
+   * The active principal of a bearer token, or null. A successful lookup is remembered for
+   * `auth.token_cache_ms` (a frozen object); an unknown or revoked token is asked every time.
+   */
   authenticate(token: string): Promise<Principal | null> {
-    return principals.authenticate(this.ctx, token);
+    return principals.authenticate(this.ctx, token, this.tokenCache);
+  }
+
+  /**
+   * Runs a change to principals or tokens, then empties the token cache, even when the change
+   * failed (a failed COMMIT may still have committed). createPrincipal and issueToken only add
+   * rows, and only successful lookups are cached, so they cannot leave a cached entry stale.
+   */
+  private async clearingTokenCache<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } finally {
+      this.tokenCache.clear();
+    }
   }
 
   /**

@@ -2,10 +2,11 @@
 // Collected while the action decides, then written in the action's transaction.
 import { type AuditEntry, GENESIS_HASH, hashEntry, SYSTEM_CHAIN } from '../core/audit-chain.js';
 import type { Json, Status } from '../core/types.js';
-import { insertAuditEntries, lockChainHead, updateChainHead } from '../store/audit.js';
+import { auditInsert, insertAuditEntries, lockChainHead, updateChainHead } from '../store/audit.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
-import { insertOutboxEvents, type OutboxEvent } from '../store/outbox.js';
+import { insertOutboxEvents, type OutboxEvent, outboxInsert } from '../store/outbox.js';
+import type { Write } from '../store/statement.js';
 
 export const EVENT_TYPES = [
   'changeset.created',
@@ -93,20 +94,17 @@ export class Journal {
   }
 
   /**
-   * Writes entries on the change-set's chain and its events. The caller holds the change-set's row
-   * lock (which serialises its chain) and stores the returned head on the change-set row.
+   * The writes of the entries on the change-set's chain and of its events, and the chain's new head,
+   * which the caller stores on the change-set row in the same statement (see `commitChangeSet`).
+   * The caller holds the change-set's row lock, which serialises its chain, or creates the row.
    */
-  async writeForChangeSet(
-    tx: Queryable,
-    subject: Subject & { audit_head: string; audit_count: number },
-  ): Promise<{ audit_head: string; audit_count: number }> {
+  forChangeSet(subject: Subject & ChainHead): { writes: Write[]; head: ChainHead } {
     const { sealed, head } = this.seal(subject.id, subject.id, {
       hash: subject.audit_head,
       count: subject.audit_count,
     });
-    await insertAuditEntries(tx, sealed);
-    await insertOutboxEvents(tx, this.outbox(subject));
-    return { audit_head: head.hash, audit_count: head.count };
+    const writes = [auditInsert(sealed), outboxInsert(this.outbox(subject))].filter((w): w is Write => w !== null);
+    return { writes, head: { audit_head: head.hash, audit_count: head.count } };
   }
 
   /** Writes entries on the system chain (principals, tokens), whose head row is locked to append. */
@@ -120,3 +118,8 @@ export class Journal {
 }
 
 export const NEW_CHAIN = { audit_head: GENESIS_HASH, audit_count: 0 } as const;
+
+export interface ChainHead {
+  audit_head: string;
+  audit_count: number;
+}

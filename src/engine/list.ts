@@ -3,7 +3,7 @@ import { LedgerError } from '../core/errors.js';
 import { type Principal, STATUSES, type Status } from '../core/types.js';
 import { listChangeSets } from '../store/change-set-list.js';
 import type { Queryable } from '../store/db.js';
-import { summaryOf } from './view.js';
+import type { summaryOf } from './view.js';
 
 export interface ListQuery {
   status?: string | undefined;
@@ -78,8 +78,8 @@ export async function listChangeSetSummaries(
     after: query.cursor ? toAfter(decodeCursor(query.cursor, 2, validChangeSetCursor)) : undefined,
     limit: limit + 1,
   });
-  const page = rows.slice(0, limit);
-  const data = page.map(summaryOf);
-  const last = page.at(-1);
+  // The rows are summaries already, fields in summaryOf's order (store/change-set-read.ts).
+  const data: ChangeSetSummary[] = rows.slice(0, limit);
+  const last = data.at(-1);
   return { data, next_cursor: rows.length > limit && last ? encodeCursor([last.created_at, last.id]) : null };
 }

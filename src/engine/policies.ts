@@ -4,10 +4,10 @@ import { LedgerError } from '../core/errors.js';
 import { celTimestamp, evaluatePolicies, type PolicyAction, type PolicyOutcome } from '../core/policy.js';
 import type { Item, PolicyEvaluation, Principal } from '../core/types.js';
 import type { ApprovalWithApprover } from '../store/approvals.js';
-import { type ChangeSetRow, updateChangeSet } from '../store/change-sets.js';
-import type { Queryable } from '../store/db.js';
+import type { ChangeSetRow } from '../store/change-sets.js';
 import type { EngineContext } from './context.js';
 import { Journal } from './journal.js';
+import { commitChangeSet, type Scope } from './scope.js';
 import { itemView, summaryOf } from './view.js';
 
 /** What a condition sees: SPEC §6's variables. */
@@ -99,8 +99,7 @@ export function auditEvaluation(journal: Journal, action: PolicyAction, outcome:
  * commits this, then throws the returned refusal.
  */
 export async function recordDenial(
-  tx: Queryable,
-  row: ChangeSetRow,
+  scope: Pick<Scope, 'tx' | 'row' | 'guard'>,
   actor: Principal,
   action: PolicyAction,
   outcome: PolicyOutcome,
@@ -108,10 +107,8 @@ export async function recordDenial(
   const at = outcome.evaluations[0]?.evaluated_at ?? new Date().toISOString();
   const journal = new Journal(actor.id, at);
   auditEvaluation(journal, action, outcome);
-  const head = await journal.writeForChangeSet(tx, row);
-  await updateChangeSet(tx, row.id, {
-    policy_evaluations: mergeEvaluations(row.policy_evaluations, outcome, action),
-    ...head,
+  await commitChangeSet(scope, journal, {
+    policy_evaluations: mergeEvaluations(scope.row.policy_evaluations, outcome, action),
   });
   return policyDenied(outcome, action);
 }

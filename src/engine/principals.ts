@@ -1,5 +1,6 @@
 // Principals and tokens: admins manage them; tokens are random, shown once, stored as hashes.
-// Every change is audited on the system chain.
+// Every change is audited on the system chain. Successful token lookups may be cached briefly
+// (TokenCache below); the Engine clears its cache on every change that could make one stale.
 import { createHash, randomBytes } from 'node:crypto';
 import { ADMIN_GROUP } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
@@ -135,8 +136,96 @@ export async function revokeToken(ctx: EngineContext, actor: Principal, tokenId:
   });
 }
 
-/** The active principal a bearer token belongs to, or null. Lookup is by hash: nothing to time. */
-export async function authenticate(ctx: EngineContext, token: string): Promise<Principal | null> {
+/** The most entries a TokenCache keeps; beyond it the oldest goes. */
+export const TOKEN_CACHE_MAX_ENTRIES = 10_000;
+
+/** Where a lookup began: the cache's generation, and the monotonic time. */
+export interface CacheLookup {
+  generation: number;
+  at: number;
+}
+
+/**
+ * Token hash → principal, kept `ttlMs` (monotonic clock) after a successful lookup so that a
+ * request does not pay a query for its bearer token. Positive-only: an unknown, revoked or
+ * inactive token is never kept, so a token created a moment ago (by the CLI, another instance)
+ * works at once. Bounded: beyond `maxEntries` the oldest entry goes. Keys are hashes, never
+ * tokens. Entries are frozen copies, so no caller can change what another one is given.
+ *
+ * The trade-off: a token revoked, or a principal deactivated or changed, by another server
+ * instance (or straight in the database) still authenticates here for up to `ttlMs`. Changes
+ * made through this instance's Engine call clear(), so those take effect at once. `ttlMs` 0
+ * turns the cache off.
+ */
+export class TokenCache {
+  private readonly entries = new Map<string, { principal: Principal; expires: number }>();
+  /** Bumped by clear(): a lookup that started before a clear must not store what it read. */
+  private generation = 0;
+
+  constructor(
+    readonly ttlMs: number,
+    readonly maxEntries: number = TOKEN_CACHE_MAX_ENTRIES,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get enabled(): boolean {
+    return this.ttlMs > 0 && this.maxEntries > 0;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Marks the start of a lookup: hand it to set() once the lookup has finished. */
+  begin(): CacheLookup {
+    return { generation: this.generation, at: this.now() };
+  }
+
+  get(tokenHash: string): Principal | undefined {
+    const entry = this.entries.get(tokenHash);
+    if (entry === undefined) return undefined;
+    if (this.now() < entry.expires) return entry.principal;
+    this.entries.delete(tokenHash);
+    return undefined;
+  }
+
+  /**
+   * Keeps `principal` for `tokenHash` and returns the frozen copy kept (or, when nothing is kept,
+   * a frozen copy all the same). Nothing is kept when the cache was cleared since `lookup` began,
+   * since what the lookup read may predate the change that cleared it. The entry's life counts
+   * from the lookup's start, so nothing is served longer than ttlMs after it was read.
+   */
+  set(tokenHash: string, principal: Principal, lookup: CacheLookup): Principal {
+    const frozen = Object.freeze({ ...principal, groups: Object.freeze([...principal.groups]) as string[] });
+    if (!this.enabled || lookup.generation !== this.generation) return frozen;
+    this.entries.delete(tokenHash);
+    // A Map keeps insertion order and every entry lives ttlMs: the first one is the oldest.
+    while (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.entries.delete(oldest.value);
+    }
+    this.entries.set(tokenHash, { principal: frozen, expires: lookup.at + this.ttlMs });
+    return frozen;
+  }
+
+  clear(): void {
+    this.generation += 1;
+    this.entries.clear();
+  }
+}
+
+/**
+ * The active principal a bearer token belongs to, or null. Lookup is by hash: nothing to time.
+ * With a cache, a token seen within its TTL costs no query.
+ */
+export async function authenticate(ctx: EngineContext, token: string, cache?: TokenCache): Promise<Principal | null> {
   if (!token) return null;
-  return findPrincipalByTokenHash(ctx.db, hashToken(token));
+  const tokenHash = hashToken(token);
+  if (!cache?.enabled) return findPrincipalByTokenHash(ctx.db, tokenHash);
+  const cached = cache.get(tokenHash);
+  if (cached !== undefined) return cached;
+  const lookup = cache.begin();
+  const found = await findPrincipalByTokenHash(ctx.db, tokenHash);
+  return found ? cache.set(tokenHash, found, lookup) : null;
 }

@@ -5,12 +5,10 @@ import { ADMIN_GROUP } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
 import { assertTransition } from '../core/lifecycle.js';
 import type { Json, Principal, ResourceState } from '../core/types.js';
-import { loadApprovals } from '../store/approvals.js';
-import { updateChangeSet } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
-import { type ItemUpdate, loadItems, type StoredItem, updateItems } from '../store/items.js';
-import { type HistoryWrite, laterWriters, type Target, type TargetWrite, writeTargets } from '../store/resources.js';
-import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
+import { type ItemUpdate, itemsUpdate, type StoredItem } from '../store/items.js';
+import { type HistoryWrite, laterWriters, type Target, type TargetWrite } from '../store/resources.js';
+import { actorContext, type EngineContext } from './context.js';
 import { Journal } from './journal.js';
 import {
   auditEvaluation,
@@ -21,7 +19,8 @@ import {
   unmetSteps,
   withRecordedRefusal,
 } from './policies.js';
-import { keyOf, loadStatesFor } from './targets.js';
+import { commitChangeSet, optimistic, refuse } from './scope.js';
+import { keyOf, loadStatesFor, targetCommit } from './targets.js';
 
 export interface RollbackInput {
   reason?: string | null | undefined;
@@ -138,8 +137,8 @@ export async function rollbackChangeSet(
   input: RollbackInput = {},
 ): Promise<RollbackResult> {
   return withRecordedRefusal(() =>
-    inTransaction(ctx, async (tx) => {
-      const row = await lockChangeSet(tx, reference);
+    optimistic(ctx, reference, async (scope) => {
+      const { tx, row, items, approvals } = scope;
       assertTransition('rollback', row.status, actorContext(row, actor));
       const force = input.force === true;
       if (force && !actor.groups.includes(ADMIN_GROUP)) {
@@ -150,17 +149,15 @@ export async function rollbackChangeSet(
       }
       const reason = input.reason ?? null;
       const at = ctx.clock().toISOString();
-      const items = await loadItems(tx, row.id);
-      const policy = unmetSteps(evaluateFor(ctx, 'rollback', row, items, actor), row, await loadApprovals(tx, row.id));
-      if (policy.denials.length > 0) return new Refusal(await recordDenial(tx, row, actor, 'rollback', policy));
+      const policy = unmetSteps(evaluateFor(ctx, 'rollback', row, items, actor), row, approvals);
+      if (policy.denials.length > 0) return new Refusal(await recordDenial(scope, actor, 'rollback', policy));
       const applied = items.filter((item) => item.status === 'APPLIED');
-      const { targets, states } = await loadStatesFor(tx, applied, { lock: true, now: at });
+      // Under the lock the targets are locked too; optimistically the writes check them (targets.ts).
+      const { targets, states } = await loadStatesFor(tx, applied, { lock: scope.guard === null, now: at });
       const moved = await movedTargets(tx, row.id, applied, states);
-      if (moved.length > 0 && !force) throw conflictError(row.change_set_id, moved);
+      if (moved.length > 0 && !force) refuse(scope, conflictError(row.change_set_id, moved));
       const { working, history, updates } = restore(applied, states);
       const finalStates: TargetWrite[] = targets.map((t) => ({ ...t, ...working.get(keyOf(t))! }));
-      await writeTargets(tx, { states: finalStates, history, unused: [] }, { changeSet: row.id, actor: actor.id, at });
-      await updateItems(tx, updates);
       const overridden = moved.map((m) => ({
         target_type: m.target_type,
         target_id: m.target_id,
@@ -180,8 +177,14 @@ export async function rollbackChangeSet(
           ? { policy_evaluations: mergeEvaluations(row.policy_evaluations, policy, 'rollback') }
           : {}),
       };
-      const head = await journal.writeForChangeSet(tx, { ...row, ...changes });
-      await updateChangeSet(tx, row.id, { ...changes, ...head });
+      const context = { changeSet: row.id, actor: actor.id, at };
+      const writes = { states: finalStates, history, unused: [] };
+      await commitChangeSet(
+        scope,
+        journal,
+        changes,
+        targetCommit(scope, writes, states, context, [itemsUpdate(updates)]),
+      );
       return {
         success: true,
         rolled_back_items: applied.length,

@@ -4,13 +4,15 @@
 // its flag in one transaction, so however many instances run a pass, each happens once per round.
 import { isEligibleApprover, stepAudience } from '../core/approvals.js';
 import type { Principal } from '../core/types.js';
-import { claimDueChangeSets, type DueQuery, markNoticeHandled, type NoticeKind } from '../store/approval-notices.js';
+import { claimDueChangeSets, type DueQuery, type NoticeKind, noticeHandled } from '../store/approval-notices.js';
 import { loadApprovals } from '../store/approvals.js';
-import { type ChangeSetRow, updateChangeSet } from '../store/change-sets.js';
+import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
 import { findCandidates } from '../store/principals.js';
+import { runWrites } from '../store/statement.js';
 import { type EngineContext, inTransaction } from './context.js';
 import { Journal } from './journal.js';
+import { commitChangeSet } from './scope.js';
 
 /** The actor of everything the scheduler records. */
 export const SYSTEM_ACTOR = 'system';
@@ -40,8 +42,8 @@ async function undecidedApprovers(tx: Queryable, row: ChangeSetRow): Promise<Pri
 
 /** Writes the journal on the change-set's chain and the notice's flag, keeping the version. */
 async function recordNotice(tx: Queryable, row: ChangeSetRow, kind: NoticeKind, journal: Journal, at: string) {
-  const head = await journal.writeForChangeSet(tx, row);
-  await markNoticeHandled(tx, row.id, kind, at, head);
+  const { writes, head } = journal.forChangeSet(row);
+  await runWrites(tx, [...writes, noticeHandled(row.id, kind, at, head)]);
 }
 
 const remind: Handler = async (_ctx, tx, row, at) => {
@@ -95,9 +97,8 @@ const expire: Handler = async (_ctx, tx, row, at) => {
       required_approvals: row.required_approvals,
     });
   const changes = { status: 'REJECTED' as const, updated_at: at, updated_by: SYSTEM_ACTOR };
-  const head = await journal.writeForChangeSet(tx, { ...row, ...changes });
-  await updateChangeSet(tx, row.id, { ...changes, ...head });
-  await markNoticeHandled(tx, row.id, 'expiry', at, head);
+  const { version: _, ...head } = await commitChangeSet({ tx, row, guard: null }, journal, changes);
+  await runWrites(tx, [noticeHandled(row.id, 'expiry', at, head)]);
 };
 
 /** Claims and handles batches of one kind until fewer than a batch are left to claim. */

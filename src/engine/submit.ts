@@ -7,14 +7,10 @@ import { assertTransition } from '../core/lifecycle.js';
 import { planItems } from '../core/plan.js';
 import { stepsOf } from '../core/policy.js';
 import type { ApprovalStep, ChangeSet, Item, PolicyEvaluation, Principal, Status } from '../core/types.js';
-import { clearNotices } from '../store/approval-notices.js';
-import { loadApprovals } from '../store/approvals.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
-import { updateChangeSet } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
-import { loadItems } from '../store/items.js';
 import { findCandidates } from '../store/principals.js';
-import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
+import { actorContext, type EngineContext } from './context.js';
 import { Journal } from './journal.js';
 import {
   auditEvaluation,
@@ -24,15 +20,17 @@ import {
   recordDenial,
   withRecordedRefusal,
 } from './policies.js';
+import { commitChangeSet, optimistic, refuse } from './scope.js';
 import { loadStatesFor } from './targets.js';
 import { changeSetView } from './view.js';
 
-async function assertItemsApplicable(tx: Queryable, items: readonly Item[]): Promise<void> {
+/** The refusal of items that cannot be applied to the targets as they are, if any. */
+async function itemsNotApplicable(tx: Queryable, items: readonly Item[]): Promise<LedgerError | null> {
   const { states } = await loadStatesFor(tx, items, { lock: false });
   const plan = planItems(items, states);
-  if (plan.would_succeed) return;
+  if (plan.would_succeed) return null;
   const problems = plan.items.filter((item) => item.error);
-  throw new LedgerError(
+  return new LedgerError(
     'ITEMS_NOT_APPLICABLE',
     `${problems.length} of ${items.length} items cannot be applied as things stand: ` +
       problems
@@ -59,12 +57,17 @@ async function eligibleCandidates(
   return candidates.filter((p) => p.id !== row.created_by);
 }
 
-function assertSatisfiable(steps: readonly ApprovalStep[], candidates: readonly Principal[], createdBy: string): void {
+/** The refusal of approval steps the eligible principals cannot meet, if any. */
+function unsatisfiable(
+  steps: readonly ApprovalStep[],
+  candidates: readonly Principal[],
+  createdBy: string,
+): LedgerError | null {
   const short = unsatisfiableSteps(steps, candidates, createdBy);
-  if (short.length === 0) return;
+  if (short.length === 0) return null;
   const describe = (s: { name: string; count: number; received: number }) =>
     `step ${s.name} needs ${s.count} approval${s.count === 1 ? '' : 's'} but only ${s.received} eligible principal${s.received === 1 ? '' : 's'} can give them`;
-  throw new LedgerError(
+  return new LedgerError(
     'APPROVAL_UNSATISFIABLE',
     short.map(describe).join('; '),
     short.map((s) => ({ step: s.name, message: describe(s), required: s.count, eligible: s.received })),
@@ -79,18 +82,19 @@ function stepsAtSubmit(ctx: EngineContext, row: ChangeSetRow, evaluations: Polic
 
 export async function submitChangeSet(ctx: EngineContext, actor: Principal, reference: string): Promise<ChangeSet> {
   return withRecordedRefusal(() =>
-    inTransaction(ctx, async (tx) => {
-      const row = await lockChangeSet(tx, reference);
+    optimistic(ctx, reference, async (scope) => {
+      const { tx, row, items, approvals } = scope;
       assertTransition('submit', row.status, actorContext(row, actor));
-      const items = await loadItems(tx, row.id);
       const policy = evaluateFor(ctx, 'submit', row, items, actor);
-      if (policy.denials.length > 0) return new Refusal(await recordDenial(tx, row, actor, 'submit', policy));
-      await assertItemsApplicable(tx, items);
+      if (policy.denials.length > 0) return new Refusal(await recordDenial(scope, actor, 'submit', policy));
+      const notApplicable = await itemsNotApplicable(tx, items);
+      if (notApplicable) refuse(scope, notApplicable);
       const policy_evaluations = mergeEvaluations(row.policy_evaluations, policy, 'submit');
       const approval_steps = stepsAtSubmit(ctx, row, policy_evaluations);
       const required_approvals = requiredApprovals(approval_steps);
       const candidates = await eligibleCandidates(tx, row, approval_steps);
-      assertSatisfiable(approval_steps, candidates, row.created_by);
+      const short = unsatisfiable(approval_steps, candidates, row.created_by);
+      if (short) refuse(scope, short);
       const now = ctx.clock();
       const at = now.toISOString();
       const approved = required_approvals === 0;
@@ -107,17 +111,6 @@ export async function submitChangeSet(ctx: EngineContext, actor: Principal, refe
           journal.event('changeset.approval_requested', { approver_id: approver.id, approval_deadline: deadline });
         }
       }
-      const next = {
-        ...row,
-        status,
-        submitted_at: at,
-        approval_deadline: deadline,
-        received_approvals: 0,
-        approval_steps,
-        required_approvals,
-        policy_evaluations,
-      };
-      const head = await journal.writeForChangeSet(tx, next);
       const changes = {
         status,
         approval_steps,
@@ -128,11 +121,9 @@ export async function submitChangeSet(ctx: EngineContext, actor: Principal, refe
         received_approvals: 0,
         updated_at: at,
         updated_by: actor.id,
-        ...head,
       };
-      const version = await updateChangeSet(tx, row.id, changes);
-      await clearNotices(tx, row.id);
-      return changeSetView({ ...row, ...changes, version }, items, await loadApprovals(tx, row.id));
+      const committed = await commitChangeSet(scope, journal, changes, { newRound: true });
+      return changeSetView({ ...row, ...changes, ...committed }, items, approvals);
     }),
   );
 }

@@ -4,7 +4,18 @@ import type { TargetState } from '../core/item-semantics.js';
 import { targetKey } from '../core/item-semantics.js';
 import type { Item } from '../core/types.js';
 import type { Queryable } from '../store/db.js';
-import { distinctTargets, loadFirstStates, loadTargetStates, type Target } from '../store/resources.js';
+import {
+  distinctTargets,
+  guardedStateWrites,
+  historyInsert,
+  loadFirstStates,
+  loadTargetStates,
+  type Target,
+  type TargetWrites,
+  targetWrites,
+} from '../store/resources.js';
+import type { Write } from '../store/statement.js';
+import type { CommitOptions, Scope } from './scope.js';
 
 export async function loadStatesFor(
   tx: Queryable,
@@ -25,3 +36,24 @@ export async function loadStatesFor(
 }
 
 export const keyOf = (target: Target): string => targetKey(target.target_type, target.target_id);
+
+/**
+ * The options of `commitChangeSet` that write final target states, their history and `others`:
+ * as they are under the row lock (the targets are locked too), and optimistically each state only
+ * if its target is still at the version read (`before`), counted, so that a target moved meanwhile
+ * fails the statement.
+ */
+export function targetCommit(
+  scope: Pick<Scope, 'guard'>,
+  writes: TargetWrites,
+  before: ReadonlyMap<string, TargetState>,
+  context: { changeSet: string; actor: string; at: string },
+  others: readonly (Write | null)[],
+): CommitOptions {
+  if (scope.guard === null) return { writes: [...targetWrites(writes, context), ...others] };
+  const expected = writes.states.map((s) => ({ ...s, expected: before.get(keyOf(s))?.version ?? 0 }));
+  return {
+    counted: { writes: guardedStateWrites(expected, context), rows: writes.states.length },
+    writes: [historyInsert(writes.history, context), ...others],
+  };
+}

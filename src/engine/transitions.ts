@@ -2,11 +2,11 @@
 // Returning to DRAFT makes every earlier approval stale.
 import { assertTransition } from '../core/lifecycle.js';
 import type { ChangeSet, Principal, Status } from '../core/types.js';
-import { loadApprovals, markApprovalsStale } from '../store/approvals.js';
-import { updateChangeSet } from '../store/change-sets.js';
-import { loadItems, resetItems } from '../store/items.js';
-import { actorContext, type EngineContext, inTransaction, lockChangeSet } from './context.js';
+import { approvalsStaleUpdate } from '../store/approvals.js';
+import { itemsReset, RESET_OUTCOME } from '../store/items.js';
+import { actorContext, type EngineContext } from './context.js';
 import { type EventType, Journal } from './journal.js';
+import { commitChangeSet, optimistic } from './scope.js';
 import { changeSetView } from './view.js';
 
 export type SimpleTransition = 'withdraw' | 'reopen' | 'close';
@@ -24,14 +24,12 @@ export async function transitionChangeSet(
   action: SimpleTransition,
   reason: string | null = null,
 ): Promise<ChangeSet> {
-  return inTransaction(ctx, async (tx) => {
-    const row = await lockChangeSet(tx, reference);
+  return optimistic(ctx, reference, async (scope) => {
+    const { row, items, approvals } = scope;
     assertTransition(action, row.status, actorContext(row, actor));
     const { to, event } = OUTCOME[action];
     const at = ctx.clock().toISOString();
-    let staled = 0;
-    if (to === 'DRAFT') staled = await markApprovalsStale(tx, row.id);
-    if (action === 'reopen') await resetItems(tx, row.id);
+    const staled = to === 'DRAFT' ? approvals.filter((a) => !a.stale).length : 0;
     const journal = new Journal(actor.id, at)
       .audit(action, { from: row.status, to, reason, ...(to === 'DRAFT' ? { approvals_made_stale: staled } : {}) })
       .event(event, { from: row.status, reason, ...(action === 'close' ? { closed: true } : {}) });
@@ -41,12 +39,15 @@ export async function transitionChangeSet(
       updated_by: actor.id,
       ...(to === 'DRAFT' ? { received_approvals: 0, approval_deadline: null, submitted_at: null } : {}),
     };
-    const head = await journal.writeForChangeSet(tx, { ...row, ...changes });
-    const version = await updateChangeSet(tx, row.id, { ...changes, ...head });
+    const writes = [
+      to === 'DRAFT' && staled > 0 ? approvalsStaleUpdate(row.id) : null,
+      action === 'reopen' ? itemsReset(row.id) : null,
+    ];
+    const committed = await commitChangeSet(scope, journal, changes, { writes });
     return changeSetView(
-      { ...row, ...changes, ...head, version },
-      await loadItems(tx, row.id),
-      await loadApprovals(tx, row.id),
+      { ...row, ...changes, ...committed },
+      action === 'reopen' ? items.map((item) => ({ ...item, ...RESET_OUTCOME })) : items,
+      to === 'DRAFT' ? approvals.map((a) => ({ ...a, stale: true })) : approvals,
     );
   });
 }

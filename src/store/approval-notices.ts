@@ -2,6 +2,7 @@
 // reminder, an escalation or an expiry, and the flags that say this round's notice was handled.
 import { type ChangeSetRow, toChangeSetRow } from './change-sets.js';
 import type { Queryable } from './db.js';
+import type { Write } from './statement.js';
 
 export type NoticeKind = 'reminder' | 'escalation' | 'expiry';
 
@@ -51,22 +52,13 @@ export async function claimDueChangeSets(db: Queryable, query: DueQuery): Promis
  * Records that this round's notice was handled, with the change-set's new audit head. The
  * version stays: a notice changes nothing a reader of the change-set sees (its ETag).
  */
-export async function markNoticeHandled(
-  db: Queryable,
+export function noticeHandled(
   id: string,
   kind: NoticeKind,
   at: string,
   head: { audit_head: string; audit_count: number },
-): Promise<void> {
-  await db.query(
-    `UPDATE change_sets SET ${FLAG[kind]} = $2::timestamptz, audit_head = $3, audit_count = $4 WHERE id = $1`,
-    [id, at, head.audit_head, head.audit_count],
-  );
-}
-
-/** A new round of approval (submit) is reminded, escalated and expired afresh. */
-export async function clearNotices(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE change_sets SET reminded_at = NULL, escalated_at = NULL, expired_at = NULL WHERE id = $1', [
-    id,
-  ]);
+): Write {
+  return (p) =>
+    `UPDATE change_sets SET ${FLAG[kind]} = ${p.add(at)}::timestamptz, audit_head = ${p.add(head.audit_head)},
+       audit_count = ${p.add(head.audit_count)} WHERE id = ${p.add(id)}::uuid`;
 }

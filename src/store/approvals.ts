@@ -1,6 +1,7 @@
 // Queries on approvals: one current decision per principal, stale ones kept as history.
 import type { Approval, Decision, Principal } from '../core/types.js';
 import { iso, type Queryable } from './db.js';
+import type { Write } from './statement.js';
 
 export interface ApprovalWithApprover extends Approval {
   approver: Pick<Principal, 'id' | 'groups' | 'active'>;
@@ -11,10 +12,15 @@ export async function loadApprovals(db: Queryable, changeSet: string): Promise<A
     `SELECT a.id, a.approver_id, a.decision, a.reason, a.content_hash, a.stale, a.decided_at,
             coalesce(p.groups, '{}') AS groups, coalesce(p.active, false) AS active
      FROM approvals a LEFT JOIN principals p ON p.id = a.approver_id
-     WHERE a.change_set = $1 ORDER BY a.decided_at, a.approver_id, a.stale DESC`,
+     WHERE a.change_set = $1 ORDER BY a.decided_at, a.approver_id COLLATE "C", a.stale DESC`,
     [changeSet],
   );
-  return rows.map((row) => ({
+  return rows.map(toApproval);
+}
+
+/** A row of the query above (or its JSON from `json_agg`) as an approval with its approver. */
+export function toApproval(row: Record<string, unknown>): ApprovalWithApprover {
+  return {
     id: row['id'] as string,
     approver_id: row['approver_id'] as string,
     decision: row['decision'] as Decision,
@@ -23,10 +29,11 @@ export async function loadApprovals(db: Queryable, changeSet: string): Promise<A
     stale: row['stale'] as boolean,
     decided_at: iso(row['decided_at']),
     approver: { id: row['approver_id'] as string, groups: row['groups'] as string[], active: row['active'] as boolean },
-  }));
+  };
 }
 
-export interface DecisionInput {
+/** A decision as stored. */
+export interface DecisionRecord {
   id: string;
   change_set: string;
   approver_id: string;
@@ -37,20 +44,18 @@ export interface DecisionInput {
 }
 
 /** Records a principal's decision, replacing its earlier current one (a principal has one decision). */
-export async function upsertDecision(db: Queryable, input: DecisionInput): Promise<void> {
-  await db.query(
+export function decisionUpsert(input: DecisionRecord): Write {
+  return (p) =>
     `INSERT INTO approvals (id, change_set, approver_id, decision, reason, content_hash, decided_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     VALUES (${[input.id, input.change_set, input.approver_id, input.decision, input.reason, input.content_hash]
+       .map((value) => p.add(value))
+       .join(', ')}, ${p.add(input.decided_at)}::timestamptz)
      ON CONFLICT (change_set, approver_id) WHERE NOT stale
      DO UPDATE SET decision = EXCLUDED.decision, reason = EXCLUDED.reason,
-       content_hash = EXCLUDED.content_hash, decided_at = EXCLUDED.decided_at`,
-    [input.id, input.change_set, input.approver_id, input.decision, input.reason, input.content_hash, input.decided_at],
-  );
+       content_hash = EXCLUDED.content_hash, decided_at = EXCLUDED.decided_at`;
 }
 
-export async function markApprovalsStale(db: Queryable, changeSet: string): Promise<number> {
-  const { rowCount } = await db.query('UPDATE approvals SET stale = true WHERE change_set = $1 AND NOT stale', [
-    changeSet,
-  ]);
-  return rowCount;
+/** The UPDATE that makes a change-set's current decisions stale, for `runWrites`. */
+export function approvalsStaleUpdate(changeSet: string): Write {
+  return (p) => `UPDATE approvals SET stale = true WHERE change_set = ${p.add(changeSet)}::uuid AND NOT stale`;
 }

@@ -1,17 +1,21 @@
 // Queries on the audit trail: appends (never updates), and reads in chain order for verification.
 import type { AuditEntry } from '../core/audit-chain.js';
 import { iso, json, type Queryable } from './db.js';
+import { runWrites, type Write } from './statement.js';
 
-export async function insertAuditEntries(db: Queryable, entries: readonly Omit<AuditEntry, 'seq'>[]): Promise<void> {
-  if (entries.length === 0) return;
-  await db.query(
+/** The INSERT of `entries` (null when there are none), for `runWrites`. */
+export function auditInsert(entries: readonly Omit<AuditEntry, 'seq'>[]): Write | null {
+  if (entries.length === 0) return null;
+  return (p) =>
     `INSERT INTO audit_entries (chain, chain_seq, at, actor, action, change_set, data, prev_hash, hash)
      SELECT x.chain, x.chain_seq, x.at, x.actor, x.action, x.change_set, x.data, x.prev_hash, x.hash
-     FROM jsonb_to_recordset($1::jsonb) AS x(chain text, chain_seq integer, at timestamptz, actor text, action text,
-       change_set uuid, data jsonb, prev_hash text, hash text)
-     ORDER BY x.chain, x.chain_seq`,
-    [json(entries)],
-  );
+     FROM jsonb_to_recordset(${p.add(json(entries))}::jsonb) AS x(chain text, chain_seq integer, at timestamptz,
+       actor text, action text, change_set uuid, data jsonb, prev_hash text, hash text)
+     ORDER BY x.chain, x.chain_seq`;
+}
+
+export async function insertAuditEntries(db: Queryable, entries: readonly Omit<AuditEntry, 'seq'>[]): Promise<void> {
+  await runWrites(db, [auditInsert(entries)]);
 }
 
 /** Locks a non-change-set chain's head (creating it on first use) so appends to it are serialised. */

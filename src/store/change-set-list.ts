@@ -1,6 +1,6 @@
 // The list route's query: filters, newest first, keyset (cursor) pagination.
 import type { Principal } from '../core/types.js';
-import { type ChangeSetRow, toChangeSetRow } from './change-sets.js';
+import { type ChangeSetSummaryRow, SUMMARY_COLUMNS } from './change-set-read.js';
 import type { Queryable } from './db.js';
 
 export interface ListFilter {
@@ -17,7 +17,8 @@ export interface ListFilter {
   limit: number;
 }
 
-export async function listChangeSets(db: Queryable, filter: ListFilter): Promise<ChangeSetRow[]> {
+/** Summaries as the API returns them (see change-set-read.ts): the rows are the response objects. */
+export async function listChangeSets(db: Queryable, filter: ListFilter): Promise<ChangeSetSummaryRow[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (clause: (p: string) => string, value: unknown) => {
@@ -48,12 +49,12 @@ export async function listChangeSets(db: Queryable, filter: ListFilter): Promise
     where.push(`(c.created_at, c.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
   }
   params.push(filter.limit);
-  const { rows } = await db.query(
-    `SELECT c.* FROM change_sets c ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  const { rows } = await db.query<ChangeSetSummaryRow>(
+    `SELECT ${SUMMARY_COLUMNS} FROM change_sets c ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY c.created_at DESC, c.id DESC LIMIT $${params.length}`,
     params,
   );
-  return rows.map(toChangeSetRow);
+  return rows;
 }
 
 export async function countByStatus(db: Queryable): Promise<Record<string, number>> {

@@ -1,6 +1,7 @@
 // Queries on change_sets. Rows map to the domain's snake_case shape with ISO timestamps.
 import type { ApprovalStep, Json, PolicyEvaluation, Priority, RiskAssessment, Status } from '../core/types.js';
 import { iso, json, type Queryable } from './db.js';
+import type { Write } from './statement.js';
 
 export interface ChangeSetRow {
   id: string;
@@ -56,14 +57,17 @@ export function toChangeSetRow(raw: Record<string, unknown>): ChangeSetRow {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `:id` is either the internal UUID or the human change_set_id. */
-function byReference(reference: string): { clause: string; params: unknown[] } {
-  if (UUID.test(reference)) return { clause: '(id = $1::uuid OR change_set_id = $2)', params: [reference, reference] };
-  return { clause: 'change_set_id = $1', params: [reference] };
+export function byReference(reference: string, qualifier = ''): { clause: string; params: unknown[] } {
+  const q = qualifier;
+  if (UUID.test(reference)) {
+    return { clause: `(${q}id = $1::uuid OR ${q}change_set_id = $2)`, params: [reference, reference] };
+  }
+  return { clause: `${q}change_set_id = $1`, params: [reference] };
 }
 
-export async function findChangeSet(db: Queryable, reference: string, lock = false): Promise<ChangeSetRow | null> {
+export async function findChangeSet(db: Queryable, reference: string): Promise<ChangeSetRow | null> {
   const { clause, params } = byReference(reference);
-  const { rows } = await db.query(`SELECT * FROM change_sets WHERE ${clause}${lock ? ' FOR UPDATE' : ''}`, params);
+  const { rows } = await db.query(`SELECT * FROM change_sets WHERE ${clause}`, params);
   return rows[0] ? toChangeSetRow(rows[0]) : null;
 }
 
@@ -104,12 +108,12 @@ const JSON_COLUMNS = new Set(['metadata', 'risk', 'approval_steps', 'policy_eval
 const cast = (column: string): string => (JSON_COLUMNS.has(column) ? '::jsonb' : '');
 const param = (column: string, value: unknown): unknown => (JSON_COLUMNS.has(column) ? json(value) : value);
 
-export async function insertChangeSet(db: Queryable, row: ChangeSetRow): Promise<void> {
-  const values = INSERT_COLUMNS.map((column, i) => `$${i + 1}${cast(column)}`);
-  await db.query(
-    `INSERT INTO change_sets (${INSERT_COLUMNS.join(', ')}) VALUES (${values.join(', ')})`,
-    INSERT_COLUMNS.map((column) => param(column, row[column])),
-  );
+/** The INSERT of a new change-set row, for `runWrites`. */
+export function changeSetInsert(row: ChangeSetRow): Write {
+  return (p) => {
+    const values = INSERT_COLUMNS.map((column) => `${p.add(param(column, row[column]))}${cast(column)}`);
+    return `INSERT INTO change_sets (${INSERT_COLUMNS.join(', ')}) VALUES (${values.join(', ')})`;
+  };
 }
 
 export type ChangeSetPatch = Partial<
@@ -121,13 +125,23 @@ const UPDATABLE = new Set<string>(
 UPDATABLE.add('rolled_back_at');
 UPDATABLE.add('rolled_back_by');
 
-/** Writes the given columns and bumps `version`; column names come from a fixed list, values are parameters. */
-export async function updateChangeSet(db: Queryable, id: string, patch: ChangeSetPatch): Promise<number> {
+/**
+ * The UPDATE that writes the given columns and bumps `version`, returning it, for `runWrites`.
+ * Column names come from a fixed list, values are parameters. `newRound` also clears the approval
+ * round's notice flags (a submit starts a round that is reminded, escalated and expired afresh);
+ * `expectVersion` updates only that version (no row is returned when the version moved on).
+ */
+export function changeSetUpdate(
+  id: string,
+  patch: ChangeSetPatch,
+  options: { newRound?: boolean; expectVersion?: number } = {},
+): Write {
   const entries = Object.entries(patch).filter(([column, value]) => UPDATABLE.has(column) && value !== undefined);
-  const sets = entries.map(([column], i) => `${column} = $${i + 2}${cast(column)}`);
-  const { rows } = await db.query<{ version: number }>(
-    `UPDATE change_sets SET ${[...sets, 'version = version + 1'].join(', ')} WHERE id = $1 RETURNING version`,
-    [id, ...entries.map(([column, value]) => param(column, value))],
-  );
-  return rows[0]!.version;
+  return (p) => {
+    let where = `id = ${p.add(id)}::uuid`;
+    if (options.expectVersion !== undefined) where += ` AND version = ${p.add(options.expectVersion)}::integer`;
+    const sets = entries.map(([column, value]) => `${column} = ${p.add(param(column, value))}${cast(column)}`);
+    if (options.newRound) sets.push('reminded_at = NULL', 'escalated_at = NULL', 'expired_at = NULL');
+    return `UPDATE change_sets SET ${[...sets, 'version = version + 1'].join(', ')} WHERE ${where} RETURNING version`;
+  };
 }

@@ -1,6 +1,7 @@
 // Queries on change_set_items, written and updated many rows per statement.
 import type { Item, ItemError, ItemStatus, Json, OperationType, PatchOperation } from '../core/types.js';
 import { json, type Queryable } from './db.js';
+import { runWrites, type Write } from './statement.js';
 
 /** An item with what apply recorded about the target before it wrote, for rollback. */
 export interface StoredItem extends Item {
@@ -10,7 +11,7 @@ export interface StoredItem extends Item {
   applied_order: number | null;
 }
 
-interface ItemRow {
+export interface ItemRow {
   id: string;
   sequence: number;
   key: string;
@@ -33,7 +34,8 @@ interface ItemRow {
   applied_order: number | null;
 }
 
-function toItem(row: ItemRow): StoredItem {
+/** A stored row (or its JSON from `json_agg`) as an item. */
+export function toItem(row: ItemRow): StoredItem {
   const { has_after_state, has_before_state, ...rest } = row;
   return {
     ...rest,
@@ -51,7 +53,9 @@ export async function loadItems(db: Queryable, changeSet: string): Promise<Store
   return rows.map(toItem);
 }
 
-export async function insertItems(db: Queryable, changeSet: string, items: readonly Item[]): Promise<void> {
+/** The INSERT of a change-set's items, for `runWrites`. */
+export function itemsInsert(changeSet: string, items: readonly Item[]): Write | null {
+  if (items.length === 0) return null;
   const records = items.map((item) => ({
     id: item.id,
     sequence: item.sequence,
@@ -67,17 +71,19 @@ export async function insertItems(db: Queryable, changeSet: string, items: reado
     base_version: item.base_version ?? null,
     depends_on: item.depends_on,
   }));
-  await db.query(
+  return (p) =>
     `INSERT INTO change_set_items (id, change_set, sequence, key, operation_type, target_type, target_id, after_state,
        has_after_state, diff_data, before_state, has_before_state, base_version, depends_on)
-     SELECT x.id, $1::uuid, x.sequence, x.key, x.operation_type, x.target_type, x.target_id, x.after_state,
-       x.has_after_state, x.diff_data, x.before_state, x.has_before_state, x.base_version,
+     SELECT x.id, ${p.add(changeSet)}::uuid, x.sequence, x.key, x.operation_type, x.target_type, x.target_id,
+       x.after_state, x.has_after_state, x.diff_data, x.before_state, x.has_before_state, x.base_version,
        ARRAY(SELECT jsonb_array_elements_text(x.depends_on))
-     FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, sequence integer, key text, operation_type text, target_type text,
-       target_id text, after_state jsonb, has_after_state boolean, diff_data jsonb, before_state jsonb,
-       has_before_state boolean, base_version integer, depends_on jsonb)`,
-    [changeSet, json(records)],
-  );
+     FROM jsonb_to_recordset(${p.add(json(records))}::jsonb) AS x(id uuid, sequence integer, key text,
+       operation_type text, target_type text, target_id text, after_state jsonb, has_after_state boolean,
+       diff_data jsonb, before_state jsonb, has_before_state boolean, base_version integer, depends_on jsonb)`;
+}
+
+export async function insertItems(db: Queryable, changeSet: string, items: readonly Item[]): Promise<void> {
+  await runWrites(db, [itemsInsert(changeSet, items)]);
 }
 
 export async function deleteItems(db: Queryable, changeSet: string): Promise<void> {
@@ -95,24 +101,33 @@ export interface ItemUpdate {
   applied_order: number | null;
 }
 
-export async function updateItems(db: Queryable, updates: readonly ItemUpdate[]): Promise<void> {
-  if (updates.length === 0) return;
-  await db.query(
+/** The UPDATE of items' outcomes (null when there are none), for `runWrites`. */
+export function itemsUpdate(updates: readonly ItemUpdate[]): Write | null {
+  if (updates.length === 0) return null;
+  return (p) =>
     `UPDATE change_set_items i SET status = x.status, error = x.error, applied_version = x.applied_version,
        previous_present = x.previous_present, previous_state = x.previous_state,
        previous_version = x.previous_version, applied_order = x.applied_order
-     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, status text, error jsonb, applied_version integer,
-       previous_present boolean, previous_state jsonb, previous_version integer, applied_order integer)
-     WHERE i.id = x.id`,
-    [json(updates)],
-  );
+     FROM jsonb_to_recordset(${p.add(json(updates))}::jsonb) AS x(id uuid, status text, error jsonb,
+       applied_version integer, previous_present boolean, previous_state jsonb, previous_version integer,
+       applied_order integer)
+     WHERE i.id = x.id`;
 }
 
-/** Back to proposed: on reopen every item is pending again. */
-export async function resetItems(db: Queryable, changeSet: string): Promise<void> {
-  await db.query(
+/** What an item is again when its change-set is reopened: pending, with no outcome. */
+export const RESET_OUTCOME = {
+  status: 'PENDING',
+  error: null,
+  applied_version: null,
+  previous_present: null,
+  previous_state: null,
+  previous_version: null,
+  applied_order: null,
+} as const satisfies Omit<ItemUpdate, 'id'>;
+
+/** Back to proposed: on reopen every item is pending again (the UPDATE, for `runWrites`). */
+export function itemsReset(changeSet: string): Write {
+  return (p) =>
     `UPDATE change_set_items SET status = 'PENDING', error = NULL, applied_version = NULL, previous_present = NULL,
-       previous_state = NULL, previous_version = NULL, applied_order = NULL WHERE change_set = $1`,
-    [changeSet],
-  );
+       previous_state = NULL, previous_version = NULL, applied_order = NULL WHERE change_set = ${p.add(changeSet)}::uuid`;
 }

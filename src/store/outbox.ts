@@ -1,6 +1,7 @@
 // The outbox: events written in the same transaction as the change they describe.
 import type { Json } from '../core/types.js';
 import { json, type Queryable } from './db.js';
+import { runWrites, type Write } from './statement.js';
 
 export interface OutboxEvent {
   type: string;
@@ -11,16 +12,19 @@ export interface OutboxEvent {
   envelope: { [key: string]: Json };
 }
 
-export async function insertOutboxEvents(db: Queryable, events: readonly OutboxEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await db.query(
+/** The INSERT of `events` in their order (null when there are none), for `runWrites`. */
+export function outboxInsert(events: readonly OutboxEvent[]): Write | null {
+  if (events.length === 0) return null;
+  return (p) =>
     `INSERT INTO outbox_events (type, occurred_at, actor, change_set, envelope)
      SELECT x.type, x.occurred_at, x.actor, x.change_set, x.envelope
-     FROM jsonb_to_recordset($1::jsonb) AS x(n integer, type text, occurred_at timestamptz, actor text,
-       change_set uuid, envelope jsonb)
-     ORDER BY x.n`,
-    [json(events.map((event, n) => ({ n, ...event })))],
-  );
+     FROM jsonb_to_recordset(${p.add(json(events.map((event, n) => ({ n, ...event }))))}::jsonb) AS x(n integer,
+       type text, occurred_at timestamptz, actor text, change_set uuid, envelope jsonb)
+     ORDER BY x.n`;
+}
+
+export async function insertOutboxEvents(db: Queryable, events: readonly OutboxEvent[]): Promise<void> {
+  await runWrites(db, [outboxInsert(events)]);
 }
 
 export async function loadEvents(

@@ -3,6 +3,7 @@ import type { TargetState } from '../core/item-semantics.js';
 import { targetKey } from '../core/item-semantics.js';
 import type { Json } from '../core/types.js';
 import { iso, json, type Queryable } from './db.js';
+import type { Write } from './statement.js';
 
 export interface Target {
   target_type: string;
@@ -91,36 +92,93 @@ export interface HistoryWrite extends TargetWrite {
   item: string | null;
 }
 
-/** Writes final states and one history row per version, and drops placeholders nobody wrote. */
-export async function writeTargets(
-  db: Queryable,
-  writes: { states: readonly TargetWrite[]; history: readonly HistoryWrite[]; unused: readonly Target[] },
-  context: { changeSet: string; actor: string; at: string },
-): Promise<void> {
+export interface TargetWrites {
+  states: readonly TargetWrite[];
+  history: readonly HistoryWrite[];
+  /** Placeholders (version 0) nobody wrote, to drop. */
+  unused: readonly Target[];
+}
+
+/**
+ * The writes of final states, one history row per version, and the drop of unused placeholders,
+ * for `runWrites` (the three touch different rows: written targets are never unused).
+ */
+export function targetWrites(writes: TargetWrites, context: { changeSet: string; actor: string; at: string }): Write[] {
+  const out: Write[] = [];
   if (writes.states.length > 0) {
-    await db.query(
-      `UPDATE resources r SET present = x.present, state = x.state, version = x.version, updated_at = $2, change_set = $3
-       FROM jsonb_to_recordset($1::jsonb) AS x(target_type text, target_id text, present boolean, state jsonb, version integer)
-       WHERE r.target_type = x.target_type AND r.target_id = x.target_id`,
-      [json(writes.states), context.at, context.changeSet],
+    out.push(
+      (p) =>
+        `UPDATE resources r SET present = x.present, state = x.state, version = x.version,
+           updated_at = ${p.add(context.at)}::timestamptz, change_set = ${p.add(context.changeSet)}::uuid
+         FROM jsonb_to_recordset(${p.add(json(writes.states))}::jsonb) AS x(target_type text, target_id text,
+           present boolean, state jsonb, version integer)
+         WHERE r.target_type = x.target_type AND r.target_id = x.target_id`,
     );
   }
-  if (writes.history.length > 0) {
-    await db.query(
-      `INSERT INTO resource_history (target_type, target_id, version, present, state, operation, change_set, item, actor, at)
-       SELECT x.target_type, x.target_id, x.version, x.present, x.state, x.operation, $2, x.item, $3, $4
-       FROM jsonb_to_recordset($1::jsonb) AS x(target_type text, target_id text, version integer, present boolean,
-         state jsonb, operation text, item uuid)`,
-      [json(writes.history), context.changeSet, context.actor, context.at],
-    );
-  }
+  const history = historyInsert(writes.history, context);
+  if (history) out.push(history);
   if (writes.unused.length > 0) {
-    await db.query(
-      `DELETE FROM resources r USING ${TARGETS}
-       WHERE r.target_type = t.target_type AND r.target_id = t.target_id AND r.version = 0`,
-      [json(writes.unused)],
+    out.push(
+      (p) =>
+        `DELETE FROM resources r USING jsonb_to_recordset(${p.add(json(writes.unused))}::jsonb)
+           AS t(target_type text, target_id text)
+         WHERE r.target_type = t.target_type AND r.target_id = t.target_id AND r.version = 0`,
     );
   }
+  return out;
+}
+
+/**
+ * Optimistic writes of final states (no placeholders, no locks taken beforehand): a target is
+ * written only if it is still at the version that was read (`expected`), an absent one (0) only if
+ * it is still absent. Each write returns one row per target written, for the statement's guard.
+ */
+export function guardedStateWrites(
+  states: readonly (TargetWrite & { expected: number })[],
+  context: { changeSet: string; at: string },
+): Write[] {
+  const existing = states.filter((s) => s.expected > 0);
+  const absent = states.filter((s) => s.expected === 0);
+  const out: Write[] = [];
+  if (existing.length > 0) {
+    out.push(
+      (p) =>
+        `UPDATE resources r SET present = x.present, state = x.state, version = x.version,
+           updated_at = ${p.add(context.at)}::timestamptz, change_set = ${p.add(context.changeSet)}::uuid
+         FROM jsonb_to_recordset(${p.add(json(existing))}::jsonb) AS x(target_type text, target_id text,
+           present boolean, state jsonb, version integer, expected integer)
+         WHERE r.target_type = x.target_type AND r.target_id = x.target_id AND r.version = x.expected
+         RETURNING 1`,
+    );
+  }
+  if (absent.length > 0) {
+    out.push(
+      (p) =>
+        `INSERT INTO resources (target_type, target_id, present, state, version, updated_at, change_set)
+         SELECT x.target_type, x.target_id, x.present, x.state, x.version, ${p.add(context.at)}::timestamptz,
+           ${p.add(context.changeSet)}::uuid
+         FROM jsonb_to_recordset(${p.add(json(absent))}::jsonb) AS x(target_type text, target_id text,
+           present boolean, state jsonb, version integer)
+         ORDER BY x.target_type, x.target_id
+         ON CONFLICT DO NOTHING RETURNING 1`,
+    );
+  }
+  return out;
+}
+
+/** The INSERT of history rows (null when there are none), for `runWrites`. */
+export function historyInsert(
+  history: readonly HistoryWrite[],
+  context: { changeSet: string; actor: string; at: string },
+): Write | null {
+  if (history.length === 0) return null;
+  return (p) =>
+    `INSERT INTO resource_history (target_type, target_id, version, present, state, operation, change_set, item,
+       actor, at)
+     SELECT x.target_type, x.target_id, x.version, x.present, x.state, x.operation,
+       ${p.add(context.changeSet)}::uuid, x.item, ${p.add(context.actor)}::text, ${p.add(context.at)}::timestamptz
+     FROM jsonb_to_recordset(${p.add(json(history))}::jsonb) AS x(target_type text, target_id text,
+       version integer, present boolean, state jsonb, operation text, item uuid)`;
 }
 
 /** The change-sets (human ids) that wrote a target after the given version, other than `exclude`. */

@@ -396,7 +396,11 @@ describePostgres('hostile input and bad actors', () => {
   it('compares no raw token or secret with ===: tokens are looked up by their SHA-256 hash', () => {
     const principals = readFileSync(join(REPO_ROOT, 'src/engine/principals.ts'), 'utf8');
     expect(principals).toMatch(/createHash\('sha256'\)\.update\(token\)/);
-    expect(principals).toMatch(/findPrincipalByTokenHash\(ctx\.db, hashToken\(token\)\)/);
+    // The lookup and its cache (keyed by the hash: the raw token is never kept) see only the hash.
+    expect(principals).toMatch(/const tokenHash = hashToken\(token\);/);
+    expect(principals).toMatch(/findPrincipalByTokenHash\(ctx\.db, tokenHash\)/);
+    expect(principals).toMatch(/cache\.get\(tokenHash\)/);
+    expect(principals).not.toMatch(/cache\.(get|set)\(token\b/);
     const store = readFileSync(join(REPO_ROOT, 'src/store/principals.ts'), 'utf8');
     expect(store).toMatch(/WHERE t\.token_hash = \$1/);
     // Anywhere in src: an equality between something named like a credential and anything but a literal.

@@ -1,0 +1,128 @@
+// How an action on one change-set runs: on its contents read under the row lock, or read without
+// a lock and written in one statement that checks nothing changed meanwhile (optimistic).
+//
+// Optimistic actions cost two round trips and hold no lock while Node decides: one statement reads
+// the change-set with its items and approvals (one snapshot), the other writes everything the
+// action decided, the change-set's UPDATE guarded by `version = <the version read>`. When another
+// writer got there first, the guard fails the whole statement (changeledger_version_guard, SQLSTATE
+// CL409), nothing of it remains, and the action runs again under the row lock, as a locked action
+// does from the start. A refusal decided on the snapshot is a refusal of the change-set as it was
+// at that moment: the same answer a request ordered just before the other writer would get.
+import { LedgerError } from '../core/errors.js';
+import type { ApprovalWithApprover } from '../store/approvals.js';
+import { readChangeSetContents } from '../store/change-set-contents.js';
+import { type ChangeSetPatch, type ChangeSetRow, changeSetUpdate } from '../store/change-sets.js';
+import type { Queryable } from '../store/db.js';
+import { isRetryable, isUniqueViolation, sqlState } from '../store/errors.js';
+import type { StoredItem } from '../store/items.js';
+import { runWrites, type Write } from '../store/statement.js';
+import { type EngineContext, inTransaction, lockContents } from './context.js';
+import type { Journal } from './journal.js';
+
+export interface Scope {
+  /** The transaction holding the change-set's row lock, or the pool (optimistic). */
+  tx: Queryable;
+  row: ChangeSetRow;
+  items: StoredItem[];
+  approvals: ApprovalWithApprover[];
+  /** The version the final write must still find (optimistic), or null under the row lock. */
+  guard: number | null;
+}
+
+const VERSION_CONFLICT = 'CL409';
+
+/** Thrown by an optimistic action that cannot decide without the lock: it runs again under it. */
+export class NeedsLock extends Error {
+  constructor(why: string) {
+    super(`needs the row lock: ${why}`);
+  }
+}
+
+/** In a transaction, on the change-set locked with its contents. */
+export function locked<T>(ctx: EngineContext, reference: string, act: (scope: Scope) => Promise<T>): Promise<T> {
+  return inTransaction(ctx, async (tx) => act({ tx, ...(await lockContents(tx, reference)), guard: null }));
+}
+
+/**
+ * Optimistically first, under the lock when another writer got in between. `act` must write only
+ * through `commitChangeSet` (its one guarded statement): anything written before it would stay.
+ */
+export async function optimistic<T>(
+  ctx: EngineContext,
+  reference: string,
+  act: (scope: Scope) => Promise<T>,
+): Promise<T> {
+  const contents = await readChangeSetContents(ctx.db, reference);
+  if (!contents) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
+  try {
+    return await act({ tx: ctx.db, ...contents, guard: contents.row.version });
+  } catch (error) {
+    if (!lostTheRace(error)) throw error;
+  }
+  return locked(ctx, reference, act);
+}
+
+/**
+ * Throws a refusal that rests on more than the change-set's snapshot (target states, principals
+ * read after it): optimistically those reads may be of a later moment than the snapshot, so the
+ * action decides again under the lock, where they are certain; under the lock it is thrown.
+ */
+export function refuse(scope: Pick<Scope, 'guard'>, error: LedgerError): never {
+  if (scope.guard !== null) throw new NeedsLock(error.message);
+  throw error;
+}
+
+/**
+ * What sends an optimistic action to the lock: its own request, the guard, a deadlock or
+ * serialisation failure, or a unique row another writer inserted first (a history version, say).
+ */
+const lostTheRace = (error: unknown): boolean =>
+  error instanceof NeedsLock || sqlState(error) === VERSION_CONFLICT || isRetryable(error) || isUniqueViolation(error);
+
+export interface CommitOptions {
+  writes?: readonly (Write | null)[];
+  counted?: { writes: readonly Write[]; rows: number };
+  newRound?: boolean;
+}
+
+/**
+ * Ends an action in one statement: its own `writes` (items, targets, approvals…), the journal's
+ * audit entries and events, and the update of the change-set row with `changes`, the chain's new
+ * head and a new version, which it returns. Optimistic scopes guard the update by the version read,
+ * and `counted` writes by their row count: each must return exactly `rows` rows in all (one per
+ * row it wrote), else nothing of the statement remains (a version conflict).
+ */
+export async function commitChangeSet(
+  scope: Pick<Scope, 'tx' | 'row' | 'guard'>,
+  journal: Journal,
+  changes: ChangeSetPatch,
+  options: CommitOptions = {},
+): Promise<{ version: number; audit_head: string; audit_count: number }> {
+  const { row, guard } = scope;
+  const recorded = journal.forChangeSet({ ...row, ...changes } as ChangeSetRow);
+  const counted = options.counted?.writes ?? [];
+  const writes = [...counted, ...(options.writes ?? []), ...recorded.writes].filter(
+    (write): write is Write => write !== null,
+  );
+  const update = changeSetUpdate(
+    row.id,
+    { ...changes, ...recorded.head },
+    { newRound: options.newRound ?? false, ...(guard === null ? {} : { expectVersion: guard }) },
+  );
+  if (guard === null && counted.length === 0) {
+    const { rows } = await runWrites<{ version: number }>(scope.tx, [...writes, update]);
+    return { version: rows[0]!.version, ...recorded.head };
+  }
+  // The counted writes are w0… (first), the update is the last CTE.
+  const found = counted.map((_, i) => `(SELECT count(*) FROM w${i})`).join(' + ');
+  const version = `(SELECT version FROM w${writes.length})`;
+  const guarded: Write = (p) =>
+    `SELECT changeledger_version_guard(${
+      counted.length === 0
+        ? version
+        : `CASE WHEN ${found} = ${p.add(options.counted!.rows)}::bigint THEN ${version} END`
+    }) AS version`;
+  const statement = [...writes, update, guarded];
+  const { rows } = await runWrites<{ version: number }>(scope.tx, statement);
+  return { version: rows[0]!.version, ...recorded.head };
+}

@@ -1,0 +1,76 @@
+// A change-set's row locked together with its items and approvals, in one round trip.
+import { type ApprovalWithApprover, toApproval } from './approvals.js';
+import { byReference, type ChangeSetRow, toChangeSetRow } from './change-sets.js';
+import type { Queryable } from './db.js';
+import { type ItemRow, type StoredItem, toItem } from './items.js';
+
+export interface ChangeSetContents {
+  row: ChangeSetRow;
+  items: StoredItem[];
+  approvals: ApprovalWithApprover[];
+}
+
+/** The items of change-set `c` as one JSON array, in sequence order (rows as `loadItems` reads them). */
+const ITEMS = `(SELECT coalesce(json_agg(i ORDER BY i.sequence), '[]'::json)
+    FROM change_set_items i WHERE i.change_set = c.id)`;
+
+/** The approvals of change-set `c` with their approvers, ordered and shaped as `loadApprovals` reads them. */
+const APPROVALS = `(SELECT coalesce(json_agg(json_build_object('id', a.id, 'approver_id', a.approver_id,
+      'decision', a.decision, 'reason', a.reason, 'content_hash', a.content_hash, 'stale', a.stale,
+      'decided_at', a.decided_at, 'groups', coalesce(p.groups, '{}'), 'active', coalesce(p.active, false))
+      ORDER BY a.decided_at, a.approver_id COLLATE "C", a.stale DESC), '[]'::json)
+    FROM approvals a LEFT JOIN principals p ON p.id = a.approver_id WHERE a.change_set = c.id)`;
+
+const RELOAD = `SELECT ${ITEMS} AS contents_items, ${APPROVALS} AS contents_approvals FROM change_sets c WHERE c.id = $1`;
+
+/**
+ * The change-set with its items and approvals, without a lock: one statement, so one snapshot (what
+ * an optimistic action decides on; its write then checks that the version is still the one read).
+ */
+export async function readChangeSetContents(db: Queryable, reference: string): Promise<ChangeSetContents | null> {
+  const { clause, params } = byReference(reference, 'c.');
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT c.*, ${ITEMS} AS contents_items, ${APPROVALS} AS contents_approvals FROM change_sets c WHERE ${clause}`,
+    params,
+  );
+  const raw = rows[0];
+  if (!raw) return null;
+  const { contents_items: items, contents_approvals: approvals, ...rest } = raw;
+  return contentsOf(rest, items, approvals);
+}
+
+function contentsOf(row: Record<string, unknown>, items: unknown, approvals: unknown): ChangeSetContents {
+  return {
+    row: toChangeSetRow(row),
+    items: (items as ItemRow[]).map(toItem),
+    approvals: (approvals as Record<string, unknown>[]).map(toApproval),
+  };
+}
+
+/**
+ * Locks the change-set (FOR UPDATE) and reads its items and approvals in the same statement.
+ *
+ * When the lock had to wait for another transaction that changed the change-set, the locked row is
+ * the newest version but the statement's subqueries read the snapshot taken before the wait. Every
+ * write of items or approvals bumps the change-set's version in the same transaction, so a version
+ * the snapshot did not see means its items and approvals are re-read, now after the lock (the rare
+ * path of contended change-sets).
+ */
+export async function lockChangeSetContents(tx: Queryable, reference: string): Promise<ChangeSetContents | null> {
+  const { clause, params } = byReference(reference, 'c.');
+  const { rows } = await tx.query<Record<string, unknown>>(
+    `SELECT c.*, (SELECT s.version FROM change_sets s WHERE s.id = c.id) AS snapshot_version,
+       ${ITEMS} AS contents_items, ${APPROVALS} AS contents_approvals
+     FROM change_sets c WHERE ${clause} FOR UPDATE OF c`,
+    params,
+  );
+  const raw = rows[0];
+  if (!raw) return null;
+  let { contents_items: items, contents_approvals: approvals, snapshot_version, ...rest } = raw;
+  if (snapshot_version !== rest['version']) {
+    const reread = await tx.query<Record<string, unknown>>(RELOAD, [rest['id']]);
+    items = reread.rows[0]!['contents_items'];
+    approvals = reread.rows[0]!['contents_approvals'];
+  }
+  return contentsOf(rest, items, approvals);
+}

@@ -10,9 +10,44 @@ export interface ChangeSetContents {
   approvals: ApprovalWithApprover[];
 }
 
-/** The items of change-set `c` as one JSON array, in sequence order (rows as `loadItems` reads them). */
-const ITEMS = `(SELECT coalesce(json_agg(i ORDER BY i.sequence), '[]'::json)
+/** The columns of an item as the engine works with it (ItemRow, then toItem). */
+const ITEM_COLUMNS = [
+  'id',
+  'sequence',
+  'key',
+  'operation_type',
+  'target_type',
+  'target_id',
+  'after_state',
+  'has_after_state',
+  'diff_data',
+  'before_state',
+  'has_before_state',
+  'base_version',
+  'depends_on',
+  'status',
+  'error',
+  'applied_version',
+  'previous_present',
+  'previous_state',
+  'previous_version',
+  'applied_order',
+] as const satisfies readonly (keyof ItemRow)[];
+
+/**
+ * The items of change-set `c` as one JSON array of positional arrays (ITEM_COLUMNS), in sequence
+ * order: PostgreSQL builds an array of values at about half the cost of an object with its keys,
+ * which for a large change-set is most of the statement's work.
+ */
+const ITEMS = `(SELECT coalesce(json_agg(json_build_array(${ITEM_COLUMNS.map((c) => `i.${c}`).join(', ')})
+      ORDER BY i.sequence), '[]'::json)
     FROM change_set_items i WHERE i.change_set = c.id)`;
+
+const itemOf = (tuple: readonly unknown[]): StoredItem => {
+  const row: Record<string, unknown> = {};
+  for (let k = 0; k < ITEM_COLUMNS.length; k++) row[ITEM_COLUMNS[k]!] = tuple[k];
+  return toItem(row as unknown as ItemRow);
+};
 
 /** The approvals of change-set `c` with their approvers, ordered and shaped as `loadApprovals` reads them. */
 const APPROVALS = `(SELECT coalesce(json_agg(json_build_object('id', a.id, 'approver_id', a.approver_id,
@@ -42,7 +77,7 @@ export async function readChangeSetContents(db: Queryable, reference: string): P
 function contentsOf(row: Record<string, unknown>, items: unknown, approvals: unknown): ChangeSetContents {
   return {
     row: toChangeSetRow(row),
-    items: (items as ItemRow[]).map(toItem),
+    items: (items as unknown[][]).map(itemOf),
     approvals: (approvals as Record<string, unknown>[]).map(toApproval),
   };
 }

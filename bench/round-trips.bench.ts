@@ -180,7 +180,7 @@ function report(stats: Map<Step, StepStats>): void {
   ) as unknown as Record<
     Step,
     {
-      round_trips: number;
+      round_trips: number | number[];
       wall_ms: number;
       db_wait_ms: number;
       node_wait_ms: number;
@@ -195,8 +195,11 @@ function report(stats: Map<Step, StepStats>): void {
       lifecycle.reduce((a, s) => a + pick(s), 0),
       3,
     );
+  // A step's count varies by one with the token cache (auth.token_cache_ms): a lookup or none.
+  const trips = (s: (typeof lifecycle)[number]) => (Array.isArray(s.round_trips) ? s.round_trips : [s.round_trips]);
   const totals = {
-    round_trips: sum((s) => Number(s.round_trips)),
+    round_trips_min: sum((s) => Math.min(...trips(s))),
+    round_trips_max: sum((s) => Math.max(...trips(s))),
     node_cpu_ms: sum((s) => s.node_cpu_ms),
     backend_cpu_ms: sum((s) => s.backend_cpu_ms),
     wal_bytes: sum((s) => s.wal_bytes),
@@ -204,7 +207,7 @@ function report(stats: Map<Step, StepStats>): void {
   writeResult('round-trips', {
     benchmark: 'SQL round trips and CPU per transition',
     measured: `one client, app.inject (no network), PostgreSQL over one connection; ${ITERATIONS} lifecycles of a 5-item change-set; means of the second half`,
-    lifecycle_round_trips: totals.round_trips,
+    lifecycle_round_trips: totals.round_trips_max,
     lifecycle_totals: totals,
     steps,
     notes: [

@@ -1,9 +1,9 @@
 // Audit trail reads and verification: every chain recomputed, the first break reported.
 import { type AuditEntry, type ChainBreak, verifyChain } from '../core/audit-chain.js';
-import { LedgerError } from '../core/errors.js';
 import { loadAuditPage, loadChainHeads, loadChangeSetAudit } from '../store/audit.js';
 import { findChangeSet } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
+import { found } from './context.js';
 
 export interface VerifyResult {
   ok: boolean;
@@ -61,7 +61,6 @@ async function named(db: Queryable, broken: ChainBreak): Promise<VerifyResult['f
 }
 
 export async function changeSetAudit(db: Queryable, reference: string): Promise<AuditEntry[]> {
-  const row = await findChangeSet(db, reference);
-  if (!row) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
+  const row = found(await findChangeSet(db, reference), reference);
   return loadChangeSetAudit(db, row.id);
 }

@@ -5,7 +5,6 @@ import { isEligibleApprover } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
 import type { ActorContext } from '../core/lifecycle.js';
 import type { Principal } from '../core/types.js';
-import { type ChangeSetContents, lockChangeSetContents } from '../store/change-set-contents.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { isRetryable } from '../store/errors.js';
@@ -54,11 +53,10 @@ export function inStatement<T>(ctx: EngineContext, fn: (db: Queryable) => Promis
   return retrying(() => fn(ctx.db));
 }
 
-/** The change-set locked, with its items and approvals (one round trip). */
-export async function lockContents(tx: Queryable, reference: string): Promise<ChangeSetContents> {
-  const contents = await lockChangeSetContents(tx, reference);
-  if (!contents) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
-  return contents;
+/** The change-set that was looked for by `reference`, or the NOT_FOUND refusal. */
+export function found<T>(value: T | null, reference: string): T {
+  if (value === null) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
+  return value;
 }
 
 export function actorContext(row: ChangeSetRow, actor: Principal): ActorContext {

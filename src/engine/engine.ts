@@ -10,7 +10,7 @@ import { findPrincipal, listPrincipals } from '../store/principals.js';
 import { getHistory, getResource, type HistoryView, listResources, type ResourceView } from '../store/resources.js';
 import { type ApplyResult, applyChangeSet } from './apply.js';
 import { changeSetAudit, verifyAudit } from './audit.js';
-import { type EngineContext, type EngineDeps, toContext } from './context.js';
+import { type EngineContext, type EngineDeps, found, toContext } from './context.js';
 import { createChangeSet } from './create.js';
 import { decideChangeSet } from './decide.js';
 import { type EditOptions, editChangeSet } from './edit.js';
@@ -94,9 +94,7 @@ export class Engine {
 
   /** One statement: the change-set with its items and approvals (store/change-set-read.ts). */
   async get(reference: string): Promise<ChangeSet> {
-    const changeSet = await readChangeSet(this.db, reference);
-    if (!changeSet) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
-    return changeSet;
+    return found(await readChangeSet(this.db, reference), reference);
   }
 
   list(actor: Principal, query: ListQuery, maxLimit = 200) {

@@ -2,11 +2,11 @@
 // Collected while the action decides, then written in the action's transaction.
 import { type AuditEntry, GENESIS_HASH, hashEntry, SYSTEM_CHAIN } from '../core/audit-chain.js';
 import type { Json, Status } from '../core/types.js';
-import { auditInsert, insertAuditEntries, lockChainHead, updateChainHead } from '../store/audit.js';
+import { auditInsert, chainHeadUpdate, lockChainHead } from '../store/audit.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
-import { insertOutboxEvents, type OutboxEvent, outboxInsert } from '../store/outbox.js';
-import type { Write } from '../store/statement.js';
+import { type OutboxEvent, outboxInsert } from '../store/outbox.js';
+import { runWrites, type Write } from '../store/statement.js';
 
 export const EVENT_TYPES = [
   'changeset.created',
@@ -111,9 +111,11 @@ export class Journal {
   async writeForSystem(tx: Queryable): Promise<void> {
     const current = await lockChainHead(tx, SYSTEM_CHAIN);
     const { sealed, head } = this.seal(SYSTEM_CHAIN, null, { hash: current.head, count: current.count });
-    await insertAuditEntries(tx, sealed);
-    await insertOutboxEvents(tx, this.outbox(null));
-    await updateChainHead(tx, SYSTEM_CHAIN, head.hash, head.count);
+    await runWrites(tx, [
+      auditInsert(sealed),
+      outboxInsert(this.outbox(null)),
+      chainHeadUpdate(SYSTEM_CHAIN, head.hash, head.count),
+    ]);
   }
 }
 

@@ -1,10 +1,9 @@
 // The dry-run plan: what applying would do now, written nowhere, in any status.
-import { LedgerError } from '../core/errors.js';
 import { type Plan, planItems } from '../core/plan.js';
 import type { Status } from '../core/types.js';
 import { findChangeSet } from '../store/change-sets.js';
 import { loadItems } from '../store/items.js';
-import type { EngineContext } from './context.js';
+import { type EngineContext, found } from './context.js';
 import { loadStatesFor } from './targets.js';
 
 export interface PlanResult extends Plan {
@@ -18,8 +17,7 @@ export async function planChangeSet(ctx: EngineContext, reference: string): Prom
   // One transaction so that the items and the states they are planned against are one snapshot.
   return ctx.db.transaction(async (tx) => {
     await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const row = await findChangeSet(tx, reference);
-    if (!row) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
+    const row = found(await findChangeSet(tx, reference), reference);
     const items = await loadItems(tx, row.id);
     const { states } = await loadStatesFor(tx, items, { lock: false });
     return {

@@ -8,15 +8,15 @@
 // CL409), nothing of it remains, and the action runs again under the row lock, as a locked action
 // does from the start. A refusal decided on the snapshot is a refusal of the change-set as it was
 // at that moment: the same answer a request ordered just before the other writer would get.
-import { LedgerError } from '../core/errors.js';
+import type { LedgerError } from '../core/errors.js';
 import type { ApprovalWithApprover } from '../store/approvals.js';
-import { readChangeSetContents } from '../store/change-set-contents.js';
+import { lockChangeSetContents, readChangeSetContents } from '../store/change-set-contents.js';
 import { type ChangeSetPatch, type ChangeSetRow, changeSetUpdate } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
 import { isRetryable, isUniqueViolation, sqlState } from '../store/errors.js';
 import type { StoredItem } from '../store/items.js';
 import { runWrites, type Write } from '../store/statement.js';
-import { type EngineContext, inTransaction, lockContents } from './context.js';
+import { type EngineContext, found, inTransaction } from './context.js';
 import type { Journal } from './journal.js';
 
 export interface Scope {
@@ -40,7 +40,9 @@ export class NeedsLock extends Error {
 
 /** In a transaction, on the change-set locked with its contents. */
 export function locked<T>(ctx: EngineContext, reference: string, act: (scope: Scope) => Promise<T>): Promise<T> {
-  return inTransaction(ctx, async (tx) => act({ tx, ...(await lockContents(tx, reference)), guard: null }));
+  return inTransaction(ctx, async (tx) =>
+    act({ tx, ...found(await lockChangeSetContents(tx, reference), reference), guard: null }),
+  );
 }
 
 /**
@@ -52,8 +54,7 @@ export async function optimistic<T>(
   reference: string,
   act: (scope: Scope) => Promise<T>,
 ): Promise<T> {
-  const contents = await readChangeSetContents(ctx.db, reference);
-  if (!contents) throw new LedgerError('NOT_FOUND', `change-set ${reference} does not exist`);
+  const contents = found(await readChangeSetContents(ctx.db, reference), reference);
   try {
     return await act({ tx: ctx.db, ...contents, guard: contents.row.version });
   } catch (error) {

@@ -7,12 +7,18 @@ export interface ApprovalWithApprover extends Approval {
   approver: Pick<Principal, 'id' | 'groups' | 'active'>;
 }
 
+/**
+ * The order approvals are read in, everywhere (of `approvals a`): by time, then approver in code
+ * point order (COLLATE "C", the order decide.ts sorts a new decision into), current before stale.
+ */
+export const APPROVAL_ORDER = 'a.decided_at, a.approver_id COLLATE "C", a.stale DESC';
+
 export async function loadApprovals(db: Queryable, changeSet: string): Promise<ApprovalWithApprover[]> {
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.approver_id, a.decision, a.reason, a.content_hash, a.stale, a.decided_at,
             coalesce(p.groups, '{}') AS groups, coalesce(p.active, false) AS active
      FROM approvals a LEFT JOIN principals p ON p.id = a.approver_id
-     WHERE a.change_set = $1 ORDER BY a.decided_at, a.approver_id COLLATE "C", a.stale DESC`,
+     WHERE a.change_set = $1 ORDER BY ${APPROVAL_ORDER}`,
     [changeSet],
   );
   return rows.map(toApproval);

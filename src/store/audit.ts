@@ -1,7 +1,7 @@
 // Queries on the audit trail: appends (never updates), and reads in chain order for verification.
 import type { AuditEntry } from '../core/audit-chain.js';
 import { iso, json, type Queryable } from './db.js';
-import { runWrites, type Write } from './statement.js';
+import type { Write } from './statement.js';
 
 /** The INSERT of `entries` (null when there are none), for `runWrites`. */
 export function auditInsert(entries: readonly Omit<AuditEntry, 'seq'>[]): Write | null {
@@ -12,10 +12,6 @@ export function auditInsert(entries: readonly Omit<AuditEntry, 'seq'>[]): Write 
      FROM jsonb_to_recordset(${p.add(json(entries))}::jsonb) AS x(chain text, chain_seq integer, at timestamptz,
        actor text, action text, change_set uuid, data jsonb, prev_hash text, hash text)
      ORDER BY x.chain, x.chain_seq`;
-}
-
-export async function insertAuditEntries(db: Queryable, entries: readonly Omit<AuditEntry, 'seq'>[]): Promise<void> {
-  await runWrites(db, [auditInsert(entries)]);
 }
 
 /** Locks a non-change-set chain's head (creating it on first use) so appends to it are serialised. */
@@ -31,8 +27,10 @@ export async function lockChainHead(db: Queryable, chain: string): Promise<{ hea
   return rows[0]!;
 }
 
-export async function updateChainHead(db: Queryable, chain: string, head: string, count: number): Promise<void> {
-  await db.query('UPDATE audit_heads SET head = $2, count = $3 WHERE chain = $1', [chain, head, count]);
+/** The UPDATE of a non-change-set chain's head, for `runWrites`. */
+export function chainHeadUpdate(chain: string, head: string, count: number): Write {
+  return (p) =>
+    `UPDATE audit_heads SET head = ${p.add(head)}, count = ${p.add(count)}::integer WHERE chain = ${p.add(chain)}`;
 }
 
 const toEntry = (row: Record<string, unknown>): AuditEntry => ({

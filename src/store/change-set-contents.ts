@@ -1,8 +1,8 @@
 // A change-set's row locked together with its items and approvals, in one round trip.
-import { type ApprovalWithApprover, toApproval } from './approvals.js';
+import { APPROVAL_ORDER, type ApprovalWithApprover, toApproval } from './approvals.js';
 import { byReference, type ChangeSetRow, toChangeSetRow } from './change-sets.js';
 import type { Queryable } from './db.js';
-import { type ItemRow, type StoredItem, toItem } from './items.js';
+import { ITEM_COLUMNS, itemOfTuple, itemsAggregate, type StoredItem } from './items.js';
 
 export interface ChangeSetContents {
   row: ChangeSetRow;
@@ -10,51 +10,14 @@ export interface ChangeSetContents {
   approvals: ApprovalWithApprover[];
 }
 
-/** The columns of an item as the engine works with it (ItemRow, then toItem). */
-const ITEM_COLUMNS = [
-  'id',
-  'sequence',
-  'key',
-  'operation_type',
-  'target_type',
-  'target_id',
-  'after_state',
-  'has_after_state',
-  'diff_data',
-  'before_state',
-  'has_before_state',
-  'base_version',
-  'depends_on',
-  'status',
-  'error',
-  'applied_version',
-  'previous_present',
-  'previous_state',
-  'previous_version',
-  'applied_order',
-] as const satisfies readonly (keyof ItemRow)[];
-
-/**
- * The items of change-set `c` as one JSON array of positional arrays (ITEM_COLUMNS), in sequence
- * order: PostgreSQL builds an array of values at about half the cost of an object with its keys,
- * which for a large change-set is most of the statement's work.
- */
-const ITEMS = `(SELECT coalesce(json_agg(json_build_array(${ITEM_COLUMNS.map((c) => `i.${c}`).join(', ')})
-      ORDER BY i.sequence), '[]'::json)
-    FROM change_set_items i WHERE i.change_set = c.id)`;
-
-const itemOf = (tuple: readonly unknown[]): StoredItem => {
-  const row: Record<string, unknown> = {};
-  for (let k = 0; k < ITEM_COLUMNS.length; k++) row[ITEM_COLUMNS[k]!] = tuple[k];
-  return toItem(row as unknown as ItemRow);
-};
-
 /** The approvals of change-set `c` with their approvers, ordered and shaped as `loadApprovals` reads them. */
 const APPROVALS = `(SELECT coalesce(json_agg(json_build_object('id', a.id, 'approver_id', a.approver_id,
       'decision', a.decision, 'reason', a.reason, 'content_hash', a.content_hash, 'stale', a.stale,
       'decided_at', a.decided_at, 'groups', coalesce(p.groups, '{}'), 'active', coalesce(p.active, false))
-      ORDER BY a.decided_at, a.approver_id COLLATE "C", a.stale DESC), '[]'::json)
+      ORDER BY ${APPROVAL_ORDER}), '[]'::json)
     FROM approvals a LEFT JOIN principals p ON p.id = a.approver_id WHERE a.change_set = c.id)`;
+
+const ITEMS = itemsAggregate(ITEM_COLUMNS);
 
 const RELOAD = `SELECT ${ITEMS} AS contents_items, ${APPROVALS} AS contents_approvals FROM change_sets c WHERE c.id = $1`;
 
@@ -77,7 +40,7 @@ export async function readChangeSetContents(db: Queryable, reference: string): P
 function contentsOf(row: Record<string, unknown>, items: unknown, approvals: unknown): ChangeSetContents {
   return {
     row: toChangeSetRow(row),
-    items: (items as unknown[][]).map(itemOf),
+    items: (items as unknown[][]).map((tuple) => itemOfTuple(ITEM_COLUMNS, tuple)),
     approvals: (approvals as Record<string, unknown>[]).map(toApproval),
   };
 }

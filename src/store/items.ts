@@ -46,6 +46,52 @@ export function toItem(row: ItemRow): StoredItem {
   };
 }
 
+/** The columns an item's view needs (Item, with the two presence flags), in the view's order. */
+export const ITEM_VIEW_COLUMNS = [
+  'id',
+  'sequence',
+  'key',
+  'operation_type',
+  'target_type',
+  'target_id',
+  'after_state',
+  'has_after_state',
+  'diff_data',
+  'before_state',
+  'has_before_state',
+  'base_version',
+  'depends_on',
+  'status',
+  'error',
+  'applied_version',
+] as const satisfies readonly (keyof ItemRow)[];
+
+/** Every column the engine works with (ItemRow): the view's and what apply recorded for rollback. */
+export const ITEM_COLUMNS = [
+  ...ITEM_VIEW_COLUMNS,
+  'previous_present',
+  'previous_state',
+  'previous_version',
+  'applied_order',
+] as const satisfies readonly (keyof ItemRow)[];
+
+/**
+ * The items of change-set `c` as one JSON array of positional arrays of `columns`, in sequence
+ * order: PostgreSQL builds an array of values at about half the cost of an object with its keys,
+ * which for a large change-set is most of a read's work. Decode each with `itemOfTuple`.
+ */
+export const itemsAggregate = (columns: readonly (keyof ItemRow)[]): string =>
+  `(SELECT coalesce(json_agg(json_build_array(${columns.map((c) => `i.${c}`).join(', ')}) ORDER BY i.sequence),
+      '[]'::json)
+    FROM change_set_items i WHERE i.change_set = c.id)`;
+
+/** One positional array of `itemsAggregate(columns)` as an item (columns not read stay absent). */
+export function itemOfTuple(columns: readonly (keyof ItemRow)[], tuple: readonly unknown[]): StoredItem {
+  const row: Record<string, unknown> = {};
+  for (let k = 0; k < columns.length; k++) row[columns[k]!] = tuple[k];
+  return toItem(row as unknown as ItemRow);
+}
+
 export async function loadItems(db: Queryable, changeSet: string): Promise<StoredItem[]> {
   const { rows } = await db.query<ItemRow>('SELECT * FROM change_set_items WHERE change_set = $1 ORDER BY sequence', [
     changeSet,

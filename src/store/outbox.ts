@@ -1,7 +1,7 @@
 // The outbox: events written in the same transaction as the change they describe.
 import type { Json } from '../core/types.js';
 import { json, type Queryable } from './db.js';
-import { runWrites, type Write } from './statement.js';
+import type { Write } from './statement.js';
 
 export interface OutboxEvent {
   type: string;
@@ -21,10 +21,6 @@ export function outboxInsert(events: readonly OutboxEvent[]): Write | null {
      FROM jsonb_to_recordset(${p.add(json(events.map((event, n) => ({ n, ...event }))))}::jsonb) AS x(n integer,
        type text, occurred_at timestamptz, actor text, change_set uuid, envelope jsonb)
      ORDER BY x.n`;
-}
-
-export async function insertOutboxEvents(db: Queryable, events: readonly OutboxEvent[]): Promise<void> {
-  await runWrites(db, [outboxInsert(events)]);
 }
 
 export async function loadEvents(

@@ -7,7 +7,7 @@ import { assertTransition } from '../core/lifecycle.js';
 import type { Json, Principal, ResourceState } from '../core/types.js';
 import type { Queryable } from '../store/db.js';
 import { type ItemUpdate, itemsUpdate, type StoredItem } from '../store/items.js';
-import { type HistoryWrite, laterWriters, type Target, type TargetWrite } from '../store/resources.js';
+import { type HistoryWrite, type LaterWrite, laterWrites, type Target, type TargetWrite } from '../store/resources.js';
 import { actorContext, type EngineContext } from './context.js';
 import { Journal } from './journal.js';
 import {
@@ -39,44 +39,50 @@ export interface RollbackResult {
 }
 
 interface Moved extends Target {
+  /** The version of this change-set's first write: any other writer after it is a conflict. */
   version_written: number;
-  current_version: number;
+  current: ResourceState | undefined;
+  later_writes: LaterWrite[];
   change_sets: string[];
 }
 
-/** Targets whose current version is not the one this change-set last wrote. */
+/**
+ * Targets another change-set wrote after this change-set first wrote them (between two of its own
+ * writes too: a second apply attempt), or whose current version is not the one it last wrote.
+ */
 async function movedTargets(
   tx: Queryable,
   changeSet: string,
   applied: readonly StoredItem[],
   states: ReadonlyMap<string, ResourceState>,
 ): Promise<Moved[]> {
-  const lastWritten = new Map<string, Target & { after_version: number }>();
+  const written = new Map<string, Target & { after_version: number; last_version: number }>();
   for (const item of applied) {
     const key = keyOf(item);
-    const known = lastWritten.get(key);
-    if (!known || item.applied_version! > known.after_version) {
-      lastWritten.set(key, {
-        target_type: item.target_type,
-        target_id: item.target_id,
-        after_version: item.applied_version!,
-      });
-    }
+    const known = written.get(key);
+    const version = item.applied_version!;
+    written.set(key, {
+      target_type: item.target_type,
+      target_id: item.target_id,
+      after_version: Math.min(version, known?.after_version ?? version),
+      last_version: Math.max(version, known?.last_version ?? version),
+    });
   }
-  const moved = [...lastWritten.entries()].filter(([key, t]) => states.get(key)?.version !== t.after_version);
-  if (moved.length === 0) return [];
-  const writers = await laterWriters(
-    tx,
-    moved.map(([, t]) => t),
-    changeSet,
-  );
-  return moved.map(([key, t]) => ({
-    target_type: t.target_type,
-    target_id: t.target_id,
-    version_written: t.after_version,
-    current_version: states.get(key)?.version ?? 0,
-    change_sets: writers.get(key) ?? [],
-  }));
+  const targets = [...written.values()];
+  const writes = await laterWrites(tx, targets, changeSet);
+  return targets
+    .filter((t) => writes.has(keyOf(t)) || states.get(keyOf(t))?.version !== t.last_version)
+    .map((t) => {
+      const later = writes.get(keyOf(t)) ?? [];
+      return {
+        target_type: t.target_type,
+        target_id: t.target_id,
+        version_written: t.after_version,
+        current: states.get(keyOf(t)),
+        later_writes: later,
+        change_sets: [...new Set(later.map((w) => w.change_set))].sort(),
+      };
+    });
 }
 
 function conflictError(changeSetId: string, moved: readonly Moved[]): LedgerError {
@@ -91,7 +97,8 @@ function conflictError(changeSetId: string, moved: readonly Moved[]): LedgerErro
       target_id: m.target_id,
       change_sets: m.change_sets,
       version_written: m.version_written,
-      current_version: m.current_version,
+      current_version: m.current?.version ?? 0,
+      later_writes: m.later_writes.map(({ version, change_set }) => ({ version, change_set })),
     })),
   );
 }
@@ -158,10 +165,17 @@ export async function rollbackChangeSet(
       if (moved.length > 0 && !force) refuse(scope, conflictError(row.change_set_id, moved));
       const { working, history, updates } = restore(applied, states);
       const finalStates: TargetWrite[] = targets.map((t) => ({ ...t, ...working.get(keyOf(t))! }));
+      // What a forced rollback overwrites: the state it replaces and every later write it erases.
       const overridden = moved.map((m) => ({
         target_type: m.target_type,
         target_id: m.target_id,
         change_sets: m.change_sets,
+        overwritten: {
+          version: m.current?.version ?? 0,
+          present: m.current?.present ?? false,
+          state: m.current?.present ? m.current.state : null,
+        },
+        later_writes: m.later_writes,
       }));
       const journal = new Journal(actor.id, at)
         .audit('rollback', { reason, force, rolled_back_items: applied.length, ...(force ? { overridden } : {}) })

@@ -181,25 +181,36 @@ export function historyInsert(
        version integer, present boolean, state jsonb, operation text, item uuid)`;
 }
 
-/** The change-sets (human ids) that wrote a target after the given version, other than `exclude`. */
-export async function laterWriters(
+export type LaterWrite = {
+  version: number;
+  /** The writing change-set's human id. */
+  change_set: string;
+  present: boolean;
+  state: Json;
+};
+
+/**
+ * The writes to each target after the given version by change-sets other than `exclude`, oldest
+ * first: what a rollback of `exclude` would erase.
+ */
+export async function laterWrites(
   db: Queryable,
   targets: readonly (Target & { after_version: number })[],
   exclude: string,
-): Promise<Map<string, string[]>> {
-  const { rows } = await db.query<{ target_type: string; target_id: string; change_set_id: string }>(
-    `SELECT DISTINCT h.target_type, h.target_id, c.change_set_id
+): Promise<Map<string, LaterWrite[]>> {
+  const { rows } = await db.query<{ target_type: string; target_id: string } & LaterWrite>(
+    `SELECT h.target_type, h.target_id, h.version, c.change_set_id AS change_set, h.present, h.state
      FROM resource_history h
      JOIN jsonb_to_recordset($1::jsonb) AS t(target_type text, target_id text, after_version integer)
        ON h.target_type = t.target_type AND h.target_id = t.target_id AND h.version > t.after_version
      JOIN change_sets c ON c.id = h.change_set
-     WHERE h.change_set <> $2 ORDER BY c.change_set_id`,
+     WHERE h.change_set <> $2 ORDER BY h.target_type, h.target_id, h.version`,
     [json(targets), exclude],
   );
-  const result = new Map<string, string[]>();
-  for (const row of rows) {
-    const key = targetKey(row.target_type, row.target_id);
-    result.set(key, [...(result.get(key) ?? []), row.change_set_id]);
+  const result = new Map<string, LaterWrite[]>();
+  for (const { target_type, target_id, ...write } of rows) {
+    const key = targetKey(target_type, target_id);
+    result.set(key, [...(result.get(key) ?? []), write]);
   }
   return result;
 }

@@ -242,4 +242,76 @@ describeEachBackend('engine rollback', (backend) => {
     });
     expect(await f.engine.verifyAudit()).toMatchObject({ ok: true });
   });
+
+  /**
+   * The sequence of issue 20: SA writes the target twice (two apply attempts) and SC writes it in
+   * between. SA's last write is still the current version, yet rolling SA back would erase SC's.
+   */
+  async function interleavedWrites() {
+    const target = newTarget('interleaved');
+    await seedTarget(f, target, { v: 1 });
+    const sa = await approvedChangeSet(f, [
+      item('UPDATE', target, { diff_data: [{ op: 'add', path: '/a', value: 1 }] }),
+      update(target, { v: 1, a: 2 }, { before_state: { v: 1, a: 1 } }),
+    ]);
+    const sb = await applyItems(f, [update(target, { v: 5 })]);
+    expect(await f.engine.apply(f.p['olga']!, sa.id, { mode: 'BEST_EFFORT' })).toMatchObject({
+      status: 'PARTIALLY_APPLIED',
+      applied_items: 1,
+      failed_items: 1,
+    });
+    const sc = await applyItems(f, [update(target, { v: 1, a: 1 })]);
+    expect(await f.engine.apply(f.p['olga']!, sa.id, {})).toMatchObject({ status: 'APPLIED', applied_items: 1 });
+    expect((await observe(f, target)).resource).toEqual(present({ v: 1, a: 2 }, 5));
+    return { sa, sb, sc, target };
+  }
+
+  it('refuses when another change-set wrote the target between two writes of this one', async () => {
+    const { sa, sc, target } = await interleavedWrites();
+    const before = await observe(f, target);
+    const auditBefore = (await f.engine.audit(sa.id)).length;
+    const error = await rejection(f.engine.rollback(f.p['olga']!, sa.id, { reason: 'revert' }));
+    expect(error).toMatchObject({ code: 'CONFLICT', statusCode: 409 });
+    expect(error.message).toContain(`${TYPE}/${target}`);
+    expect(error.message).toContain(sc.change_set_id);
+    expect(error.details).toEqual([
+      expect.objectContaining({
+        target_type: TYPE,
+        target_id: target,
+        change_sets: [sc.change_set_id],
+        version_written: 3,
+        current_version: 5,
+        later_writes: [{ version: 4, change_set: sc.change_set_id }],
+      }),
+    ]);
+    expect(await observe(f, target)).toEqual(before);
+    expect((await f.engine.get(sa.id)).status).toBe('APPLIED');
+    expect((await f.engine.get(sc.id)).status).toBe('APPLIED');
+    expect(await f.engine.audit(sa.id)).toHaveLength(auditBefore);
+  });
+
+  it('a forced rollback over an interleaved write records exactly what it overwrote', async () => {
+    const { sa, sc, target } = await interleavedWrites();
+    const rolled = await f.engine.rollback(f.p['root']!, sa.id, { reason: 'override', force: true });
+    expect(rolled).toMatchObject({ success: true, rolled_back_items: 2, forced: true });
+    const history = await expectContiguousHistory(f, target);
+    expect(history.slice(5).map((h) => [h.version, h.operation, h.state])).toEqual([
+      [6, 'ROLLBACK', { v: 1, a: 1 }],
+      [7, 'ROLLBACK', { v: 5 }],
+    ]);
+    const entry = (await f.engine.audit(sa.id)).find((e) => e.action === 'rollback');
+    expect(entry?.data).toMatchObject({
+      force: true,
+      overridden: [
+        {
+          target_type: TYPE,
+          target_id: target,
+          change_sets: [sc.change_set_id],
+          overwritten: { version: 5, present: true, state: { v: 1, a: 2 } },
+          later_writes: [{ version: 4, change_set: sc.change_set_id, present: true, state: { v: 1, a: 1 } }],
+        },
+      ],
+    });
+    expect(await f.engine.verifyAudit()).toMatchObject({ ok: true });
+  });
 });

@@ -1,5 +1,6 @@
 // Edit a DRAFT or REJECTED change-set: re-assess risk and steps, recompute the content hash.
 
+import { tallyApprovals } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
 import { assertTransition } from '../core/lifecycle.js';
 import type { ChangeSet, Principal } from '../core/types.js';
@@ -57,9 +58,13 @@ export async function editChangeSet(
       await deleteItems(tx, row.id);
       await insertItems(tx, row.id, items);
     }
+    // Approvals count only for the content they approved: an edit may leave a REJECTED change-set
+    // with approvals of content that no longer exists (or, when nothing reviewable changed, still does).
+    const counted = tallyApprovals(assessment.approval_steps, approvals, assessment.content_hash, row.created_by);
     const changes = {
       ...fields,
       ...assessment,
+      received_approvals: counted.received,
       policy_evaluations: mergeEvaluations(row.policy_evaluations, policy, 'create'),
       item_count: items.length,
       updated_at: now,

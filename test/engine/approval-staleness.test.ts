@@ -5,7 +5,7 @@ import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
 import { outboxTypes } from '../helpers/ledger.js';
 
 // Approvals record the content hash they approved; only approvals of the current content count
-// (README, "Approvals"). Issue 20: an edit after close kept counting the approval of old content.
+// (docs/design.md, "Approvals"). Issue 20: an edit after close kept counting the approval of old content.
 describeEachBackend('engine approval staleness', (backend) => {
   let f: Fixture;
   beforeAll(async () => {

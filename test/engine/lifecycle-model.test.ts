@@ -75,5 +75,5 @@ describeEachBackend('lifecycle model', (backend) => {
           .map(([k, n]) => `  ${k}: ${n}`)
           .join('\n'),
     );
-  }, 600_000);
+  }, Math.max(600_000, RUNS * 5_000));
 });

@@ -1,0 +1,40 @@
+// The model-based lifecycle test at length: `npm run test:model -- --runs N [--seed S]
+// [--max-commands M]` runs test/engine/lifecycle-model.test.ts with N runs per database (PGlite,
+// and PostgreSQL when TEST_DATABASE_URL is set) instead of the fixed-seed run of `npm test`.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '500' },
+    seed: { type: 'string', default: String(Date.now() % 2 ** 31) },
+    'max-commands': { type: 'string', default: '40' },
+  },
+});
+for (const [name, value] of Object.entries(values)) {
+  if (!/^\d+$/.test(value)) {
+    console.error(`--${name} must be a whole number, got ${value}`);
+    process.exit(2);
+  }
+}
+console.log(`lifecycle model: ${values.runs} runs per database, seed ${values.seed}, up to ${values['max-commands']} actions`);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const vitest = createRequire(import.meta.url).resolve('vitest/vitest.mjs');
+const result = spawnSync(
+  process.execPath,
+  [vitest, 'run', '--project', 'unit', 'test/engine/lifecycle-model.test.ts'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      MODEL_RUNS: values.runs,
+      MODEL_SEED: values.seed,
+      MODEL_MAX_COMMANDS: values['max-commands'],
+    },
+  },
+);
+process.exit(result.status ?? 1);

@@ -4,8 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
   options: {
@@ -20,7 +20,9 @@ for (const [name, value] of Object.entries(values)) {
     process.exit(2);
   }
 }
-console.log(`lifecycle model: ${values.runs} runs per database, seed ${values.seed}, up to ${values['max-commands']} actions`);
+console.log(
+  `lifecycle model: ${values.runs} runs per database, seed ${values.seed}, up to ${values['max-commands']} actions`,
+);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const vitest = createRequire(import.meta.url).resolve('vitest/vitest.mjs');
 const result = spawnSync(

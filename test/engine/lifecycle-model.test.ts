@@ -53,27 +53,31 @@ describeEachBackend('lifecycle model', (backend) => {
   });
   afterAll(() => db.close());
 
-  it(`agrees with the model over ${RUNS} runs of up to ${MAX_COMMANDS} actions (seed ${SEED})`, async () => {
-    const started = Date.now();
-    await fc.assert(
-      fc.asyncProperty(fc.commands(commands, { maxCommands: MAX_COMMANDS, size: 'max' }), async (cmds) => {
-        const run = `r${++runs}`;
-        const setup = await freshRun(engine, who, run);
-        await fc.asyncModelRun(() => setup, cmds);
-        steps += [...cmds].length;
-        if (process.env['MODEL_TRACE']) console.log(`${run}: ${String(cmds)}`);
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: false },
-    );
-    const verified = await engine.verifyAudit();
-    expect(verified).toMatchObject({ ok: true });
-    console.log(
-      `lifecycle model [${backend.name}]: ${RUNS} runs, ${runs} sequences tried, ${steps} actions, ` +
-        `${verified.entries} audit entries verified, ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
-        [...stats]
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([k, n]) => `  ${k}: ${n}`)
-          .join('\n'),
-    );
-  }, Math.max(600_000, RUNS * 5_000));
+  it(
+    `agrees with the model over ${RUNS} runs of up to ${MAX_COMMANDS} actions (seed ${SEED})`,
+    async () => {
+      const started = Date.now();
+      await fc.assert(
+        fc.asyncProperty(fc.commands(commands, { maxCommands: MAX_COMMANDS, size: 'max' }), async (cmds) => {
+          const run = `r${++runs}`;
+          const setup = await freshRun(engine, who, run);
+          await fc.asyncModelRun(() => setup, cmds);
+          steps += [...cmds].length;
+          if (process.env['MODEL_TRACE']) console.log(`${run}: ${String(cmds)}`);
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: false },
+      );
+      const verified = await engine.verifyAudit();
+      expect(verified).toMatchObject({ ok: true });
+      console.log(
+        `lifecycle model [${backend.name}]: ${RUNS} runs, ${runs} sequences tried, ${steps} actions, ` +
+          `${verified.entries} audit entries verified, ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
+          [...stats]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, n]) => `  ${k}: ${n}`)
+            .join('\n'),
+      );
+    },
+    Math.max(600_000, RUNS * 5_000),
+  );
 });

@@ -56,7 +56,11 @@ const editable = {
 
 export const CreateBody = Type.Object(
   {
-    change_set_id: Id,
+    change_set_id: Type.String({
+      pattern: '^[A-Za-z0-9._-]{1,64}$',
+      description:
+        'letters, digits, ".", "_", "-"; 1–64; never shaped like a UUID (a UUID-shaped reference means the internal id)',
+    }),
     agent_id: Type.Optional(Id),
     ...Object.fromEntries(
       Object.entries(editable).map(([k, v]) => [k, k === 'title' || k === 'agent_type' ? v : Type.Optional(v)]),

@@ -12,7 +12,7 @@ import { type ApplyResult, applyChangeSet } from './apply.js';
 import { changeSetAudit, verifyAudit } from './audit.js';
 import { type EngineContext, type EngineDeps, found, toContext } from './context.js';
 import { createChangeSet } from './create.js';
-import { decideChangeSet } from './decide.js';
+import { type DecideOptions, decideChangeSet } from './decide.js';
 import { type EditOptions, editChangeSet } from './edit.js';
 import { decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
@@ -62,9 +62,15 @@ export class Engine {
     return transitionChangeSet(this.ctx, actor, reference, 'close', parseReason(body).reason);
   }
 
-  async decide(actor: Principal, reference: string, body: unknown): Promise<ChangeSet> {
-    const decided = await decideChangeSet(this.ctx, actor, reference, parseDecision(body));
-    const becameApproved = decided.status === 'APPROVED' && parseDecision(body).decision === 'APPROVED';
+  /**
+   * `body.content_hash` binds the decision to the content the reviewer read (409 STALE_CONTENT
+   * otherwise; required under approval.require_content_hash), `options.ifVersion` to the version
+   * (412 PRECONDITION_FAILED otherwise).
+   */
+  async decide(actor: Principal, reference: string, body: unknown, options: DecideOptions = {}): Promise<ChangeSet> {
+    const input = parseDecision(body, { requireContentHash: this.ctx.config.approval.require_content_hash });
+    const decided = await decideChangeSet(this.ctx, actor, reference, input, options);
+    const becameApproved = decided.status === 'APPROVED' && input.decision === 'APPROVED';
     return becameApproved && decided.auto_apply ? this.autoApply(decided) : decided;
   }
 

@@ -79,7 +79,18 @@ export const EditBody = Type.Object(
 );
 
 export const DecisionBody = Type.Object(
-  { decision: Type.Union(DECISIONS.map((d) => Type.Literal(d))), reason: Reason },
+  {
+    decision: Type.Union(DECISIONS.map((d) => Type.Literal(d))),
+    reason: Reason,
+    content_hash: Type.Optional(
+      Nullable(
+        Type.String({
+          pattern: '^sha256:[0-9a-f]{64}$',
+          description: 'the content_hash of the change-set the reviewer read (409 STALE_CONTENT when not current)',
+        }),
+      ),
+    ),
+  },
   { additionalProperties: false },
 );
 export const ApplyBody = Type.Object(

@@ -26,6 +26,8 @@ export class Engine {
   readonly ctx: EngineContext;
   /** Recent successful token lookups (config `auth.token_cache_ms`); see principals.ts. */
   private readonly tokenCache: principals.TokenCache;
+  /** Told when this instance changed principals or tokens (open event streams re-validate then). */
+  private readonly credentialListeners = new Set<() => void>();
 
   constructor(deps: EngineDeps) {
     this.ctx = toContext(deps);
@@ -203,6 +205,20 @@ export class Engine {
     return principals.authenticate(this.ctx, token, this.tokenCache);
   }
 
+  /** Of these bearer tokens, those that still authenticate (one database query, no cache). */
+  stillAuthenticating(tokens: readonly string[]): Promise<Set<string>> {
+    return principals.stillAuthenticating(this.ctx, tokens);
+  }
+
+  /**
+   * Calls `listener` after every change to principals or tokens made through this Engine (a revoke,
+   * a deactivation); returns the function that stops it. Other instances' changes are not heard.
+   */
+  onCredentialsChanged(listener: () => void): () => void {
+    this.credentialListeners.add(listener);
+    return () => this.credentialListeners.delete(listener);
+  }
+
   /**
    * Runs a change to principals or tokens, then empties the token cache, even when the change
    * failed (a failed COMMIT may still have committed). createPrincipal and issueToken only add
@@ -213,6 +229,7 @@ export class Engine {
       return await change();
     } finally {
       this.tokenCache.clear();
+      for (const listener of this.credentialListeners) listener();
     }
   }
 

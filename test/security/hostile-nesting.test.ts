@@ -42,13 +42,15 @@ describeEachBackend('hostile nesting (issue 19: depth checks run before anything
     await f.db.close();
   });
 
-  const routes = (): { method: 'POST' | 'PATCH'; url: string; who: string }[] => [
+  const routes = (): { method: 'POST' | 'PATCH' | 'DELETE'; url: string; who: string }[] => [
     { method: 'POST', url: '/api/ledger/changesets', who: 'Agent-D' },
     { method: 'PATCH', url: `/api/ledger/changesets/${target}`, who: 'Agent-D' },
     { method: 'POST', url: `/api/ledger/changesets/${target}/approve`, who: 'alice' },
     { method: 'POST', url: `/api/ledger/changesets/${target}/apply`, who: 'Agent-D' },
     { method: 'POST', url: '/api/ledger/principals', who: 'root' },
     { method: 'POST', url: '/api/ledger/principals/alice/tokens', who: 'root' },
+    { method: 'PATCH', url: '/api/ledger/principals/alice', who: 'root' },
+    { method: 'DELETE', url: '/api/ledger/tokens/no-such-token', who: 'root' },
   ];
 
   for (const levels of [10_000, 100_000]) {

@@ -102,10 +102,13 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
       let stream: { close(): void } | null = null;
       const heartbeat = setInterval(() => sse.write(': heartbeat\n\n'), options.heartbeatMs);
       // The auth hook accepted this bearer token: the stream lives as long as it authenticates.
-      const unwatch = credentials.add(bearer(request) ?? '', () => {
-        sse.write(ENDED_BY_CREDENTIALS);
-        sse.end();
-      });
+      const token = bearer(request);
+      const unwatch = token
+        ? credentials.add(token, () => {
+            sse.write(ENDED_BY_CREDENTIALS);
+            sse.end();
+          })
+        : () => {};
       const cleanUp = () => {
         clearInterval(heartbeat);
         stream?.close();

@@ -5,6 +5,7 @@
 // means the internal id only, and migration 0006 renames rows from before and forbids the shape.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
+import { type EventEnvelope, renderMessage } from '../../src/notify/messages.js';
 import type { Db } from '../../src/store/db.js';
 import { loadMigrations, migrate } from '../../src/store/migrator.js';
 import { type Backend, describeEachBackend } from '../helpers/backends.js';
@@ -129,6 +130,15 @@ describeEachBackend('id confusion: a row from before migration 0006 (issue 19)',
       change_set: string;
     }[];
     expect(new Set(audit.map((entry) => entry.change_set))).toEqual(new Set([victim.id]));
+    // The link a notification of the victim's submit carries opens the victim.
+    const { rows } = await f.db.query<{ envelope: EventEnvelope }>(
+      "SELECT envelope FROM outbox_events WHERE change_set = $1 AND type = 'changeset.submitted'",
+      [victim.id],
+    );
+    const link = renderMessage(rows[0]!.envelope, { dashboardUrl: 'https://ledger.example' }).link;
+    expect(link).toBe(`https://ledger.example/changesets/${victim.id}`);
+    const opened = await call('alice', 'GET', link.replace('https://ledger.example', ''));
+    expect(opened.json()).toMatchObject({ id: victim.id, change_set_id: victim.change_set_id });
     const approved = await call('alice', 'POST', `/changesets/${victim.id}/approve`, { decision: 'APPROVED' });
     expect(approved.statusCode, approved.body).toBe(200);
     expect(approved.json()).toMatchObject({ id: victim.id, status: 'APPROVED' });

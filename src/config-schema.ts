@@ -102,6 +102,7 @@ export const FileSchema = section({
     expire_after: fraction(10),
     escalation_contacts: list(principalOrGroup()),
     auto_approve: Type.Boolean({ message: 'must be true or false' }),
+    require_content_hash: Type.Boolean({ message: 'must be true or false' }),
   }),
   limits: section({
     max_items: int(1, 100_000),
@@ -195,6 +196,7 @@ export const DEFAULTS = {
     expire_after: 1,
     escalation_contacts: ['group:admin'],
     auto_approve: true,
+    require_content_hash: false,
   },
   deadline_hours: { CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 },
   limits: { max_items: 10_000, page_size_max: 200, write_requests_per_minute: 600, write_burst: 60 },

@@ -50,6 +50,8 @@ export interface Config {
     /** Who hears of an escalation: principal ids or `group:NAME`. */
     escalation_contacts: string[];
     auto_approve: boolean;
+    /** Every decision must send the content_hash of the change-set its reviewer read. */
+    require_content_hash: boolean;
   };
   limits: {
     max_items: number;
@@ -350,6 +352,7 @@ export function engineConfigOf(config: Config): EngineConfig {
       on_expiry: config.approval.on_expiry,
       expire_after: config.approval.expire_after,
       escalation_contacts: config.approval.escalation_contacts,
+      require_content_hash: config.approval.require_content_hash,
     }),
     limits: Object.freeze({ max_items: config.limits.max_items }),
     policies: Object.freeze(compilePolicies(config.policies)),

@@ -65,6 +65,7 @@ describe('defaults', () => {
     ['approval.expire_after', 1],
     ['approval.escalation_contacts', ['group:admin']],
     ['approval.auto_approve', true],
+    ['approval.require_content_hash', false],
     ['limits.max_items', 10_000],
     ['limits.page_size_max', 200],
     ['limits.write_requests_per_minute', 600],
@@ -129,6 +130,7 @@ approval:
   expire_after: 2
   escalation_contacts: [group:sre, alice]
   auto_approve: false
+  require_content_hash: true
 limits:
   max_items: 500
   page_size_max: 50
@@ -188,6 +190,7 @@ describe('a full file', () => {
         expire_after: 2,
         escalation_contacts: ['group:sre', 'alice'],
         auto_approve: false,
+        require_content_hash: true,
       },
     ],
     ['limits', { max_items: 500, page_size_max: 50, write_requests_per_minute: 0, write_burst: 60 }],
@@ -208,6 +211,7 @@ describe('a full file', () => {
         on_expiry: 'reject',
         expire_after: 2,
         escalation_contacts: ['group:sre', 'alice'],
+        require_content_hash: true,
       },
       limits: { max_items: 500 },
       policies: [],
@@ -278,6 +282,11 @@ describe('errors name the exact path', () => {
       'a non-boolean auto_approve',
       'approval:\n  auto_approve: "yes"\n',
       at('approval.auto_approve', 'must be true or false'),
+    ],
+    [
+      'a require_content_hash that is not a boolean',
+      'approval:\n  require_content_hash: "yes"\n',
+      at('approval.require_content_hash', 'must be true or false'),
     ],
     [
       'an escalation too late',

@@ -330,6 +330,11 @@ function registerList(changeset: Command): void {
   });
 }
 
+/** The content hash of the change-set as it is now: what a decision without --content-hash is bound to. */
+async function currentContentHash(client: LedgerClient, id: string): Promise<string> {
+  return (await client.get<ChangeSet>(path(id))).content_hash;
+}
+
 function registerChangeSetCommands(program: Command): void {
   const changeset = connectionOptions(
     program.command('changeset').description('propose, review, apply and roll back change-sets (over HTTP)'),
@@ -355,19 +360,32 @@ function registerChangeSetCommands(program: Command): void {
       .command('approve <id>')
       .description('approve or reject a change-set')
       .requiredOption('--decision <decision>', 'APPROVED or REJECTED (also approve, reject)', parseDecision)
-      .option('--reason <reason>', 'why (shown to the agent, kept in the audit trail)'),
-  ).action(async (id: string, o: Common & { decision: Decision; reason?: string }, cmd: Command) => {
-    const body = { decision: o.decision, reason: o.reason ?? null };
-    const result = await clientOf(cmd).post<ChangeSet>(path(id, 'approve'), body, {
-      idempotencyKey: o.idempotencyKey,
-    });
-    printResult(
-      result,
-      o.json,
-      () =>
-        `${o.decision} recorded; ${result.change_set_id} is now ${result.status} (${approvalsOf(result)} approvals)`,
-    );
-  });
+      .option('--reason <reason>', 'why (shown to the agent, kept in the audit trail)')
+      .option(
+        '--content-hash <hash>',
+        'the content hash of what you reviewed (`changeset show` prints it); refused if the content changed ' +
+          'since. Default: the hash of the change-set fetched just before deciding (printed with the result)',
+      ),
+  ).action(
+    async (id: string, o: Common & { decision: Decision; reason?: string; contentHash?: string }, cmd: Command) => {
+      const client = clientOf(cmd);
+      const body = {
+        decision: o.decision,
+        reason: o.reason ?? null,
+        content_hash: o.contentHash ?? (await currentContentHash(client, id)),
+      };
+      const result = await client.post<ChangeSet>(path(id, 'approve'), body, {
+        idempotencyKey: o.idempotencyKey,
+      });
+      printResult(
+        result,
+        o.json,
+        () =>
+          `${o.decision} recorded; ${result.change_set_id} is now ${result.status} (${approvalsOf(result)} approvals)` +
+          `\ndecided on content ${body.content_hash}`,
+      );
+    },
+  );
 
   writeOptions(
     changeset

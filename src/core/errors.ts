@@ -9,6 +9,8 @@ export const ERROR_CATALOG = {
   INVALID_TRANSITION: { status: 409, error: 'Conflict' },
   CONFLICT: { status: 409, error: 'Conflict' },
   APPLY_FAILED: { status: 409, error: 'Conflict' },
+  /** A decision sent with a content_hash that is no longer the change-set's content. */
+  STALE_CONTENT: { status: 409, error: 'Conflict' },
   PRECONDITION_FAILED: { status: 412, error: 'Precondition Failed' },
   PAYLOAD_TOO_LARGE: { status: 413, error: 'Payload Too Large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, error: 'Unsupported Media Type' },

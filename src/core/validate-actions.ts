@@ -33,15 +33,48 @@ function finish<T>(issues: ValidationIssue[], value: T): T {
   return value;
 }
 
-export function parseDecision(body: unknown): { decision: Decision; reason: string | null } {
+/** `content_hash` as the API returns it. */
+export const CONTENT_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+function contentHashOf(body: Body, required: boolean, issues: ValidationIssue[]): string | null {
+  const hash = body['content_hash'];
+  if (hash === undefined || hash === null) {
+    if (required) {
+      issues.push({
+        path: 'content_hash',
+        message:
+          'is required (approval.require_content_hash is on): send the content_hash of the change-set you reviewed',
+      });
+    }
+    return null;
+  }
+  if (typeof hash === 'string' && CONTENT_HASH_PATTERN.test(hash)) return hash;
+  issues.push({
+    path: 'content_hash',
+    message: 'must be a content hash as the API returns it: sha256:<64 hex digits>',
+  });
+  return null;
+}
+
+export interface ParsedDecision {
+  decision: Decision;
+  reason: string | null;
+  /** The content the reviewer saw; null when not sent. */
+  content_hash: string | null;
+}
+
+/** `requireContentHash` (config approval.require_content_hash) makes `content_hash` mandatory. */
+export function parseDecision(body: unknown, options: { requireContentHash?: boolean } = {}): ParsedDecision {
   const issues: ValidationIssue[] = [];
   const b = asBody(body, issues);
-  unknownFields(b, ['decision', 'reason'], issues);
+  unknownFields(b, ['decision', 'reason', 'content_hash'], issues);
   const decision = b['decision'];
   if (!DECISIONS.includes(decision as Decision)) {
     issues.push({ path: 'decision', message: `must be one of ${DECISIONS.join(', ')}` });
   }
-  return finish(issues, { decision: decision as Decision, reason: reasonOf(b, issues) });
+  const reason = reasonOf(b, issues);
+  const content_hash = contentHashOf(b, options.requireContentHash === true, issues);
+  return finish(issues, { decision: decision as Decision, reason, content_hash });
 }
 
 export function parseApply(body: unknown): { mode: ApplyMode } {

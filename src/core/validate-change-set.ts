@@ -47,6 +47,15 @@ export type ChangeSetPatch = Partial<
 /** change_set_id and principal ids. */
 export const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const ID_MESSAGE = "must be 1–64 characters of A–Z, a–z, 0–9, '.', '_' or '-'";
+
+/**
+ * The shape of the internal ids (a change-set's `id`). A reference shaped like this means an internal
+ * id and nothing else (store/change-sets.ts byReference), so no change_set_id may have this shape.
+ */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID_SHAPED_MESSAGE =
+  'must not be shaped like a UUID: it would be confused with the internal ids that also name change-sets ' +
+  '(in URLs, links and references); choose another id, e.g. with a prefix';
 const CATEGORY_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
 const CATEGORY_MESSAGE = 'must be an upper-case word: A–Z, 0–9 and _, starting with a letter, at most 64 characters';
 
@@ -59,6 +68,12 @@ interface FieldRule {
 
 const checkId: FieldRule['check'] = (value, path, issues) =>
   checkString(value, path, issues, { pattern: ID_PATTERN, patternMessage: ID_MESSAGE });
+
+const checkChangeSetId: FieldRule['check'] = (value, path, issues, limits) => {
+  const checked = checkId(value, path, issues, limits);
+  if (typeof checked === 'string' && UUID_PATTERN.test(checked)) return fail(issues, path, UUID_SHAPED_MESSAGE);
+  return checked;
+};
 
 function checkStringList(maxCount: number, checkEntry: FieldRule['check']): FieldRule['check'] {
   return (value, path, issues, limits) => {
@@ -98,7 +113,7 @@ const EDITABLE_FIELDS: Readonly<Record<keyof ChangeSetPatch, FieldRule>> = {
 };
 
 const CREATE_ONLY_FIELDS: Readonly<Record<'change_set_id' | 'agent_id', FieldRule>> = {
-  change_set_id: { required: true, check: checkId },
+  change_set_id: { required: true, check: checkChangeSetId },
   agent_id: { check: checkId },
 };
 

@@ -1,17 +1,36 @@
 // An approver's decision. APPROVED counts towards the steps (→ APPROVED when all are met);
 // REJECTED vetoes a pending change-set or revokes an approved one (→ REJECTED).
 import { tallyApprovals } from '../core/approvals.js';
+import { checkDecisionBinding, staleContentEdits, staleContentError } from '../core/decision-binding.js';
 import { assertTransition } from '../core/lifecycle.js';
 import type { ChangeSet, Decision, Principal, Status } from '../core/types.js';
 import { type ApprovalWithApprover, type DecisionRecord, decisionUpsert } from '../store/approvals.js';
+import { loadChangeSetAudit } from '../store/audit.js';
 import { actorContext, type EngineContext } from './context.js';
 import { Journal } from './journal.js';
-import { commitChangeSet, optimistic } from './scope.js';
+import { commitChangeSet, optimistic, type Scope } from './scope.js';
 import { changeSetView } from './view.js';
 
 export interface DecisionInput {
   decision: Decision;
   reason?: string | null | undefined;
+  /** The content hash of what the reviewer read: refused with STALE_CONTENT when no longer current. */
+  content_hash?: string | null | undefined;
+}
+
+export interface DecideOptions {
+  /** The version the reviewer read (If-Match): refused with 412 when the change-set has moved on. */
+  ifVersion?: number | undefined;
+}
+
+/** Refuses a decision not on what the reviewer read (core/decision-binding.ts), saying what changed since. */
+async function assertBound(scope: Scope, input: DecisionInput, options: DecideOptions): Promise<void> {
+  const { row } = scope;
+  const seen = input.content_hash ?? null;
+  const { stale } = checkDecisionBinding(row, { ifVersion: options.ifVersion, contentHash: seen });
+  if (!stale || seen === null) return;
+  const entries = await loadChangeSetAudit(scope.tx, row.id);
+  throw staleContentError(row, seen, staleContentEdits(entries, seen));
 }
 
 /**
@@ -48,10 +67,12 @@ export async function decideChangeSet(
   actor: Principal,
   reference: string,
   input: DecisionInput,
+  options: DecideOptions = {},
 ): Promise<ChangeSet> {
   return optimistic(ctx, reference, async (scope) => {
     const { row, items } = scope;
     assertTransition(input.decision === 'APPROVED' ? 'approve' : 'reject', row.status, actorContext(row, actor));
+    await assertBound(scope, input, options);
     const at = ctx.clock().toISOString();
     const reason = input.reason ?? null;
     const decision = {

@@ -19,6 +19,8 @@ export interface EngineConfig {
     expire_after: number;
     /** Who hears of an escalation: principal ids or `group:NAME` (never the change-set's creator). */
     escalation_contacts: readonly string[];
+    /** Decisions must send the content_hash of what the reviewer read (core/decision-binding.ts). */
+    require_content_hash: boolean;
   };
   limits: Limits;
   /** Compiled policies (core/policy.ts), evaluated at create, submit, apply and rollback. */
@@ -41,6 +43,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
     on_expiry: 'none',
     expire_after: 1,
     escalation_contacts: Object.freeze(['group:admin']),
+    require_content_hash: false,
   }),
   limits: DEFAULT_LIMITS,
   policies: Object.freeze([]),

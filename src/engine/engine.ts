@@ -12,7 +12,7 @@ import { type ApplyResult, applyChangeSet } from './apply.js';
 import { changeSetAudit, verifyAudit } from './audit.js';
 import { type EngineContext, type EngineDeps, found, toContext } from './context.js';
 import { createChangeSet } from './create.js';
-import { decideChangeSet } from './decide.js';
+import { type DecideOptions, decideChangeSet } from './decide.js';
 import { type EditOptions, editChangeSet } from './edit.js';
 import { decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
@@ -26,6 +26,8 @@ export class Engine {
   readonly ctx: EngineContext;
   /** Recent successful token lookups (config `auth.token_cache_ms`); see principals.ts. */
   private readonly tokenCache: principals.TokenCache;
+  /** Told when this instance changed principals or tokens (open event streams re-validate then). */
+  private readonly credentialListeners = new Set<() => void>();
 
   constructor(deps: EngineDeps) {
     this.ctx = toContext(deps);
@@ -62,9 +64,15 @@ export class Engine {
     return transitionChangeSet(this.ctx, actor, reference, 'close', parseReason(body).reason);
   }
 
-  async decide(actor: Principal, reference: string, body: unknown): Promise<ChangeSet> {
-    const decided = await decideChangeSet(this.ctx, actor, reference, parseDecision(body));
-    const becameApproved = decided.status === 'APPROVED' && parseDecision(body).decision === 'APPROVED';
+  /**
+   * `body.content_hash` binds the decision to the content the reviewer read (409 STALE_CONTENT
+   * otherwise; required under approval.require_content_hash), `options.ifVersion` to the version
+   * (412 PRECONDITION_FAILED otherwise).
+   */
+  async decide(actor: Principal, reference: string, body: unknown, options: DecideOptions = {}): Promise<ChangeSet> {
+    const input = parseDecision(body, { requireContentHash: this.ctx.config.approval.require_content_hash });
+    const decided = await decideChangeSet(this.ctx, actor, reference, input, options);
+    const becameApproved = decided.status === 'APPROVED' && input.decision === 'APPROVED';
     return becameApproved && decided.auto_apply ? this.autoApply(decided) : decided;
   }
 
@@ -197,6 +205,20 @@ export class Engine {
     return principals.authenticate(this.ctx, token, this.tokenCache);
   }
 
+  /** Of these bearer tokens, those that still authenticate (one database query, no cache). */
+  stillAuthenticating(tokens: readonly string[]): Promise<Set<string>> {
+    return principals.stillAuthenticating(this.ctx, tokens);
+  }
+
+  /**
+   * Calls `listener` after every change to principals or tokens made through this Engine (a revoke,
+   * a deactivation); returns the function that stops it. Other instances' changes are not heard.
+   */
+  onCredentialsChanged(listener: () => void): () => void {
+    this.credentialListeners.add(listener);
+    return () => this.credentialListeners.delete(listener);
+  }
+
   /**
    * Runs a change to principals or tokens, then empties the token cache, even when the change
    * failed (a failed COMMIT may still have committed). createPrincipal and issueToken only add
@@ -207,6 +229,7 @@ export class Engine {
       return await change();
     } finally {
       this.tokenCache.clear();
+      for (const listener of this.credentialListeners) listener();
     }
   }
 

@@ -7,6 +7,7 @@ import { LedgerError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import { isUniqueViolation } from '../store/errors.js';
 import {
+  authenticatingTokenHashes,
   findPrincipal,
   findPrincipalByTokenHash,
   insertPrincipal,
@@ -213,6 +214,16 @@ export class TokenCache {
     this.generation += 1;
     this.entries.clear();
   }
+}
+
+/**
+ * Of these bearer tokens, those that still authenticate, asked of the database (never the cache):
+ * one query for all of them. Open event streams are re-validated with it.
+ */
+export async function stillAuthenticating(ctx: EngineContext, tokens: readonly string[]): Promise<Set<string>> {
+  const byHash = new Map(tokens.map((token) => [hashToken(token), token]));
+  const valid = await authenticatingTokenHashes(ctx.db, [...byHash.keys()]);
+  return new Set([...valid].map((tokenHash) => byHash.get(tokenHash)!));
 }
 
 /**

@@ -13,7 +13,8 @@ declare module 'fastify' {
 /** Route patterns anyone may call. */
 const PUBLIC = new Set(['/api/ledger/openapi.json']);
 
-function bearer(request: FastifyRequest): string | null {
+/** The bearer token of the request: null without Authorization, '' when it is not a bearer token. */
+export function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (!header) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

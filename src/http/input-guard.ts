@@ -2,8 +2,21 @@
 // JSON can spell but a double cannot hold (1e999) are refused at the edge, wherever they are —
 // path, query or body, keys or values — with the path of the first one. An action route's absent
 // body counts as {}.
+//
+// The depth check runs here too, in the first hook after parsing, so nothing that walks a body
+// recursively (the schemas, the Idempotency-Key's body hash, canonical JSON, the engine) ever sees
+// one nested deeper than MAX_BODY_DEPTH: JSON.parse is iterative, a recursive walk of 10,000 levels
+// overflows the stack. (The size check is Fastify's bodyLimit, before parsing.)
 import type { FastifyInstance } from 'fastify';
 import { LedgerError } from '../core/errors.js';
+import { MAX_JSON_DEPTH } from '../core/validate-items.js';
+
+/**
+ * The deepest nesting of a request body: a JSON value the engine accepts (MAX_JSON_DEPTH levels)
+ * inside the fields that carry it (items[i].diff_data[j].value is five levels down), with room to
+ * spare, so the engine's own check, with its precise path, still answers for anything it accepts.
+ */
+export const MAX_BODY_DEPTH = MAX_JSON_DEPTH + 16;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -22,23 +35,33 @@ const join = (path: string, key: string | number): string =>
         : key
       : `${path}[${JSON.stringify(key)}]`;
 
-/** The first unstorable value, walking iteratively (bodies may nest thousands deep). */
+const TOO_DEEP = `must not be nested more than ${MAX_BODY_DEPTH} levels deep`;
+
+const hasEntries = (value: object): boolean => (Array.isArray(value) ? value.length : Object.keys(value).length) > 0;
+
+/**
+ * The first unstorable value, or a container nested deeper than MAX_BODY_DEPTH, walking
+ * iteratively (bodies may nest thousands deep) and never below that depth.
+ */
 export function findUnstorable(root: unknown, rootPath = ''): { path: string; message: string } | null {
-  const stack: [unknown, string][] = [[root, rootPath]];
+  const stack: [unknown, string, number][] = [[root, rootPath, 0]];
   while (stack.length > 0) {
-    const [value, path] = stack.pop()!;
+    const [value, path, depth] = stack.pop()!;
+    if (value !== null && typeof value === 'object' && depth >= MAX_BODY_DEPTH && hasEntries(value)) {
+      return { path, message: TOO_DEEP };
+    }
     if (typeof value === 'string') {
       const problem = problemWith(value);
       if (problem) return { path, message: problem };
     } else if (typeof value === 'number') {
       if (!Number.isFinite(value)) return { path, message: 'is a number out of range' };
     } else if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], join(path, i)]);
+      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], join(path, i), depth + 1]);
     } else if (value !== null && typeof value === 'object') {
       for (const [key, child] of Object.entries(value)) {
         const problem = problemWith(key);
         if (problem) return { path: join(path, key), message: `key ${problem}` };
-        stack.push([child, join(path, key)]);
+        stack.push([child, join(path, key), depth + 1]);
       }
     }
   }

@@ -56,7 +56,11 @@ const editable = {
 
 export const CreateBody = Type.Object(
   {
-    change_set_id: Id,
+    change_set_id: Type.String({
+      pattern: '^[A-Za-z0-9._-]{1,64}$',
+      description:
+        'letters, digits, ".", "_", "-"; 1–64; never shaped like a UUID (a UUID-shaped reference means the internal id)',
+    }),
     agent_id: Type.Optional(Id),
     ...Object.fromEntries(
       Object.entries(editable).map(([k, v]) => [k, k === 'title' || k === 'agent_type' ? v : Type.Optional(v)]),
@@ -75,7 +79,18 @@ export const EditBody = Type.Object(
 );
 
 export const DecisionBody = Type.Object(
-  { decision: Type.Union(DECISIONS.map((d) => Type.Literal(d))), reason: Reason },
+  {
+    decision: Type.Union(DECISIONS.map((d) => Type.Literal(d))),
+    reason: Reason,
+    content_hash: Type.Optional(
+      Nullable(
+        Type.String({
+          pattern: '^sha256:[0-9a-f]{64}$',
+          description: 'the content_hash of the change-set the reviewer read (409 STALE_CONTENT when not current)',
+        }),
+      ),
+    ),
+  },
   { additionalProperties: false },
 );
 export const ApplyBody = Type.Object(

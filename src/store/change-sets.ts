@@ -1,5 +1,6 @@
 // Queries on change_sets. Rows map to the domain's snake_case shape with ISO timestamps.
 import type { ApprovalStep, Json, PolicyEvaluation, Priority, RiskAssessment, Status } from '../core/types.js';
+import { UUID_PATTERN } from '../core/validate-change-set.js';
 import { iso, json, type Queryable } from './db.js';
 import type { Write } from './statement.js';
 
@@ -54,14 +55,15 @@ export function toChangeSetRow(raw: Record<string, unknown>): ChangeSetRow {
   return row as unknown as ChangeSetRow;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** `:id` is either the internal UUID or the human change_set_id. */
+/**
+ * `:id` is either the internal UUID or the human change_set_id, never both: a reference shaped like
+ * a UUID means the internal id only, anything else the change_set_id only. No change_set_id has that
+ * shape (refused at create; migration 0006 renamed older ones and forbids it in the table), so at
+ * most one row answers and no change-set can stand in for another.
+ */
 export function byReference(reference: string, qualifier = ''): { clause: string; params: unknown[] } {
   const q = qualifier;
-  if (UUID.test(reference)) {
-    return { clause: `(${q}id = $1::uuid OR ${q}change_set_id = $2)`, params: [reference, reference] };
-  }
+  if (UUID_PATTERN.test(reference)) return { clause: `${q}id = $1::uuid`, params: [reference] };
   return { clause: `${q}change_set_id = $1`, params: [reference] };
 }
 

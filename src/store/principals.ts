@@ -98,3 +98,14 @@ export async function findPrincipalByTokenHash(db: Queryable, tokenHash: string)
   );
   return rows[0] ?? null;
 }
+
+/** Of these token hashes, those that still authenticate: unrevoked, of an active principal. One query. */
+export async function authenticatingTokenHashes(db: Queryable, tokenHashes: readonly string[]): Promise<Set<string>> {
+  if (tokenHashes.length === 0) return new Set();
+  const { rows } = await db.query<{ token_hash: string }>(
+    `SELECT t.token_hash FROM tokens t JOIN principals p ON p.id = t.principal_id
+     WHERE t.token_hash = ANY($1::text[]) AND t.revoked_at IS NULL AND p.active`,
+    [tokenHashes],
+  );
+  return new Set(rows.map((row) => row.token_hash));
+}

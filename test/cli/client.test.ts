@@ -145,7 +145,11 @@ describeEachBackend('cli client commands', (backend) => {
     expect(plan.out.split('\n').at(-1)).toBe('would succeed: yes');
 
     const approve = await as('alice', 'changeset', 'approve', id, '--decision', 'approve', '--reason', 'looks right');
-    expect(approve).toMatchObject({ code: 0, out: `APPROVED recorded; ${id} is now APPROVED (1/1 approvals)` });
+    expect(approve.code).toBe(0);
+    expect(approve.out.split('\n')).toEqual([
+      `APPROVED recorded; ${id} is now APPROVED (1/1 approvals)`,
+      expect.stringMatching(/^decided on content sha256:[0-9a-f]{64}$/),
+    ]);
 
     const show = await as('olga', 'changeset', 'show', id);
     expect(show.out).toMatch(/^status:\s+APPROVED/m);

@@ -119,12 +119,17 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
       schema: {
         ...one,
         summary: 'Approve or reject',
+        description:
+          'Bound to what the reviewer read: `If-Match` (the ETag) refuses with 412 when the change-set has moved ' +
+          'on; `content_hash` (of the change-set read) refuses with 409 STALE_CONTENT when its content changed ' +
+          'since, saying what changed. `approval.require_content_hash` makes `content_hash` mandatory.',
         body: S.DecisionBody,
         response: S.responses({ 200: S.ChangeSetView, ...errors }),
       },
     },
     async (request, reply) => {
-      const result = await engine.decide(actorOf(request), request.params.id, request.body);
+      const ifVersion = parseIfMatch(request.headers['if-match']);
+      const result = await engine.decide(actorOf(request), request.params.id, request.body, { ifVersion });
       metrics.approvals.inc({ decision: request.body.decision });
       return withETag(reply, result);
     },

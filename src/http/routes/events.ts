@@ -7,7 +7,9 @@ import { LedgerError } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { EventFeed, FeedEvent } from '../../notify/event-feed.js';
 import { openEventStream, parseLastEventId, resolveEventFilter } from '../../notify/event-stream.js';
+import { bearer } from '../auth.js';
 import * as S from '../schemas.js';
+import { StreamCredentialWatch } from '../stream-credentials.js';
 
 export interface EventRouteOptions {
   feed: EventFeed | undefined;
@@ -15,7 +17,14 @@ export interface EventRouteOptions {
   heartbeatMs: number;
   /** A client this far behind is cut off; it reconnects with Last-Event-ID and catches up. */
   maxBufferedBytes?: number;
+  /**
+   * How often open streams' tokens are checked again (stream-credentials.ts): default
+   * auth.token_cache_ms, or 1 s when the cache is off.
+   */
+  credentialCheckMs?: number;
 }
+
+const ENDED_BY_CREDENTIALS = ': the token was revoked or its principal deactivated\n\n';
 
 const frame = (event: FeedEvent): string =>
   `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.envelope)}\n\n`;
@@ -56,8 +65,16 @@ function startSse(reply: FastifyReply, maxBufferedBytes: number) {
 export function eventRoutes(app: FastifyInstance, engine: Engine, options: EventRouteOptions): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const open = new Set<() => void>();
+  const credentials = new StreamCredentialWatch({
+    check: (tokens) => engine.stillAuthenticating(tokens),
+    periodMs: options.credentialCheckMs ?? (engine.ctx.config.auth.token_cache_ms || 1_000),
+    onError: (error) => app.log.error({ err: error }, 'event stream credential check failed'),
+  });
+  const stopHearing = engine.onCredentialsChanged(() => credentials.sweep());
   // Open streams never finish on their own: end them, or closing the server would wait for ever.
   app.addHook('preClose', async () => {
+    stopHearing();
+    credentials.stop();
     for (const end of [...open]) end();
   });
 
@@ -84,9 +101,18 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
       const sse = startSse(reply, options.maxBufferedBytes ?? 8 * 1024 * 1024);
       let stream: { close(): void } | null = null;
       const heartbeat = setInterval(() => sse.write(': heartbeat\n\n'), options.heartbeatMs);
+      // The auth hook accepted this bearer token: the stream lives as long as it authenticates.
+      const token = bearer(request);
+      const unwatch = token
+        ? credentials.add(token, () => {
+            sse.write(ENDED_BY_CREDENTIALS);
+            sse.end();
+          })
+        : () => {};
       const cleanUp = () => {
         clearInterval(heartbeat);
         stream?.close();
+        unwatch();
         open.delete(sse.end);
       };
       open.add(sse.end);

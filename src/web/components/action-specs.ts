@@ -34,9 +34,16 @@ function transition(action: 'withdraw' | 'reopen' | 'close', verb: string) {
     api.post<ChangeSet>(path(changeSet, action), { reason: reasonOf(input) }).then(statusSentence(verb));
 }
 
+/** Bound to the content the page showed: the server refuses (STALE_CONTENT) if it changed since. */
 function decide(decision: 'APPROVED' | 'REJECTED', verb: string) {
   return (api: Api, changeSet: ChangeSet, input: ActionInput) =>
-    api.post<ChangeSet>(path(changeSet, 'approve'), { decision, reason: reasonOf(input) }).then(statusSentence(verb));
+    api
+      .post<ChangeSet>(path(changeSet, 'approve'), {
+        decision,
+        reason: reasonOf(input),
+        content_hash: changeSet.content_hash,
+      })
+      .then(statusSentence(verb));
 }
 
 export const ACTION_SPECS: Record<DashboardAction, ActionSpec> = {

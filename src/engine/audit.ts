@@ -1,9 +1,38 @@
-// Audit trail reads and verification: every chain recomputed, the first break reported.
-import { type AuditEntry, type ChainBreak, verifyChain } from '../core/audit-chain.js';
-import { loadAuditPage, loadChainHeads, loadChangeSetAudit } from '../store/audit.js';
+// Audit trail reads and verification: every chain recomputed (the first break reported), every
+// chain head's signature checked, and the state tables checked against what the chains record.
+import { type AuditEntry, type ChainBreak, SYSTEM_CHAIN, verifyChain } from '../core/audit-chain.js';
+import { type ReplayedApproval, replayChangeSet, stateDigest } from '../core/audit-replay.js';
+import { loadAuditPage, loadChainHeads, loadChangeSetAudit, type RecordedHead } from '../store/audit.js';
+import {
+  type ApprovalState,
+  type HistoryState,
+  loadApprovalStates,
+  loadHistoryStates,
+  orphanHistory,
+  resourcesOffHistory,
+} from '../store/audit-state.js';
 import { findChangeSet } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
+import type { AuditSigner } from './audit-signer.js';
 import { found } from './context.js';
+
+export type FindingKind =
+  | 'unsigned_head'
+  | 'bad_signature'
+  | 'lifecycle'
+  | 'status'
+  | 'approval'
+  | 'resource_version'
+  | 'resource';
+
+/** A signature that fails, or a state row the chains do not account for. */
+export interface VerifyFinding {
+  kind: FindingKind;
+  /** The chain concerned (a change-set's internal id, or `system`); null for resource rows. */
+  chain: string | null;
+  change_set_id: string | null;
+  message: string;
+}
 
 export interface VerifyResult {
   ok: boolean;
@@ -11,9 +40,16 @@ export interface VerifyResult {
   entries: number;
   /** The first entry that does not match, if any. */
   first_break: (ChainBreak & { change_set_id?: string | null }) | null;
+  /** `checked` is false when verify has no key: heads are then neither trusted nor reported. */
+  signatures: { checked: boolean; key_id: string | null; signed: number; unsigned: number; invalid: number };
+  /** The first MAX_FINDINGS findings; `findings_count` counts them all. */
+  findings: VerifyFinding[];
+  findings_count: number;
 }
 
 const PAGE = 5_000;
+const BATCH_CHAINS = 500;
+export const MAX_FINDINGS = 100;
 
 async function* chains(db: Queryable): AsyncGenerator<AuditEntry[]> {
   let current: AuditEntry[] = [];
@@ -33,25 +69,184 @@ async function* chains(db: Queryable): AsyncGenerator<AuditEntry[]> {
   if (current.length > 0) yield current;
 }
 
-export async function verifyAudit(db: Queryable): Promise<VerifyResult> {
+class Findings {
+  readonly list: VerifyFinding[] = [];
+  count = 0;
+
+  add(kind: FindingKind, chain: string | null, change_set_id: string | null, message: string): void {
+    this.count++;
+    if (this.list.length < MAX_FINDINGS) this.list.push({ kind, chain, change_set_id, message });
+  }
+}
+
+export async function verifyAudit(db: Queryable, signer: AuditSigner | null = null): Promise<VerifyResult> {
   const heads = await loadChainHeads(db);
+  const findings = new Findings();
   const seen = new Set<string>();
   let entries = 0;
+  let firstBreak: ChainBreak | null = null;
+  let batch: { chain: string; entries: AuditEntry[] }[] = [];
+  let batched = 0;
+  const flush = async () => {
+    if (batch.length > 0) await checkState(db, batch, heads, findings);
+    batch = [];
+    batched = 0;
+  };
   for await (const chain of chains(db)) {
     const name = chain[0]!.chain;
     seen.add(name);
     entries += chain.length;
-    const broken = verifyChain(chain, heads.get(name) ?? { hash: '', count: -1 });
-    if (broken) return { ok: false, chains: seen.size, entries, first_break: await named(db, broken) };
-  }
-  // A chain whose head says it has entries but none are left was emptied behind our back.
-  for (const [chain, head] of heads) {
-    if (!seen.has(chain) && head.count > 0) {
-      const broken = { chain, seq: null, chain_seq: 1, reason: `chain should have ${head.count} entries, found none` };
-      return { ok: false, chains: seen.size, entries, first_break: await named(db, broken) };
+    firstBreak ??= verifyChain(chain, heads.get(name) ?? { hash: '', count: -1 });
+    if (heads.get(name)?.change_set_id) {
+      batch.push({ chain: name, entries: chain });
+      batched += chain.length;
+      if (batch.length >= BATCH_CHAINS || batched >= PAGE) await flush();
     }
   }
-  return { ok: true, chains: seen.size, entries, first_break: null };
+  for (const [chain, head] of heads) {
+    if (seen.has(chain)) continue;
+    // A chain whose head says it has entries but none are left was emptied behind our back.
+    if (head.count > 0) {
+      firstBreak ??= { chain, seq: null, chain_seq: 1, reason: `chain should have ${head.count} entries, found none` };
+    }
+    if (head.change_set_id) {
+      batch.push({ chain, entries: [] });
+      if (batch.length >= BATCH_CHAINS) await flush();
+    }
+  }
+  await flush();
+  const signatures = checkSignatures(heads, signer, findings);
+  await checkResources(db, findings);
+  return {
+    ok: firstBreak === null && findings.count === 0,
+    chains: seen.size,
+    entries,
+    first_break: firstBreak && (await named(db, firstBreak)),
+    signatures,
+    findings: findings.list,
+    findings_count: findings.count,
+  };
+}
+
+function checkSignatures(
+  heads: ReadonlyMap<string, RecordedHead>,
+  signer: AuditSigner | null,
+  findings: Findings,
+): VerifyResult['signatures'] {
+  const counts = { checked: signer !== null, key_id: signer?.keyId ?? null, signed: 0, unsigned: 0, invalid: 0 };
+  for (const [chain, head] of heads) {
+    if (chain === SYSTEM_CHAIN && head.count === 0 && head.sig === null) continue;
+    if (!signer) {
+      counts[head.sig === null ? 'unsigned' : 'signed']++;
+      continue;
+    }
+    const check = signer.check(chain, head);
+    if (check === 'valid') counts.signed++;
+    else if (check === 'missing') {
+      counts.unsigned++;
+      findings.add('unsigned_head', chain, head.change_set_id, `the chain head (entry ${head.count}) is not signed`);
+    } else {
+      counts.invalid++;
+      const message =
+        check === 'other_key'
+          ? `the chain head (entry ${head.count}) is signed by another key than this one (${signer.keyId})`
+          : `the signature of the chain head (entry ${head.count}) does not match it`;
+      findings.add('bad_signature', chain, head.change_set_id, message);
+    }
+  }
+  return counts;
+}
+
+const approvalKey = (a: ApprovalState | ReplayedApproval) =>
+  [a.approver_id, a.decision, a.content_hash, a.stale, a.decided_at].join('\u0000');
+const describeApproval = (a: ApprovalState | ReplayedApproval) =>
+  `${a.approver_id} (${a.decision}${a.stale ? ', stale' : ''}, ${a.decided_at})`;
+const versionKey = (type: string, id: string, version: number) => `${type}/${id} version ${version}`;
+
+/** Each change-set's status, approvals and resource versions against what its entries replay to. */
+async function checkState(
+  db: Queryable,
+  batch: readonly { chain: string; entries: AuditEntry[] }[],
+  heads: ReadonlyMap<string, RecordedHead>,
+  findings: Findings,
+): Promise<void> {
+  const ids = batch.map((b) => b.chain);
+  const approvals = await loadApprovalStates(db, ids);
+  const history = await loadHistoryStates(db, ids);
+  for (const { chain, entries } of batch) {
+    const head = heads.get(chain)!;
+    const add = (kind: FindingKind, message: string) => findings.add(kind, chain, head.change_set_id, message);
+    const replayed = replayChangeSet(entries);
+    for (const problem of replayed.problems) add('lifecycle', problem.message);
+    if (replayed.status !== head.status) {
+      add('status', `status ${head.status} is not what its audit entries lead to (${replayed.status ?? 'no entries'})`);
+    }
+    compareApprovals(approvals.get(chain) ?? [], replayed.approvals, add);
+    if (replayed.written) compareVersions(history.get(chain) ?? [], replayed.written, add);
+  }
+}
+
+function compareApprovals(
+  rows: readonly ApprovalState[],
+  replayed: readonly ReplayedApproval[],
+  add: (kind: FindingKind, message: string) => void,
+): void {
+  const expected = new Map<string, number>();
+  for (const a of replayed) expected.set(approvalKey(a), (expected.get(approvalKey(a)) ?? 0) + 1);
+  for (const row of rows) {
+    const left = expected.get(approvalKey(row)) ?? 0;
+    if (left > 0) expected.set(approvalKey(row), left - 1);
+    else add('approval', `approval by ${describeApproval(row)} has no audit entry`);
+  }
+  for (const a of replayed) {
+    const left = expected.get(approvalKey(a)) ?? 0;
+    if (left === 0) continue;
+    expected.set(approvalKey(a), left - 1);
+    add('approval', `the audit entries record a decision by ${describeApproval(a)} that has no approval row`);
+  }
+}
+
+function compareVersions(
+  rows: readonly HistoryState[],
+  written: readonly (readonly [string, string, number, string])[],
+  add: (kind: FindingKind, message: string) => void,
+): void {
+  const expected = new Map(written.map(([type, id, version, digest]) => [versionKey(type, id, version), digest]));
+  for (const row of rows) {
+    const key = versionKey(row.target_type, row.target_id, row.version);
+    const digest = expected.get(key);
+    expected.delete(key);
+    if (digest === undefined) add('resource_version', `${key} was not written by an audited apply or rollback`);
+    else if (digest !== stateDigest(row.present, row.state)) {
+      add('resource_version', `${key} differs from what the audited apply or rollback wrote`);
+    }
+  }
+  for (const key of expected.keys()) {
+    add('resource_version', `${key}, written by an audited apply or rollback, is missing from resource_history`);
+  }
+}
+
+/** Resource rows no change-set accounts for: versions of unknown change-sets, current states off their history. */
+async function checkResources(db: Queryable, findings: Findings): Promise<void> {
+  for (const row of await orphanHistory(db, MAX_FINDINGS)) {
+    findings.add(
+      'resource_version',
+      null,
+      null,
+      `${versionKey(row.target_type, row.target_id, row.version)} names change-set ${row.change_set}, which does not exist`,
+    );
+  }
+  for (const row of await resourcesOffHistory(db, MAX_FINDINGS)) {
+    const target = `${row.target_type}/${row.target_id}`;
+    findings.add(
+      'resource',
+      null,
+      null,
+      row.recorded
+        ? `resource ${target} differs from its version ${row.version} in resource_history`
+        : `resource ${target} is at version ${row.version}, which resource_history does not record`,
+    );
+  }
 }
 
 async function named(db: Queryable, broken: ChainBreak): Promise<VerifyResult['first_break']> {

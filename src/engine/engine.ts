@@ -106,7 +106,7 @@ export class Engine {
   }
 
   verifyAudit() {
-    return verifyAudit(this.db);
+    return verifyAudit(this.db, this.ctx.signer);
   }
 
   async resource(target_type: string, target_id: string): Promise<ResourceView> {

@@ -129,3 +129,48 @@ export function writtenVersions(
 ): WrittenVersion[] {
   return history.map((h) => [h.target_type, h.target_id, h.version, stateDigest(h.present, h.state)]);
 }
+
+/** A principal as the system chain tells it: what decides what it may do. */
+export interface ReplayedPrincipal {
+  kind: string;
+  groups: string[];
+  active: boolean;
+}
+
+export interface ReplayedSystem {
+  principals: Map<string, ReplayedPrincipal>;
+  /** Tokens by id: whom each was issued to, and whether it was revoked. */
+  tokens: Map<string, { principal_id: string; revoked: boolean }>;
+}
+
+/**
+ * Replays the system chain: `principal.create` and `principal.update` give each principal's kind,
+ * groups and active flag; any entry naming a `token_id` and its `principal_id` issues that token
+ * (token.create, and whatever else issues one), `token.revoke` revokes it.
+ */
+export function replaySystem(entries: readonly Pick<AuditContent, 'action' | 'data'>[]): ReplayedSystem {
+  const principals = new Map<string, ReplayedPrincipal>();
+  const tokens = new Map<string, { principal_id: string; revoked: boolean }>();
+  for (const { action, data } of entries) {
+    const id = field(data, 'id');
+    if ((action === 'principal.create' || action === 'principal.update') && typeof id === 'string') {
+      const known = principals.get(id) ?? { kind: '', groups: [], active: true };
+      const kind = field(data, 'kind');
+      const groups = field(data, 'groups');
+      const active = field(data, 'active');
+      principals.set(id, {
+        kind: typeof kind === 'string' ? kind : known.kind,
+        groups: Array.isArray(groups) ? (groups as string[]) : known.groups,
+        active: typeof active === 'boolean' ? active : known.active,
+      });
+    }
+    const tokenId = field(data, 'token_id');
+    const owner = field(data, 'principal_id');
+    if (typeof tokenId === 'string' && typeof owner === 'string') {
+      const token = tokens.get(tokenId) ?? { principal_id: owner, revoked: false };
+      if (action === 'token.revoke') token.revoked = true;
+      tokens.set(tokenId, token);
+    }
+  }
+  return { principals, tokens };
+}

@@ -1,13 +1,14 @@
 // Audit trail reads and verification: every chain recomputed (the first break reported), every
 // chain head's signature checked, and the state tables checked against what the chains record.
 import { type AuditEntry, type ChainBreak, SYSTEM_CHAIN, verifyChain } from '../core/audit-chain.js';
-import { type ReplayedApproval, replayChangeSet, stateDigest } from '../core/audit-replay.js';
+import { type ReplayedApproval, replayChangeSet, replaySystem, stateDigest } from '../core/audit-replay.js';
 import { loadAuditPage, loadChainHeads, loadChangeSetAudit, type RecordedHead } from '../store/audit.js';
 import {
   type ApprovalState,
   type HistoryState,
   loadApprovalStates,
   loadHistoryStates,
+  loadIdentityStates,
   orphanHistory,
   resourcesOffHistory,
 } from '../store/audit-state.js';
@@ -23,7 +24,9 @@ export type FindingKind =
   | 'status'
   | 'approval'
   | 'resource_version'
-  | 'resource';
+  | 'resource'
+  | 'principal'
+  | 'token';
 
 /** A signature that fails, or a state row the chains do not account for. */
 export interface VerifyFinding {
@@ -87,6 +90,7 @@ export async function verifyAudit(db: Queryable, signer: AuditSigner | null = nu
   let firstBreak: ChainBreak | null = null;
   let batch: { chain: string; entries: AuditEntry[] }[] = [];
   let batched = 0;
+  let system: AuditEntry[] = [];
   const flush = async () => {
     if (batch.length > 0) await checkState(db, batch, heads, findings);
     batch = [];
@@ -97,6 +101,7 @@ export async function verifyAudit(db: Queryable, signer: AuditSigner | null = nu
     seen.add(name);
     entries += chain.length;
     firstBreak ??= verifyChain(chain, heads.get(name) ?? { hash: '', count: -1 });
+    if (name === SYSTEM_CHAIN) system = chain;
     if (heads.get(name)?.change_set_id) {
       batch.push({ chain: name, entries: chain });
       batched += chain.length;
@@ -117,6 +122,7 @@ export async function verifyAudit(db: Queryable, signer: AuditSigner | null = nu
   await flush();
   const signatures = checkSignatures(heads, signer, findings);
   await checkResources(db, findings);
+  await checkIdentities(db, system, findings);
   return {
     ok: firstBreak === null && findings.count === 0,
     chains: seen.size,
@@ -247,6 +253,52 @@ async function checkResources(db: Queryable, findings: Findings): Promise<void> 
         : `resource ${target} is at version ${row.version}, which resource_history does not record`,
     );
   }
+}
+
+const listed = (groups: readonly string[]) => `[${[...groups].sort().join(', ')}]`;
+
+/** Principals and tokens against the system chain: who may do what, and with which tokens. */
+async function checkIdentities(db: Queryable, system: readonly AuditEntry[], findings: Findings): Promise<void> {
+  const replayed = replaySystem(system);
+  const { principals, tokens } = await loadIdentityStates(db);
+  const add = (kind: FindingKind, message: string) => findings.add(kind, SYSTEM_CHAIN, null, message);
+  for (const row of principals) {
+    const expected = replayed.principals.get(row.id);
+    replayed.principals.delete(row.id);
+    if (!expected) add('principal', `principal ${row.id} has no audit entry`);
+    else if (row.kind !== expected.kind) {
+      add('principal', `principal ${row.id} is of kind ${row.kind}, its audit entries give ${expected.kind}`);
+    } else if (listed(row.groups) !== listed(expected.groups)) {
+      add(
+        'principal',
+        `principal ${row.id} has groups ${listed(row.groups)}, its audit entries give ${listed(expected.groups)}`,
+      );
+    } else if (row.active !== expected.active) {
+      add(
+        'principal',
+        `principal ${row.id} is ${row.active ? 'active' : 'inactive'}, its audit entries say ${expected.active ? 'active' : 'inactive'}`,
+      );
+    }
+  }
+  for (const id of replayed.principals.keys())
+    add('principal', `principal ${id}, created in the audit entries, does not exist`);
+  for (const row of tokens) {
+    const expected = replayed.tokens.get(row.id);
+    replayed.tokens.delete(row.id);
+    if (!expected) add('token', `token ${row.id} of principal ${row.principal_id} has no audit entry`);
+    else if (row.principal_id !== expected.principal_id) {
+      add(
+        'token',
+        `token ${row.id} belongs to ${row.principal_id}, its audit entries issued it to ${expected.principal_id}`,
+      );
+    } else if (expected.revoked && !row.revoked) {
+      add(
+        'token',
+        `token ${row.id} of principal ${row.principal_id} is revoked in its audit entries, not in the tokens table`,
+      );
+    }
+  }
+  for (const id of replayed.tokens.keys()) add('token', `token ${id}, issued in the audit entries, does not exist`);
 }
 
 async function named(db: Queryable, broken: ChainBreak): Promise<VerifyResult['first_break']> {

@@ -76,3 +76,14 @@ export async function resourcesOffHistory(db: Queryable, limit: number) {
   );
   return rows;
 }
+
+/** What decides what each principal may do, and every token's owner and revocation. */
+export async function loadIdentityStates(db: Queryable) {
+  const principals = await db.query<{ id: string; kind: string; groups: string[]; active: boolean }>(
+    'SELECT id, kind, groups, active FROM principals ORDER BY id',
+  );
+  const tokens = await db.query<{ id: string; principal_id: string; revoked: boolean }>(
+    'SELECT id, principal_id, revoked_at IS NOT NULL AS revoked FROM tokens ORDER BY id',
+  );
+  return { principals: principals.rows, tokens: tokens.rows };
+}

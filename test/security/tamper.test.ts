@@ -251,6 +251,32 @@ describeEachBackend('tamper evidence', (backend) => {
         ]),
       );
     });
+    it('a group granted, a token inserted and a revocation undone behind the trail are reported', async () => {
+      const clean = await g.engine.verifyAudit();
+      expect(clean.findings.filter((x) => x.chain === 'system')).toEqual([]);
+      const issued = await g.engine.issueToken(g.p['root']!, 'alice');
+      await g.engine.revokeToken(g.p['root']!, issued.token_id);
+      await g.db.query("UPDATE principals SET groups = '{admin}' WHERE id = 'bob'");
+      await g.db.query(
+        `INSERT INTO tokens (id, principal_id, token_hash, created_at, created_by)
+         VALUES ('t-forged', 'bob', repeat('ab', 32), now(), 'root')`,
+      );
+      await g.db.query('UPDATE tokens SET revoked_at = NULL WHERE id = $1', [issued.token_id]);
+      const result = await g.engine.verifyAudit();
+      const system = { chain: 'system', change_set_id: null };
+      expect(result.findings.filter((x) => x.chain === 'system')).toEqual([
+        { kind: 'principal', ...system, message: 'principal bob has groups [admin], its audit entries give []' },
+        {
+          kind: 'token',
+          ...system,
+          message: `token ${issued.token_id} of principal alice is revoked in its audit entries, not in the tokens table`,
+        },
+        { kind: 'token', ...system, message: 'token t-forged of principal bob has no audit entry' },
+      ]);
+      await g.db.query("UPDATE principals SET groups = '{}' WHERE id = 'bob'");
+      await g.db.query("DELETE FROM tokens WHERE id = 't-forged'");
+      await g.db.query('UPDATE tokens SET revoked_at = now() WHERE id = $1', [issued.token_id]);
+    });
   });
 
   describe('signatures', () => {

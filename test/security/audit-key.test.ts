@@ -8,6 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { AUDIT_KEY_FILE, loadAuditKey } from '../../src/engine/audit-key.js';
 import { startServer } from '../../src/server.js';
+import { openPgliteDb } from '../../src/store/pglite-db.js';
+import { run } from '../helpers/run-cli.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -112,5 +114,24 @@ describe('changeledger serve', () => {
     } finally {
       await second.stop();
     }
-  });
+
+    // `changeledger audit verify` reads the same key from the data directory.
+    const file = join(dataDir, 'changeledger.yaml');
+    writeFileSync(file, `database:\n  data_dir: ${JSON.stringify(dataDir)}\n`);
+    const intact = await run(['--config', file, 'audit', 'verify']);
+    expect(intact.code).toBe(0);
+    expect(intact.out).toMatch(/^audit trail intact: \d+ entries in 1 chains\n/);
+    expect(intact.out).toContain(`chain heads: 1 signed with key ${keyId}, 0 unsigned, 0 with a bad signature`);
+    const db = await openPgliteDb({ dataDir: join(dataDir, 'db') });
+    try {
+      await db.query("UPDATE audit_heads SET sig = NULL WHERE chain = 'system'");
+    } finally {
+      await db.close();
+    }
+    const broken = await run(['--config', file, 'audit', 'verify']);
+    expect(broken.code).toBe(3);
+    expect(broken.out).toContain('AUDIT TRAIL BROKEN');
+    expect(broken.out).toMatch(/\nunsigned_head: system: the chain head \(entry \d+\) is not signed$/);
+    // Four opens of the embedded database (two starts, two verifies): slow on a loaded machine.
+  }, 240_000);
 });

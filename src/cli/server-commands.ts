@@ -1,4 +1,4 @@
-// Commands with direct database access: serve, migrate, audit verify, principal add, token create.
+// Commands with direct database access: serve, migrate, audit verify and adopt, principal add, token create.
 import type { Command } from 'commander';
 import { engineConfigOf, loadConfig } from '../config.js';
 import { PRINCIPAL_KINDS, type PrincipalKind } from '../core/types.js';
@@ -106,17 +106,26 @@ export function registerServerCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('audit')
-    .description('audit trail commands')
+  const audit = program.command('audit').description('audit trail commands');
+  audit
     .command('verify')
-    .description('recompute every audit hash chain (direct database access)')
+    .description('recompute every audit hash chain, check head signatures and the state (direct database access)')
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }, command: Command) =>
       withEngine(command, async (engine) => {
         const result = await engine.verifyAudit();
         printResult(result, options.json, () => verifyReport(result));
         if (!result.ok) process.exitCode = 3;
+      }),
+    );
+
+  audit
+    .command('adopt')
+    .description('sign the chain heads written without a key, when verify finds nothing else (after an upgrade)')
+    .action((_o, command: Command) =>
+      withEngine(command, async (engine) => {
+        const { adopted } = await engine.adoptUnsignedHeads();
+        console.log(`signed ${adopted} chain heads written without a key`);
       }),
     );
 

@@ -2,7 +2,8 @@
 // chain head's signature checked, and the state tables checked against what the chains record.
 import { type AuditEntry, type ChainBreak, SYSTEM_CHAIN, verifyChain } from '../core/audit-chain.js';
 import { type ReplayedApproval, replayChangeSet, replaySystem, stateDigest } from '../core/audit-replay.js';
-import { loadAuditPage, loadChainHeads, loadChangeSetAudit, type RecordedHead } from '../store/audit.js';
+import { LedgerError } from '../core/errors.js';
+import { loadAuditPage, loadChainHeads, loadChangeSetAudit, type RecordedHead, signHead } from '../store/audit.js';
 import {
   type ApprovalState,
   type HistoryState,
@@ -82,7 +83,11 @@ class Findings {
   }
 }
 
-export async function verifyAudit(db: Queryable, signer: AuditSigner | null = null): Promise<VerifyResult> {
+export async function verifyAudit(
+  db: Queryable,
+  signer: AuditSigner | null = null,
+  options: { unsignedIsFinding?: boolean } = {},
+): Promise<VerifyResult> {
   const heads = await loadChainHeads(db);
   const findings = new Findings();
   const seen = new Set<string>();
@@ -120,7 +125,7 @@ export async function verifyAudit(db: Queryable, signer: AuditSigner | null = nu
     }
   }
   await flush();
-  const signatures = checkSignatures(heads, signer, findings);
+  const signatures = checkSignatures(heads, signer, findings, options.unsignedIsFinding ?? true);
   await checkResources(db, findings);
   await checkIdentities(db, system, findings);
   return {
@@ -138,6 +143,7 @@ function checkSignatures(
   heads: ReadonlyMap<string, RecordedHead>,
   signer: AuditSigner | null,
   findings: Findings,
+  unsignedIsFinding: boolean,
 ): VerifyResult['signatures'] {
   const counts = { checked: signer !== null, key_id: signer?.keyId ?? null, signed: 0, unsigned: 0, invalid: 0 };
   for (const [chain, head] of heads) {
@@ -150,7 +156,8 @@ function checkSignatures(
     if (check === 'valid') counts.signed++;
     else if (check === 'missing') {
       counts.unsigned++;
-      findings.add('unsigned_head', chain, head.change_set_id, `the chain head (entry ${head.count}) is not signed`);
+      if (unsignedIsFinding)
+        findings.add('unsigned_head', chain, head.change_set_id, `the chain head (entry ${head.count}) is not signed`);
     } else {
       counts.invalid++;
       const message =
@@ -300,6 +307,32 @@ async function checkIdentities(db: Queryable, system: readonly AuditEntry[], fin
   }
   for (const id of replayed.tokens.keys()) add('token', `token ${id}, issued in the audit entries, does not exist`);
 }
+
+/**
+ * Signs the heads written without a key (before an upgrade, or by the library without one): trust
+ * on first use, so only when verify finds nothing else wrong, and only heads still as verified.
+ */
+export async function adoptUnsignedHeads(
+  db: Queryable,
+  signer: AuditSigner,
+): Promise<{ adopted: number; result: VerifyResult }> {
+  const result = await verifyAudit(db, signer, { unsignedIsFinding: false });
+  if (!result.ok) {
+    throw new LedgerError(
+      'CONFLICT',
+      `verify finds ${result.first_break ? 'a broken chain' : plural(result.findings_count, 'finding')} besides unsigned heads: ` +
+        'signing would vouch for them; run audit verify',
+    );
+  }
+  let adopted = 0;
+  for (const [chain, head] of await loadChainHeads(db)) {
+    if (head.sig !== null || head.count === 0) continue;
+    if (await signHead(db, chain, head, signer.sign(chain, head))) adopted++;
+  }
+  return { adopted, result };
+}
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 async function named(db: Queryable, broken: ChainBreak): Promise<VerifyResult['first_break']> {
   if (broken.chain === 'system') return { ...broken, change_set_id: null };

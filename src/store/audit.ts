@@ -89,3 +89,24 @@ export async function systemHeadSignature(db: Queryable): Promise<string | null>
   const { rows } = await db.query<{ sig: string | null }>("SELECT sig FROM audit_heads WHERE chain = 'system'");
   return rows[0]?.sig ?? null;
 }
+
+/** The UPDATE that signs a head, only while it is still the head that was verified. */
+export async function signHead(
+  db: Queryable,
+  chain: string,
+  head: { hash: string; count: number },
+  sig: string,
+): Promise<boolean> {
+  const { rows } =
+    chain === 'system'
+      ? await db.query(
+          'UPDATE audit_heads SET sig = $4 WHERE chain = $1 AND head = $2 AND count = $3 AND sig IS NULL RETURNING 1',
+          [chain, head.hash, head.count, sig],
+        )
+      : await db.query(
+          `UPDATE change_sets SET audit_sig = $4
+           WHERE id = $1::uuid AND audit_head = $2 AND audit_count = $3 AND audit_sig IS NULL RETURNING 1`,
+          [chain, head.hash, head.count, sig],
+        );
+  return rows.length === 1;
+}

@@ -5,7 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditEntry, GENESIS_HASH, hashEntry } from '../../src/core/audit-chain.js';
-import { verifyAudit } from '../../src/engine/audit.js';
+import { adoptUnsignedHeads, verifyAudit } from '../../src/engine/audit.js';
 import { AuditSigner } from '../../src/engine/audit-signer.js';
 import type { Db } from '../../src/store/db.js';
 import { describeEachBackend } from '../helpers/backends.js';
@@ -345,6 +345,26 @@ describeEachBackend('tamper evidence', (backend) => {
         const keyHolder = await verifyAudit(g.db, signer);
         expect(keyHolder.ok).toBe(false);
         expect(keyHolder.findings.map((x) => x.kind)).toEqual(['unsigned_head', 'unsigned_head']);
+      } finally {
+        await g.db.close();
+      }
+    });
+
+    it('adopting unsigned heads signs them only when verify finds nothing else', async () => {
+      const g = await makeFixture(await backend.open());
+      try {
+        const cs = await g.engine.create(g.p['Agent-D']!, configChange());
+        await g.engine.submit(g.p['Agent-D']!, cs.id);
+        await g.db.query("UPDATE change_sets SET status = 'APPROVED' WHERE id = $1", [cs.id]);
+        await expect(adoptUnsignedHeads(g.db, signer)).rejects.toThrow(
+          'verify finds 1 finding besides unsigned heads: signing would vouch for them; run audit verify',
+        );
+        expect((await verifyAudit(g.db, signer)).signatures).toMatchObject({ signed: 0, unsigned: 2 });
+        await g.db.query("UPDATE change_sets SET status = 'PENDING_APPROVAL' WHERE id = $1", [cs.id]);
+        expect((await adoptUnsignedHeads(g.db, signer)).adopted).toBe(2);
+        const result = await verifyAudit(g.db, signer);
+        expect(result).toMatchObject({ ok: true, findings: [] });
+        expect(result.signatures).toEqual({ checked: true, key_id: signer.keyId, signed: 2, unsigned: 0, invalid: 0 });
       } finally {
         await g.db.close();
       }

@@ -83,6 +83,52 @@ class Findings {
   }
 }
 
+interface Scan {
+  seen: Set<string>;
+  entries: number;
+  firstBreak: ChainBreak | null;
+  /** The system chain's entries (principals and tokens are checked against them). */
+  system: AuditEntry[];
+}
+
+/** Every chain recomputed, and each change-set's state checked in batches as its chain is read. */
+async function scanChains(db: Queryable, heads: ReadonlyMap<string, RecordedHead>, findings: Findings) {
+  const scan: Scan = { seen: new Set(), entries: 0, firstBreak: null, system: [] };
+  let batch: { chain: string; entries: AuditEntry[] }[] = [];
+  let batched = 0;
+  const add = async (chain: string, entries: AuditEntry[]) => {
+    batch.push({ chain, entries });
+    batched += entries.length;
+    if (batch.length < BATCH_CHAINS && batched < PAGE) return;
+    await checkState(db, batch, heads, findings);
+    batch = [];
+    batched = 0;
+  };
+  for await (const chain of chains(db)) {
+    const name = chain[0]!.chain;
+    scan.seen.add(name);
+    scan.entries += chain.length;
+    scan.firstBreak ??= verifyChain(chain, heads.get(name) ?? { hash: '', count: -1 });
+    if (name === SYSTEM_CHAIN) scan.system = chain;
+    if (heads.get(name)?.change_set_id) await add(name, chain);
+  }
+  for (const [chain, head] of heads) {
+    if (scan.seen.has(chain)) continue;
+    // A chain whose head says it has entries but none are left was emptied behind our back.
+    if (head.count > 0) {
+      scan.firstBreak ??= {
+        chain,
+        seq: null,
+        chain_seq: 1,
+        reason: `chain should have ${head.count} entries, found none`,
+      };
+    }
+    if (head.change_set_id) await add(chain, []);
+  }
+  if (batch.length > 0) await checkState(db, batch, heads, findings);
+  return scan;
+}
+
 export async function verifyAudit(
   db: Queryable,
   signer: AuditSigner | null = null,
@@ -90,49 +136,15 @@ export async function verifyAudit(
 ): Promise<VerifyResult> {
   const heads = await loadChainHeads(db);
   const findings = new Findings();
-  const seen = new Set<string>();
-  let entries = 0;
-  let firstBreak: ChainBreak | null = null;
-  let batch: { chain: string; entries: AuditEntry[] }[] = [];
-  let batched = 0;
-  let system: AuditEntry[] = [];
-  const flush = async () => {
-    if (batch.length > 0) await checkState(db, batch, heads, findings);
-    batch = [];
-    batched = 0;
-  };
-  for await (const chain of chains(db)) {
-    const name = chain[0]!.chain;
-    seen.add(name);
-    entries += chain.length;
-    firstBreak ??= verifyChain(chain, heads.get(name) ?? { hash: '', count: -1 });
-    if (name === SYSTEM_CHAIN) system = chain;
-    if (heads.get(name)?.change_set_id) {
-      batch.push({ chain: name, entries: chain });
-      batched += chain.length;
-      if (batch.length >= BATCH_CHAINS || batched >= PAGE) await flush();
-    }
-  }
-  for (const [chain, head] of heads) {
-    if (seen.has(chain)) continue;
-    // A chain whose head says it has entries but none are left was emptied behind our back.
-    if (head.count > 0) {
-      firstBreak ??= { chain, seq: null, chain_seq: 1, reason: `chain should have ${head.count} entries, found none` };
-    }
-    if (head.change_set_id) {
-      batch.push({ chain, entries: [] });
-      if (batch.length >= BATCH_CHAINS) await flush();
-    }
-  }
-  await flush();
+  const scan = await scanChains(db, heads, findings);
   const signatures = checkSignatures(heads, signer, findings, options.unsignedIsFinding ?? true);
   await checkResources(db, findings);
-  await checkIdentities(db, system, findings);
+  await checkIdentities(db, scan.system, findings);
   return {
-    ok: firstBreak === null && findings.count === 0,
-    chains: seen.size,
-    entries,
-    first_break: firstBreak && (await named(db, firstBreak)),
+    ok: scan.firstBreak === null && findings.count === 0,
+    chains: scan.seen.size,
+    entries: scan.entries,
+    first_break: scan.firstBreak && (await named(db, scan.firstBreak)),
     signatures,
     findings: findings.list,
     findings_count: findings.count,

@@ -111,6 +111,7 @@ export const FileSchema = section({
     write_burst: int(1, 1_000_000),
   }),
   auth: section({ token_cache_ms: int(0, 60_000) }),
+  audit: section({ signing_key_file: text() }),
   dashboard_url: Type.String({ pattern: '^https?://', message: 'must be an http(s) URL' }),
   log_level: oneOf(LOG_LEVELS),
   policies: list(
@@ -201,6 +202,7 @@ export const DEFAULTS = {
   deadline_hours: { CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 },
   limits: { max_items: 10_000, page_size_max: 200, write_requests_per_minute: 600, write_burst: 60 },
   auth: { token_cache_ms: 1_000 },
+  audit: { signing_key_file: null },
   dashboard_url: 'http://127.0.0.1:8080',
   log_level: 'info',
 } as const;
@@ -212,6 +214,7 @@ export const ENV_OVERRIDES = [
   { variable: 'DATABASE_URL', path: ['database', 'url'], typed: false },
   { variable: 'CHANGELEDGER_DATA_DIR', path: ['database', 'data_dir'], typed: false },
   { variable: 'LOG_LEVEL', path: ['log_level'], typed: false },
+  { variable: 'CHANGELEDGER_AUDIT_KEY_FILE', path: ['audit', 'signing_key_file'], typed: false },
 ] as const;
 
 type Json = Record<string, unknown>;

@@ -68,6 +68,13 @@ export interface Config {
      */
     token_cache_ms: number;
   };
+  audit: {
+    /**
+     * The Ed25519 key that signs audit chain heads (PKCS#8 PEM); null: <data_dir>/audit-signing-key.pem,
+     * created by `serve` when absent. A file named here must exist.
+     */
+    signing_key_file: string | null;
+  };
   /** Policy definitions (compiled by engineConfigOf; every one compiles, the loader checked). */
   policies: PolicyDefinition[];
   notifications: NotificationsConfig;
@@ -75,6 +82,8 @@ export interface Config {
   log_level: (typeof LOG_LEVELS)[number];
   /** From CHANGELEDGER_ADMIN_TOKEN only: a secret never belongs in the file. */
   admin_token: string | null;
+  /** From CHANGELEDGER_AUDIT_KEY only (the signing key itself, PEM or its base64 body); wins over the file. */
+  audit_key: string | null;
   /** The file that was loaded, if any. */
   config_path: string | null;
 }
@@ -266,11 +275,13 @@ function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: s
     },
     limits: { ...DEFAULTS.limits, ...file.limits },
     auth: { ...DEFAULTS.auth, ...file.auth },
+    audit: { ...DEFAULTS.audit, ...file.audit },
     policies: structuredClone((file.policies ?? []) as PolicyDefinition[]),
     notifications: buildNotifications(file.notifications as Parameters<typeof buildNotifications>[0]),
     dashboard_url: (file.dashboard_url ?? DEFAULTS.dashboard_url).replace(/\/+$/, ''),
     log_level: file.log_level ?? DEFAULTS.log_level,
     admin_token: envValue(env, 'CHANGELEDGER_ADMIN_TOKEN') ?? null,
+    audit_key: envValue(env, 'CHANGELEDGER_AUDIT_KEY') ?? null,
     config_path: configPath,
   };
 }

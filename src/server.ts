@@ -2,6 +2,8 @@
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { engineConfigOf } from './config.js';
+import { type AuditKey, loadAuditKey } from './engine/audit-key.js';
+import { signatureKeyId } from './engine/audit-signer.js';
 import { type BootstrapResult, bootstrapAdmin } from './engine/bootstrap.js';
 import { Engine } from './engine/engine.js';
 import { DeadlineScheduler } from './engine/scheduler.js';
@@ -9,6 +11,7 @@ import { buildApp, type LedgerApp } from './http/app.js';
 import { createChannels } from './notify/channels/index.js';
 import { Dispatcher } from './notify/dispatcher.js';
 import { EventFeed } from './notify/event-feed.js';
+import { systemHeadSignature } from './store/audit.js';
 import type { Db } from './store/db.js';
 import { migrate } from './store/migrator.js';
 import { openPgDb } from './store/pg-db.js';
@@ -25,6 +28,16 @@ export async function openDatabase(config: Config): Promise<Db> {
   return openPgliteDb({ dataDir: join(config.database.data_dir, 'db') });
 }
 
+/** The configured audit signing key (docs/configuration.md); `create` makes the data directory's. */
+export function auditKeyOf(config: Config, options: { create: boolean }): AuditKey | null {
+  return loadAuditKey({
+    envKey: config.audit_key,
+    keyFile: config.audit.signing_key_file,
+    dataDir: config.database.data_dir,
+    create: options.create,
+  });
+}
+
 export interface RunningServer {
   app: LedgerApp;
   db: Db;
@@ -35,6 +48,8 @@ export interface RunningServer {
   dispatcher: Dispatcher | null;
   url: string;
   admin: BootstrapResult;
+  /** The key that signs audit chain heads, and where it came from. */
+  auditKey: AuditKey;
   /**
    * Graceful stop: unready first; event streams end and in-flight requests finish; the dispatcher
    * finishes the deliveries it is sending; then the database closes.
@@ -45,10 +60,14 @@ export interface RunningServer {
 export async function startServer(config: Config): Promise<RunningServer> {
   // Policies compile before anything else: a bad condition stops the start at once.
   const engineConfig = engineConfigOf(config);
+  // The signing key next: a key named but unreadable stops the start before the database opens.
+  const auditKey = auditKeyOf(config, { create: true })!;
   const db = await openDatabase(config);
   try {
     await migrate(db);
-    const engine = new Engine({ db, config: engineConfig });
+    // Checked before this instance writes: a head it cannot verify, it will not sign over.
+    const signedBy = signatureKeyId(await systemHeadSignature(db));
+    const engine = new Engine({ db, config: engineConfig, signer: auditKey.signer });
     const admin = await bootstrapAdmin(engine, { envToken: config.admin_token, dataDir: config.database.data_dir });
     let dispatcher: Dispatcher | null = null;
     const events = new EventFeed({
@@ -65,6 +84,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
       logger: { level: config.log_level, redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'] },
       rateLimit: { perMinute: config.limits.write_requests_per_minute, burst: config.limits.write_burst },
     });
+    if (signedBy !== null && signedBy !== auditKey.signer.keyId) {
+      app.log.warn(
+        `the audit chain heads are signed with key ${signedBy}, this instance's key is ${auditKey.signer.keyId}: ` +
+          'every instance on one database must share one key (docs/security.md); heads it extends stay unsigned',
+      );
+    }
     let address: string;
     try {
       await events.start();
@@ -103,7 +128,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       })();
       return stopping;
     };
-    return { app, db, engine, events, dispatcher, url: address, admin, stop };
+    return { app, db, engine, events, dispatcher, url: address, admin, auditKey, stop };
   } catch (error) {
     await db.close().catch(() => {});
     throw error;

@@ -1,9 +1,9 @@
-// Commands with direct database access: serve, migrate, audit verify, principal add, token create.
+// Commands with direct database access: serve, migrate, audit verify and adopt, principal add, token create.
 import type { Command } from 'commander';
 import { engineConfigOf, loadConfig } from '../config.js';
 import { PRINCIPAL_KINDS, type PrincipalKind } from '../core/types.js';
 import { Engine } from '../engine/engine.js';
-import { openDatabase, startServer } from '../server.js';
+import { auditKeyOf, openDatabase, startServer } from '../server.js';
 import { migrate } from '../store/migrator.js';
 import { printResult } from './format.js';
 
@@ -11,10 +11,12 @@ const configOf = (command: Command) => loadConfig({ path: command.optsWithGlobal
 
 async function withEngine<T>(command: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
   const config = configOf(command);
+  // The key `serve` uses, if there is one here: heads written or checked without it are unsigned.
+  const signer = auditKeyOf(config, { create: false })?.signer ?? null;
   const db = await openDatabase(config);
   try {
     await migrate(db);
-    return await fn(new Engine({ db, config: engineConfigOf(config) }));
+    return await fn(new Engine({ db, config: engineConfigOf(config), signer }));
   } finally {
     await db.close();
   }
@@ -54,9 +56,38 @@ async function serve(command: Command): Promise<void> {
         ? 'admin token: CHANGELEDGER_ADMIN_TOKEN (principal admin)'
         : `admin token: ${server.admin.path} (principal admin${server.admin.created ? ', new' : ''})`,
     );
+    const key = server.auditKey;
+    console.log(
+      `audit signing key ${key.signer.keyId}: ${key.source === 'environment' ? 'CHANGELEDGER_AUDIT_KEY' : `${key.path}${key.created ? ' (new)' : ''}`}`,
+    );
   });
   await started;
   await stopped;
+}
+
+function verifyReport(result: Awaited<ReturnType<Engine['verifyAudit']>>): string {
+  const { signatures: s } = result;
+  const lines = [
+    result.ok
+      ? `audit trail intact: ${result.entries} entries in ${result.chains} chains`
+      : `AUDIT TRAIL BROKEN: ${result.entries} entries in ${result.chains} chains`,
+    s.checked
+      ? `chain heads: ${s.signed} signed with key ${s.key_id}, ${s.unsigned} unsigned, ${s.invalid} with a bad signature`
+      : `chain heads NOT checked: no audit signing key here (${s.signed} signed, ${s.unsigned} unsigned)`,
+  ];
+  const broken = result.first_break;
+  if (broken) {
+    lines.push(
+      `first break at entry seq ${broken.seq} (chain ${broken.change_set_id ?? broken.chain}, position ${broken.chain_seq}): ${broken.reason}`,
+    );
+  }
+  for (const f of result.findings) {
+    lines.push(`${f.kind}: ${f.change_set_id ?? f.chain ?? 'resources'}: ${f.message}`);
+  }
+  if (result.findings_count > result.findings.length) {
+    lines.push(`… and ${result.findings_count - result.findings.length} more findings (--json lists the first ones)`);
+  }
+  return lines.join('\n');
 }
 
 export function registerServerCommands(program: Command): void {
@@ -75,21 +106,26 @@ export function registerServerCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('audit')
-    .description('audit trail commands')
+  const audit = program.command('audit').description('audit trail commands');
+  audit
     .command('verify')
-    .description('recompute every audit hash chain (direct database access)')
+    .description('recompute every audit hash chain, check head signatures and the state (direct database access)')
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }, command: Command) =>
       withEngine(command, async (engine) => {
         const result = await engine.verifyAudit();
-        printResult(result, options.json, () =>
-          result.ok
-            ? `audit trail intact: ${result.entries} entries in ${result.chains} chains`
-            : `AUDIT TRAIL BROKEN at entry seq ${result.first_break?.seq} (chain ${result.first_break?.change_set_id ?? result.first_break?.chain}, position ${result.first_break?.chain_seq}): ${result.first_break?.reason}`,
-        );
+        printResult(result, options.json, () => verifyReport(result));
         if (!result.ok) process.exitCode = 3;
+      }),
+    );
+
+  audit
+    .command('adopt')
+    .description('sign the chain heads written without a key, when verify finds nothing else (after an upgrade)')
+    .action((_o, command: Command) =>
+      withEngine(command, async (engine) => {
+        const { adopted } = await engine.adoptUnsignedHeads();
+        console.log(`signed ${adopted} chain heads written without a key`);
       }),
     );
 

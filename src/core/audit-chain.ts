@@ -61,3 +61,11 @@ export function verifyChain(entries: readonly AuditEntry[], head?: { hash: strin
   }
   return null;
 }
+
+/**
+ * What a chain head's signature signs: the chain, its length and its last hash, so that a
+ * signature can be moved neither to another chain nor to another length of the same chain.
+ */
+export function headMessage(chain: string, head: { hash: string; count: number }): string {
+  return `changeledger audit head\n${chain}\n${head.count}\n${head.hash}`;
+}

@@ -1,6 +1,7 @@
 // Apply: ATOMIC (all items or none) or BEST_EFFORT (each item on its own, dependants of a failed
 // item skipped). Items are simulated in memory against the locked target states and the outcome is
 // written in a few multi-row statements; a failed ATOMIC attempt writes only its audit entry.
+import { writtenVersions } from '../core/audit-replay.js';
 import { contentHash } from '../core/canonical-json.js';
 import { LedgerError } from '../core/errors.js';
 import { type ItemOutcome, simulateItems, targetKey } from '../core/item-semantics.js';
@@ -191,7 +192,11 @@ export async function applyChangeSet(
           .audit('apply_failed', { ...summary, errors: outcome.errors })
           .event('changeset.apply_failed', { ...summary, errors: outcome.errors });
       } else {
-        journal.audit('apply', { ...summary, status, errors: outcome.errors }).event('changeset.applied', summary);
+        // The versions written are journaled so that verify can account for every one (audit.ts).
+        const written = writtenVersions(outcome.history);
+        journal
+          .audit('apply', { ...summary, status, errors: outcome.errors, written })
+          .event('changeset.applied', summary);
       }
       const writes = failedAtomically
         ? { states: [], history: [], unused }

@@ -8,6 +8,7 @@ import type { Principal } from '../core/types.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Db, Queryable } from '../store/db.js';
 import { isRetryable } from '../store/errors.js';
+import type { AuditSigner } from './audit-signer.js';
 import type { EngineConfig } from './engine-config.js';
 
 export interface EngineContext {
@@ -15,6 +16,8 @@ export interface EngineContext {
   config: EngineConfig;
   clock: () => Date;
   newId: () => string;
+  /** Signs the audit chain heads; null: heads are written unsigned (docs/security.md). */
+  signer: AuditSigner | null;
 }
 
 export interface EngineDeps {
@@ -22,6 +25,8 @@ export interface EngineDeps {
   config: EngineConfig;
   clock?: () => Date;
   newId?: () => string;
+  /** The audit signing key (engine/audit-key.ts); without it heads are unsigned. */
+  signer?: AuditSigner | null;
 }
 
 export const toContext = (deps: EngineDeps): EngineContext => ({
@@ -29,6 +34,7 @@ export const toContext = (deps: EngineDeps): EngineContext => ({
   config: deps.config,
   clock: deps.clock ?? (() => new Date()),
   newId: deps.newId ?? randomUUID,
+  signer: deps.signer ?? null,
 });
 
 const MAX_ATTEMPTS = 5;

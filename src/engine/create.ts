@@ -47,7 +47,7 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
   }
   // The chain's head is known before writing (hashes are computed in memory), so the change-set,
   // its items, audit entries and events go in as one statement: atomic without a transaction.
-  const recorded = journal.forChangeSet(row);
+  const recorded = journal.forChangeSet(row, ctx.signer);
   try {
     await inStatement(ctx, (db) =>
       runWrites(db, [...recorded.writes, itemsInsert(row.id, items), changeSetInsert({ ...row, ...recorded.head })]),

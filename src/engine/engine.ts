@@ -9,7 +9,7 @@ import type { Db } from '../store/db.js';
 import { findPrincipal, listPrincipals } from '../store/principals.js';
 import { getHistory, getResource, type HistoryView, listResources, type ResourceView } from '../store/resources.js';
 import { type ApplyResult, applyChangeSet } from './apply.js';
-import { changeSetAudit, verifyAudit } from './audit.js';
+import { adoptUnsignedHeads, changeSetAudit, verifyAudit } from './audit.js';
 import { type EngineContext, type EngineDeps, found, toContext } from './context.js';
 import { createChangeSet } from './create.js';
 import { type DecideOptions, decideChangeSet } from './decide.js';
@@ -114,7 +114,13 @@ export class Engine {
   }
 
   verifyAudit() {
-    return verifyAudit(this.db);
+    return verifyAudit(this.db, this.ctx.signer);
+  }
+
+  /** Signs heads written without a key, when verify finds nothing else (docs/security.md). */
+  adoptUnsignedHeads() {
+    if (!this.ctx.signer) throw new LedgerError('CONFLICT', 'no audit signing key: nothing to sign the heads with');
+    return adoptUnsignedHeads(this.db, this.ctx.signer);
   }
 
   async resource(target_type: string, target_id: string): Promise<ResourceView> {

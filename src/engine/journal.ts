@@ -7,6 +7,7 @@ import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
 import { type OutboxEvent, outboxInsert } from '../store/outbox.js';
 import { runWrites, type Write } from '../store/statement.js';
+import type { AuditSigner } from './audit-signer.js';
 
 export const EVENT_TYPES = [
   'changeset.created',
@@ -47,8 +48,16 @@ export class Journal {
     return this;
   }
 
-  /** Chains the entries after `head` (pure: nothing written yet). */
-  private seal(chain: string, changeSet: string | null, head: { hash: string; count: number }) {
+  /**
+   * Chains the entries after `head` (pure: nothing written yet) and signs the new head when there
+   * is a signer and `head` is genuine (see audit-signer.ts).
+   */
+  private seal(
+    chain: string,
+    changeSet: string | null,
+    head: { hash: string; count: number; sig: string | null },
+    signer: AuditSigner | null,
+  ) {
     let prev = head.hash;
     const sealed: Omit<AuditEntry, 'seq'>[] = this.entries.map((entry, index) => {
       const content = {
@@ -64,7 +73,8 @@ export class Journal {
       prev = hash;
       return row;
     });
-    return { sealed, head: { hash: prev, count: head.count + sealed.length } };
+    const next = { hash: prev, count: head.count + sealed.length };
+    return { sealed, head: { ...next, sig: signer?.extend(chain, head, next) ?? null } };
   }
 
   private outbox(subject: Subject | null): OutboxEvent[] {
@@ -98,30 +108,31 @@ export class Journal {
    * which the caller stores on the change-set row in the same statement (see `commitChangeSet`).
    * The caller holds the change-set's row lock, which serialises its chain, or creates the row.
    */
-  forChangeSet(subject: Subject & ChainHead): { writes: Write[]; head: ChainHead } {
-    const { sealed, head } = this.seal(subject.id, subject.id, {
-      hash: subject.audit_head,
-      count: subject.audit_count,
-    });
+  forChangeSet(subject: Subject & ChainHead, signer: AuditSigner | null): { writes: Write[]; head: ChainHead } {
+    const previous = { hash: subject.audit_head, count: subject.audit_count, sig: subject.audit_sig };
+    const { sealed, head } = this.seal(subject.id, subject.id, previous, signer);
     const writes = [auditInsert(sealed), outboxInsert(this.outbox(subject))].filter((w): w is Write => w !== null);
-    return { writes, head: { audit_head: head.hash, audit_count: head.count } };
+    return { writes, head: { audit_head: head.hash, audit_count: head.count, audit_sig: head.sig } };
   }
 
   /** Writes entries on the system chain (principals, tokens), whose head row is locked to append. */
-  async writeForSystem(tx: Queryable): Promise<void> {
+  async writeForSystem(tx: Queryable, signer: AuditSigner | null): Promise<void> {
     const current = await lockChainHead(tx, SYSTEM_CHAIN);
-    const { sealed, head } = this.seal(SYSTEM_CHAIN, null, { hash: current.head, count: current.count });
+    const previous = { hash: current.head, count: current.count, sig: current.sig };
+    const { sealed, head } = this.seal(SYSTEM_CHAIN, null, previous, signer);
     await runWrites(tx, [
       auditInsert(sealed),
       outboxInsert(this.outbox(null)),
-      chainHeadUpdate(SYSTEM_CHAIN, head.hash, head.count),
+      chainHeadUpdate(SYSTEM_CHAIN, head.hash, head.count, head.sig),
     ]);
   }
 }
 
-export const NEW_CHAIN = { audit_head: GENESIS_HASH, audit_count: 0 } as const;
+export const NEW_CHAIN = { audit_head: GENESIS_HASH, audit_count: 0, audit_sig: null } as const;
 
 export interface ChainHead {
   audit_head: string;
   audit_count: number;
+  /** The head's signature; null when written unsigned. */
+  audit_sig: string | null;
 }

@@ -60,7 +60,7 @@ const STATUS_AT: Readonly<Record<PolicyAction, Status>> = {
 
 /** A context without a database: enough for assessing and evaluating, nothing else. */
 export function offlineContext(config: EngineConfig, now: Date): EngineContext {
-  return { db: NO_DATABASE, config, clock: () => now, newId: randomUUID };
+  return { db: NO_DATABASE, config, clock: () => now, newId: randomUUID, signer: null };
 }
 
 export interface Draft {

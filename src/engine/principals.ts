@@ -70,7 +70,7 @@ export async function createPrincipal(
       );
       journal.audit('token.create', { token_id: token.token_id, principal_id: input.id });
     }
-    await journal.writeForSystem(tx);
+    await journal.writeForSystem(tx, ctx.signer);
     return { principal, token };
   });
 }
@@ -87,7 +87,7 @@ export async function updatePrincipal(
     const current = await findPrincipal(tx, id);
     if (!current) throw new LedgerError('NOT_FOUND', `principal ${id} does not exist`);
     const updated = await updatePrincipalRow(tx, { ...current, ...patch, id }, at);
-    await new Journal(actor.id, at).audit('principal.update', { id, ...patch }).writeForSystem(tx);
+    await new Journal(actor.id, at).audit('principal.update', { id, ...patch }).writeForSystem(tx, ctx.signer);
     return updated;
   });
 }
@@ -119,7 +119,7 @@ export async function issueToken(
     );
     await new Journal(actorId, at)
       .audit('token.create', { token_id: issued.token_id, principal_id: principalId, name })
-      .writeForSystem(tx);
+      .writeForSystem(tx, ctx.signer);
     return issued;
   });
 }
@@ -132,7 +132,7 @@ export async function revokeToken(ctx: EngineContext, actor: Principal, tokenId:
     if (!row) throw new LedgerError('NOT_FOUND', `token ${tokenId} does not exist`);
     await new Journal(actor.id, at)
       .audit('token.revoke', { token_id: tokenId, principal_id: row.principal_id })
-      .writeForSystem(tx);
+      .writeForSystem(tx, ctx.signer);
     return row;
   });
 }

@@ -2,6 +2,7 @@
 // transaction. Refused when a later change-set wrote one of the targets, unless an admin forces it.
 
 import { ADMIN_GROUP } from '../core/approvals.js';
+import { writtenVersions } from '../core/audit-replay.js';
 import { LedgerError } from '../core/errors.js';
 import { assertTransition } from '../core/lifecycle.js';
 import type { Json, Principal, ResourceState } from '../core/types.js';
@@ -178,7 +179,13 @@ export async function rollbackChangeSet(
         later_writes: m.later_writes,
       }));
       const journal = new Journal(actor.id, at)
-        .audit('rollback', { reason, force, rolled_back_items: applied.length, ...(force ? { overridden } : {}) })
+        .audit('rollback', {
+          reason,
+          force,
+          rolled_back_items: applied.length,
+          ...(force ? { overridden } : {}),
+          written: writtenVersions(history),
+        })
         .event('changeset.rolled_back', { reason, force, rolled_back_items: applied.length });
       auditEvaluation(journal, 'rollback', policy);
       const changes = {

@@ -41,12 +41,19 @@ async function undecidedApprovers(tx: Queryable, row: ChangeSetRow): Promise<Pri
 }
 
 /** Writes the journal on the change-set's chain and the notice's flag, keeping the version. */
-async function recordNotice(tx: Queryable, row: ChangeSetRow, kind: NoticeKind, journal: Journal, at: string) {
-  const { writes, head } = journal.forChangeSet(row);
+async function recordNotice(
+  ctx: EngineContext,
+  tx: Queryable,
+  row: ChangeSetRow,
+  kind: NoticeKind,
+  journal: Journal,
+  at: string,
+) {
+  const { writes, head } = journal.forChangeSet(row, ctx.signer);
   await runWrites(tx, [...writes, noticeHandled(row.id, kind, at, head)]);
 }
 
-const remind: Handler = async (_ctx, tx, row, at) => {
+const remind: Handler = async (ctx, tx, row, at) => {
   const approvers = await undecidedApprovers(tx, row);
   const journal = new Journal(SYSTEM_ACTOR, at).audit('approval_reminder', {
     approval_deadline: row.approval_deadline,
@@ -58,7 +65,7 @@ const remind: Handler = async (_ctx, tx, row, at) => {
       approval_deadline: row.approval_deadline,
     });
   }
-  await recordNotice(tx, row, 'reminder', journal, at);
+  await recordNotice(ctx, tx, row, 'reminder', journal, at);
 };
 
 const escalate: Handler = async (ctx, tx, row, at) => {
@@ -77,10 +84,10 @@ const escalate: Handler = async (ctx, tx, row, at) => {
       ...counts,
     });
   }
-  await recordNotice(tx, row, 'escalation', journal, at);
+  await recordNotice(ctx, tx, row, 'escalation', journal, at);
 };
 
-const expire: Handler = async (_ctx, tx, row, at) => {
+const expire: Handler = async (ctx, tx, row, at) => {
   const journal = new Journal(SYSTEM_ACTOR, at)
     .audit('transition', {
       from: row.status,
@@ -97,7 +104,7 @@ const expire: Handler = async (_ctx, tx, row, at) => {
       required_approvals: row.required_approvals,
     });
   const changes = { status: 'REJECTED' as const, updated_at: at, updated_by: SYSTEM_ACTOR };
-  const { version: _, ...head } = await commitChangeSet({ tx, row, guard: null }, journal, changes);
+  const { version: _, ...head } = await commitChangeSet({ tx, row, guard: null, signer: ctx.signer }, journal, changes);
   await runWrites(tx, [noticeHandled(row.id, 'expiry', at, head)]);
 };
 

@@ -16,6 +16,7 @@ import type { Queryable } from '../store/db.js';
 import { isRetryable, isUniqueViolation, sqlState } from '../store/errors.js';
 import type { StoredItem } from '../store/items.js';
 import { runWrites, type Write } from '../store/statement.js';
+import type { AuditSigner } from './audit-signer.js';
 import { type EngineContext, found, inTransaction } from './context.js';
 import type { Journal } from './journal.js';
 
@@ -27,6 +28,8 @@ export interface Scope {
   approvals: ApprovalWithApprover[];
   /** The version the final write must still find (optimistic), or null under the row lock. */
   guard: number | null;
+  /** Signs the chain's new head (EngineContext.signer). */
+  signer: AuditSigner | null;
 }
 
 const VERSION_CONFLICT = 'CL409';
@@ -41,7 +44,7 @@ export class NeedsLock extends Error {
 /** In a transaction, on the change-set locked with its contents. */
 export function locked<T>(ctx: EngineContext, reference: string, act: (scope: Scope) => Promise<T>): Promise<T> {
   return inTransaction(ctx, async (tx) =>
-    act({ tx, ...found(await lockChangeSetContents(tx, reference), reference), guard: null }),
+    act({ tx, ...found(await lockChangeSetContents(tx, reference), reference), guard: null, signer: ctx.signer }),
   );
 }
 
@@ -56,7 +59,7 @@ export async function optimistic<T>(
 ): Promise<T> {
   const contents = found(await readChangeSetContents(ctx.db, reference), reference);
   try {
-    return await act({ tx: ctx.db, ...contents, guard: contents.row.version });
+    return await act({ tx: ctx.db, ...contents, guard: contents.row.version, signer: ctx.signer });
   } catch (error) {
     if (!lostTheRace(error)) throw error;
   }
@@ -94,13 +97,13 @@ export interface CommitOptions {
  * row it wrote), else nothing of the statement remains (a version conflict).
  */
 export async function commitChangeSet(
-  scope: Pick<Scope, 'tx' | 'row' | 'guard'>,
+  scope: Pick<Scope, 'tx' | 'row' | 'guard' | 'signer'>,
   journal: Journal,
   changes: ChangeSetPatch,
   options: CommitOptions = {},
-): Promise<{ version: number; audit_head: string; audit_count: number }> {
+): Promise<{ version: number; audit_head: string; audit_count: number; audit_sig: string | null }> {
   const { row, guard } = scope;
-  const recorded = journal.forChangeSet({ ...row, ...changes } as ChangeSetRow);
+  const recorded = journal.forChangeSet({ ...row, ...changes } as ChangeSetRow, scope.signer);
   const counted = options.counted?.writes ?? [];
   const writes = [...counted, ...(options.writes ?? []), ...recorded.writes].filter(
     (write): write is Write => write !== null,

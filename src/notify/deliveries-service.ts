@@ -82,7 +82,7 @@ export async function retryDeliveryNow(ctx: EngineContext, actor: Principal, id:
         channel: view.channel,
         recipient: view.recipient,
       })
-      .writeForSystem(tx);
+      .writeForSystem(tx, ctx.signer);
     return view;
   });
 }

@@ -56,9 +56,9 @@ export function noticeHandled(
   id: string,
   kind: NoticeKind,
   at: string,
-  head: { audit_head: string; audit_count: number },
+  head: { audit_head: string; audit_count: number; audit_sig: string | null },
 ): Write {
   return (p) =>
     `UPDATE change_sets SET ${FLAG[kind]} = ${p.add(at)}::timestamptz, audit_head = ${p.add(head.audit_head)},
-       audit_count = ${p.add(head.audit_count)} WHERE id = ${p.add(id)}::uuid`;
+       audit_count = ${p.add(head.audit_count)}, audit_sig = ${p.add(head.audit_sig)}::text WHERE id = ${p.add(id)}::uuid`;
 }

@@ -15,22 +15,26 @@ export function auditInsert(entries: readonly Omit<AuditEntry, 'seq'>[]): Write 
 }
 
 /** Locks a non-change-set chain's head (creating it on first use) so appends to it are serialised. */
-export async function lockChainHead(db: Queryable, chain: string): Promise<{ head: string; count: number }> {
+export async function lockChainHead(
+  db: Queryable,
+  chain: string,
+): Promise<{ head: string; count: number; sig: string | null }> {
   await db.query('INSERT INTO audit_heads (chain, head, count) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING', [
     chain,
     '0'.repeat(64),
   ]);
-  const { rows } = await db.query<{ head: string; count: number }>(
-    'SELECT head, count FROM audit_heads WHERE chain = $1 FOR UPDATE',
+  const { rows } = await db.query<{ head: string; count: number; sig: string | null }>(
+    'SELECT head, count, sig FROM audit_heads WHERE chain = $1 FOR UPDATE',
     [chain],
   );
   return rows[0]!;
 }
 
 /** The UPDATE of a non-change-set chain's head, for `runWrites`. */
-export function chainHeadUpdate(chain: string, head: string, count: number): Write {
+export function chainHeadUpdate(chain: string, head: string, count: number, sig: string | null): Write {
   return (p) =>
-    `UPDATE audit_heads SET head = ${p.add(head)}, count = ${p.add(count)}::integer WHERE chain = ${p.add(chain)}`;
+    `UPDATE audit_heads SET head = ${p.add(head)}, count = ${p.add(count)}::integer, sig = ${p.add(sig)}::text
+     WHERE chain = ${p.add(chain)}`;
 }
 
 const toEntry = (row: Record<string, unknown>): AuditEntry => ({
@@ -61,11 +65,48 @@ export async function loadAuditPage(
   return rows.map(toEntry);
 }
 
+export interface RecordedHead {
+  hash: string;
+  count: number;
+  sig: string | null;
+  /** The change-set's human id and status; null for the system chain. */
+  change_set_id: string | null;
+  status: string | null;
+}
+
 /** Every chain's recorded head: change-sets carry theirs, other chains are in audit_heads. */
-export async function loadChainHeads(db: Queryable): Promise<Map<string, { hash: string; count: number }>> {
-  const { rows } = await db.query<{ chain: string; hash: string; count: number }>(
-    `SELECT id::text AS chain, audit_head AS hash, audit_count AS count FROM change_sets
-     UNION ALL SELECT chain, head, count FROM audit_heads`,
+export async function loadChainHeads(db: Queryable): Promise<Map<string, RecordedHead>> {
+  const { rows } = await db.query<RecordedHead & { chain: string }>(
+    `SELECT id::text AS chain, audit_head AS hash, audit_count AS count, audit_sig AS sig, change_set_id, status
+     FROM change_sets
+     UNION ALL SELECT chain, head, count, sig, NULL, NULL FROM audit_heads`,
   );
-  return new Map(rows.map((row) => [row.chain, { hash: row.hash, count: row.count }]));
+  return new Map(rows.map(({ chain, ...head }) => [chain, head]));
+}
+
+/** The system chain head's signature (null when unsigned or not yet written). */
+export async function systemHeadSignature(db: Queryable): Promise<string | null> {
+  const { rows } = await db.query<{ sig: string | null }>("SELECT sig FROM audit_heads WHERE chain = 'system'");
+  return rows[0]?.sig ?? null;
+}
+
+/** The UPDATE that signs a head, only while it is still the head that was verified. */
+export async function signHead(
+  db: Queryable,
+  chain: string,
+  head: { hash: string; count: number },
+  sig: string,
+): Promise<boolean> {
+  const { rows } =
+    chain === 'system'
+      ? await db.query(
+          'UPDATE audit_heads SET sig = $4 WHERE chain = $1 AND head = $2 AND count = $3 AND sig IS NULL RETURNING 1',
+          [chain, head.hash, head.count, sig],
+        )
+      : await db.query(
+          `UPDATE change_sets SET audit_sig = $4
+           WHERE id = $1::uuid AND audit_head = $2 AND audit_count = $3 AND audit_sig IS NULL RETURNING 1`,
+          [chain, head.hash, head.count, sig],
+        );
+  return rows.length === 1;
 }

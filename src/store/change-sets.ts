@@ -29,6 +29,8 @@ export interface ChangeSetRow {
   version: number;
   audit_head: string;
   audit_count: number;
+  /** The head's signature (engine/audit-signer.ts), null when unsigned. */
+  audit_sig: string | null;
   created_at: string;
   created_by: string;
   updated_at: string;
@@ -98,6 +100,7 @@ const INSERT_COLUMNS = [
   'version',
   'audit_head',
   'audit_count',
+  'audit_sig',
   'created_at',
   'created_by',
   'updated_at',

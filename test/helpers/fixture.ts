@@ -1,5 +1,6 @@
 // A ready engine on a fresh database with the seed's cast of principals.
 import type { Principal } from '../../src/core/types.js';
+import type { EngineDeps } from '../../src/engine/context.js';
 import { Engine } from '../../src/engine/engine.js';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../src/engine/engine-config.js';
 import type { Db } from '../../src/store/db.js';
@@ -25,14 +26,18 @@ const CAST: { id: string; kind: Principal['kind']; groups: string[]; risk?: numb
   { id: 'sam', kind: 'human', groups: ['security'] },
 ];
 
-export async function makeFixture(db: Db, config: EngineConfig = DEFAULT_ENGINE_CONFIG): Promise<Fixture> {
+export async function makeFixture(
+  db: Db,
+  config: EngineConfig = DEFAULT_ENGINE_CONFIG,
+  deps: Pick<EngineDeps, 'signer'> = {},
+): Promise<Fixture> {
   const clock = {
     now: new Date('2026-11-25T10:00:00.000Z'),
     advance(ms: number) {
       clock.now = new Date(clock.now.getTime() + ms);
     },
   };
-  const engine = new Engine({ db, config, clock: () => clock.now });
+  const engine = new Engine({ db, config, clock: () => clock.now, ...deps });
   const p: Record<string, Principal> = {};
   for (const member of CAST) {
     const { principal } = await engine.createPrincipal(

@@ -4,7 +4,7 @@
 // round of approval. Afterwards: every status is legal for its audit trail, nothing was applied
 // twice in one round of approval, resource versions match their history, the audit trail verifies,
 // and the three dispatchers delivered every outbox event to the webhook.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
 import { cleanUp, freshPostgresUrl, makeTempDir, type ServerProcess, startServer } from '../e2e/helpers.js';
 import { describePostgres } from '../helpers/backends.js';
@@ -95,13 +95,15 @@ describePostgres('three instances on one database', () => {
       ].join('\n'),
     );
     const adminToken = `clg_${randomBytes(32).toString('base64url')}`;
+    // Instances on one database share one audit signing key (docs/security.md).
+    const auditKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     // All at once: migrations and the bootstrap admin race between the instances.
     servers = await Promise.all(
       Array.from({ length: INSTANCES }, () =>
         startServer({
           databaseUrl: fresh.url,
           args: ['--config', config],
-          env: { CHANGELEDGER_ADMIN_TOKEN: adminToken, WEBHOOK_SECRET: secret },
+          env: { CHANGELEDGER_ADMIN_TOKEN: adminToken, CHANGELEDGER_AUDIT_KEY: auditKey, WEBHOOK_SECRET: secret },
         }),
       ),
     );
@@ -286,7 +288,11 @@ describePostgres('three instances on one database', () => {
     const outbox = await checkOutboxAgainstAudit(db);
     expect(outbox.problems).toEqual([]);
     const verify = await call(servers[2]!.url, 'GET', '/audit/verify', adminToken);
-    expect(verify.ok && verify.body).toMatchObject({ ok: true, first_break: null });
+    expect(verify.ok && verify.body).toMatchObject({
+      ok: true,
+      first_break: null,
+      signatures: { checked: true, unsigned: 0, invalid: 0 },
+    });
 
     // The dispatchers drain the outbox: every event routed and delivered, in a bounded time.
     const drainStarted = performance.now();

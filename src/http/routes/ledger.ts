@@ -67,9 +67,8 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine): void {
     }),
   );
 
-  r.get('/audit/verify', { schema: { tags: ['audit'], summary: 'Recompute every hash chain' } }, () =>
-    engine.verifyAudit(),
-  );
+  const verifySummary = 'Recompute every hash chain, check head signatures, and check the state against the chains';
+  r.get('/audit/verify', { schema: { tags: ['audit'], summary: verifySummary } }, () => engine.verifyAudit());
 
   r.get(
     '/policies',

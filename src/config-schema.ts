@@ -109,7 +109,11 @@ export const FileSchema = section({
     write_requests_per_minute: int(0, 1_000_000),
     write_burst: int(1, 1_000_000),
   }),
-  auth: section({ token_cache_ms: int(0, 60_000) }),
+  auth: section({
+    token_cache_ms: int(0, 60_000),
+    admin_may_issue_human_tokens: Type.Boolean({ message: 'must be true or false' }),
+    enrolment_ttl_hours: hours(),
+  }),
   dashboard_url: Type.String({ pattern: '^https?://', message: 'must be an http(s) URL' }),
   log_level: oneOf(LOG_LEVELS),
   policies: list(
@@ -198,7 +202,7 @@ export const DEFAULTS = {
   },
   deadline_hours: { CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 },
   limits: { max_items: 10_000, page_size_max: 200, write_requests_per_minute: 600, write_burst: 60 },
-  auth: { token_cache_ms: 1_000 },
+  auth: { token_cache_ms: 1_000, admin_may_issue_human_tokens: false, enrolment_ttl_hours: 24 },
   dashboard_url: 'http://127.0.0.1:8080',
   log_level: 'info',
 } as const;

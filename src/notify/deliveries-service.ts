@@ -63,7 +63,10 @@ export async function listDeliveryPage(
   });
   const page = rows.slice(0, limit);
   const last = page.at(-1);
-  return { data: page.map((row) => asSeenBy(actor, row)), next_cursor: rows.length > limit && last ? encodeCursor([last.created_at, last.id]) : null };
+  return {
+    data: page.map((row) => asSeenBy(actor, row)),
+    next_cursor: rows.length > limit && last ? encodeCursor([last.created_at, last.id]) : null,
+  };
 }
 
 /** Due now with a fresh set of attempts; a delivery already delivered is a CONFLICT. */

@@ -196,8 +196,8 @@ export class Engine {
     return principals.issueToken(this.ctx, actor, principalId, name ?? null, token);
   }
 
-  /** An enrolment for `principalId` (admin): its code is shown once, in this answer. */
-  createEnrolment(actor: Principal, principalId: string) {
+  /** An enrolment for `principalId` (admin; null: the operator): its code is shown once, in this answer. */
+  createEnrolment(actor: Principal | null, principalId: string) {
     return enrolments.createEnrolment(this.ctx, actor, principalId);
   }
 

@@ -22,12 +22,14 @@ export interface CreatedEnrolment {
 
 const newCode = (): string => `clge_${randomBytes(32).toString('base64url')}`;
 
+/** An enrolment for `principalId`, by an admin (or, with a null actor, the operator's CLI). */
 export async function createEnrolment(
   ctx: EngineContext,
-  actor: Principal,
+  actor: Principal | null,
   principalId: string,
 ): Promise<CreatedEnrolment> {
-  assertAdmin(actor);
+  if (actor) assertAdmin(actor);
+  const actorId = actor?.id ?? 'system';
   const now = ctx.clock();
   const at = now.toISOString();
   const expiresAt = new Date(now.getTime() + ctx.config.auth.enrolment_ttl_hours * 3_600_000).toISOString();
@@ -42,12 +44,12 @@ export async function createEnrolment(
         id: ctx.newId(),
         principal_id: principalId,
         code_hash: hashToken(code),
-        created_by: actor.id,
+        created_by: actorId,
         expires_at: expiresAt,
       },
       at,
     );
-    await new Journal(actor.id, at)
+    await new Journal(actorId, at)
       .audit('enrolment.create', { enrolment_id: row.id, principal_id: principalId, expires_at: expiresAt })
       .writeForSystem(tx);
     return { enrolment_id: row.id, principal_id: principalId, code, expires_at: expiresAt };

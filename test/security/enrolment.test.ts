@@ -59,6 +59,12 @@ describeEachBackend('enrolment', (backend) => {
     expect((await me(token.token)).json()).toMatchObject({ id: 'alice' });
   });
 
+  it('serves the dashboard page redeem_url leads to', async () => {
+    const page = await app.inject({ method: 'GET', url: '/enrol', headers: { accept: 'text/html' } });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+  });
+
   it('redeems a code once: again is 410 GONE, and stores nothing', async () => {
     const { code } = (await enrol('bob')).json();
     expect((await redeem(code)).statusCode).toBe(201);

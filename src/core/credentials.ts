@@ -18,6 +18,24 @@ export function adminTokenRefusal(
   );
 }
 
+/**
+ * Why an admin may not change `principal`'s kind to `kind`, or null. A kind change to or from human
+ * would launder credentials: a person turned agent for a moment gets an admin-issued token that
+ * still works once they are a person again, and an agent's admin-held tokens would become a person's.
+ */
+export function kindChangeRefusal(
+  principal: { id: string; kind: PrincipalKind },
+  kind: PrincipalKind,
+  adminMayIssueHumanTokens: boolean,
+): string | null {
+  if (kind === principal.kind || adminMayIssueHumanTokens) return null;
+  if (principal.kind !== 'human' && kind !== 'human') return null;
+  return (
+    `principal ${principal.id} cannot change from ${principal.kind} to ${kind}: a person's credentials are ` +
+    'their own, so nobody turns into or out of a human. Add a new principal of the kind needed'
+  );
+}
+
 /** What a change of groups does to membership of group admin. */
 export function adminMembershipChange(
   before: readonly string[],

@@ -3,7 +3,7 @@
 // (TokenCache below); the Engine clears its cache on every change that could make one stale.
 import { createHash, randomBytes } from 'node:crypto';
 import { ADMIN_GROUP } from '../core/approvals.js';
-import { adminMembershipChange, adminTokenRefusal } from '../core/credentials.js';
+import { adminMembershipChange, adminTokenRefusal, kindChangeRefusal } from '../core/credentials.js';
 import { LedgerError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import type { Queryable } from '../store/db.js';
@@ -128,6 +128,11 @@ export async function updatePrincipal(
   return inTransaction(ctx, async (tx) => {
     const current = await findPrincipal(tx, id);
     if (!current) throw new LedgerError('NOT_FOUND', `principal ${id} does not exist`);
+    const refusal =
+      patch.kind === undefined
+        ? null
+        : kindChangeRefusal(current, patch.kind, ctx.config.auth.admin_may_issue_human_tokens);
+    if (refusal) throw new LedgerError('FORBIDDEN', refusal);
     const updated = await updatePrincipalRow(tx, { ...current, ...patch, id }, at);
     const journal = new Journal(actor.id, at).audit('principal.update', { id, ...patch });
     recordAdminChange(journal, id, current.groups, updated.groups);

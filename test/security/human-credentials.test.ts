@@ -82,6 +82,30 @@ describeEachBackend('human credentials', (backend) => {
       }).toEqual(before);
     });
 
+    it('refuses turning a person into an agent for a moment to take a token (or an agent into a person)', async () => {
+      const patch = (id: string, kind: string) =>
+        app.inject({
+          method: 'PATCH',
+          url: `/api/ledger/principals/${id}`,
+          headers: { authorization: `Bearer ${root}` },
+          payload: { kind },
+        });
+      for (const [id, kind] of [
+        ['alice', 'agent'],
+        ['alice', 'service'],
+        ['Agent-C', 'human'],
+      ] as const) {
+        const refused = await patch(id, kind);
+        expect(refused.statusCode).toBe(403);
+        expect(refused.json().message).toContain('nobody turns into or out of a human');
+      }
+      expect((await f.engine.requirePrincipal('alice')).kind).toBe('human');
+      // Between agent and service, and to the same kind, nothing changes that matters here.
+      expect((await patch('Agent-C', 'service')).statusCode).toBe(200);
+      expect((await patch('Agent-C', 'agent')).statusCode).toBe(200);
+      expect((await patch('alice', 'human')).statusCode).toBe(200);
+    });
+
     it('creates a human without a token, and an agent or a service with one', async () => {
       const human = await post('/principals', { id: uniqueId('person'), kind: 'human', groups: ['security'] });
       expect(human.statusCode).toBe(201);

@@ -67,6 +67,13 @@ export interface Config {
      * to this long; through this instance the change takes effect at once.
      */
     token_cache_ms: number;
+    /**
+     * Whether an admin may issue API tokens for human principals (development set-ups only): off,
+     * a human gets credentials through a one-time enrolment that only they redeem.
+     */
+    admin_may_issue_human_tokens: boolean;
+    /** How long an enrolment code may be redeemed, in hours. */
+    enrolment_ttl_hours: number;
   };
   audit: {
     /**
@@ -367,7 +374,7 @@ export function engineConfigOf(config: Config): EngineConfig {
     }),
     limits: Object.freeze({ max_items: config.limits.max_items }),
     policies: Object.freeze(compilePolicies(config.policies)),
-    auth: Object.freeze({ token_cache_ms: config.auth.token_cache_ms }),
+    auth: Object.freeze({ ...config.auth }),
   });
 }
 

@@ -80,6 +80,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       events,
       bodyLimitBytes: config.server.body_limit_bytes,
       pageSizeMax: config.limits.page_size_max,
+      dashboardUrl: config.dashboard_url,
       requestTimeoutMs: config.server.request_timeout_ms,
       logger: { level: config.log_level, redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'] },
       rateLimit: { perMinute: config.limits.write_requests_per_minute, burst: config.limits.write_burst },

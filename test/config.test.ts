@@ -71,6 +71,8 @@ describe('defaults', () => {
     ['limits.write_requests_per_minute', 600],
     ['limits.write_burst', 60],
     ['auth.token_cache_ms', 1_000],
+    ['auth.admin_may_issue_human_tokens', false],
+    ['auth.enrolment_ttl_hours', 24],
     ['dashboard_url', 'http://127.0.0.1:8080'],
     ['log_level', 'info'],
     ['admin_token', null],
@@ -137,6 +139,8 @@ limits:
   write_requests_per_minute: 0
 auth:
   token_cache_ms: 250
+  admin_may_issue_human_tokens: true
+  enrolment_ttl_hours: 2
 dashboard_url: https://ledger.example.com/
 log_level: debug
 `;
@@ -194,7 +198,7 @@ describe('a full file', () => {
       },
     ],
     ['limits', { max_items: 500, page_size_max: 50, write_requests_per_minute: 0, write_burst: 60 }],
-    ['auth', { token_cache_ms: 250 }],
+    ['auth', { token_cache_ms: 250, admin_may_issue_human_tokens: true, enrolment_ttl_hours: 2 }],
     ['dashboard_url', 'https://ledger.example.com'],
     ['log_level', 'debug'],
   ])('reads %s', (path, expected) => {
@@ -215,7 +219,7 @@ describe('a full file', () => {
       },
       limits: { max_items: 500 },
       policies: [],
-      auth: { token_cache_ms: 250 },
+      auth: { token_cache_ms: 250, admin_may_issue_human_tokens: true, enrolment_ttl_hours: 2 },
     });
   });
 });
@@ -587,13 +591,38 @@ describe('merging over the defaults', () => {
 describe('auth.token_cache_ms', () => {
   it.each([0, 1, 60_000])('accepts %i and hands it to the engine', (ms) => {
     const config = parse(`auth:\n  token_cache_ms: ${ms}\n`);
-    expect(config.auth).toEqual({ token_cache_ms: ms });
-    expect(engineConfigOf(config).auth).toEqual({ token_cache_ms: ms });
+    const expected = { token_cache_ms: ms, admin_may_issue_human_tokens: false, enrolment_ttl_hours: 24 };
+    expect(config.auth).toEqual(expected);
+    expect(engineConfigOf(config).auth).toEqual(expected);
   });
 
   it('keeps its default when the section is empty', () => {
-    expect(parse('auth:\n  # token_cache_ms: 0\n').auth).toEqual({ token_cache_ms: 1_000 });
-    expect(DEFAULT_ENGINE_CONFIG.auth).toEqual({ token_cache_ms: 1_000 });
+    const defaults = { token_cache_ms: 1_000, admin_may_issue_human_tokens: false, enrolment_ttl_hours: 24 };
+    expect(parse('auth:\n  # token_cache_ms: 0\n').auth).toEqual(defaults);
+    expect(DEFAULT_ENGINE_CONFIG.auth).toEqual(defaults);
+  });
+});
+
+describe('auth.admin_may_issue_human_tokens and auth.enrolment_ttl_hours', () => {
+  it('hands both to the engine', () => {
+    const config = parse('auth:\n  admin_may_issue_human_tokens: true\n  enrolment_ttl_hours: 0.5\n');
+    expect(engineConfigOf(config).auth).toMatchObject({ admin_may_issue_human_tokens: true, enrolment_ttl_hours: 0.5 });
+  });
+
+  it.each([
+    [
+      'auth:\n  admin_may_issue_human_tokens: yes please\n',
+      'auth.admin_may_issue_human_tokens',
+      'must be true or false',
+    ],
+    [
+      'auth:\n  enrolment_ttl_hours: 0\n',
+      'auth.enrolment_ttl_hours',
+      'must be a number of hours above 0 and at most 8760',
+    ],
+  ])('refuses %j', (yaml, path, message) => {
+    expect(() => parse(yaml)).toThrow(message);
+    expect(() => parse(yaml)).toThrow(path);
   });
 });
 

@@ -1,6 +1,9 @@
-// Commands with direct database access: serve, migrate, audit verify and adopt, principal add, token create.
+// Commands with direct database access: serve, migrate, audit verify and adopt, principal add, token create,
+// enrolment create. Whoever runs them holds the database, yet they keep the API's rule on people's
+// credentials: no token for a human unless auth.admin_may_issue_human_tokens; humans enrol.
 import type { Command } from 'commander';
-import { engineConfigOf, loadConfig } from '../config.js';
+import { type Config, engineConfigOf, loadConfig } from '../config.js';
+import { adminTokenRefusal } from '../core/credentials.js';
 import { PRINCIPAL_KINDS, type PrincipalKind } from '../core/types.js';
 import { Engine } from '../engine/engine.js';
 import { auditKeyOf, openDatabase, startServer } from '../server.js';
@@ -9,14 +12,14 @@ import { printResult } from './format.js';
 
 const configOf = (command: Command) => loadConfig({ path: command.optsWithGlobals().config });
 
-async function withEngine<T>(command: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
+async function withEngine<T>(command: Command, fn: (engine: Engine, config: Config) => Promise<T>): Promise<T> {
   const config = configOf(command);
   // The key `serve` uses, if there is one here: heads written or checked without it are unsigned.
   const signer = auditKeyOf(config, { create: false })?.signer ?? null;
   const db = await openDatabase(config);
   try {
     await migrate(db);
-    return await fn(new Engine({ db, config: engineConfigOf(config), signer }));
+    return await fn(new Engine({ db, config: engineConfigOf(config), signer }), config);
   } finally {
     await db.close();
   }
@@ -155,26 +158,32 @@ export function registerServerCommands(program: Command): void {
         },
         command: Command,
       ) =>
-        withEngine(command, async (engine) => {
+        withEngine(command, async (engine, config) => {
           if (!PRINCIPAL_KINDS.includes(o.kind as PrincipalKind))
             throw new Error(`--kind must be one of ${PRINCIPAL_KINDS.join(', ')}`);
           const risk = o.risk === undefined ? null : Number(o.risk);
           if (risk !== null && !(Number.isInteger(risk) && risk >= 0 && risk <= 100))
             throw new Error('--risk must be an integer from 0 to 100');
-          const { principal, token } = await engine.createPrincipal(null, {
-            id,
-            kind: o.kind as PrincipalKind,
-            display_name: o.name ?? null,
-            email: o.email ?? null,
-            slack_id: o.slackId ?? null,
-            groups: o.group,
-            risk,
-            active: true,
-          });
-          printResult(
-            { principal, token },
-            o.json,
-            () => `principal ${principal.id} added\ntoken (shown once): ${token?.token}`,
+          const kind = o.kind as PrincipalKind;
+          const withToken = adminTokenRefusal({ id, kind }, config.auth.admin_may_issue_human_tokens) === null;
+          const { principal, token } = await engine.createPrincipal(
+            null,
+            {
+              id,
+              kind,
+              display_name: o.name ?? null,
+              email: o.email ?? null,
+              slack_id: o.slackId ?? null,
+              groups: o.group,
+              risk,
+              active: true,
+            },
+            { withToken },
+          );
+          printResult({ principal, token }, o.json, () =>
+            token
+              ? `principal ${principal.id} added\ntoken (shown once): ${token.token}`
+              : `principal ${principal.id} added, without a token: a person enrols (changeledger enrolment create ${principal.id})`,
           );
         }),
     );
@@ -186,9 +195,32 @@ export function registerServerCommands(program: Command): void {
     .option('--name <name>')
     .option('--json', 'print JSON')
     .action((principal: string, o: { name?: string; json?: boolean }, command: Command) =>
-      withEngine(command, async (engine) => {
+      withEngine(command, async (engine, config) => {
+        const found = await engine.requirePrincipal(principal);
+        const refusal = adminTokenRefusal(found, config.auth.admin_may_issue_human_tokens);
+        if (refusal) throw new Error(`${refusal} (here: changeledger enrolment create ${principal})`);
         const issued = await engine.issueToken(null, principal, o.name ?? null);
         printResult(issued, o.json, () => `token for ${principal} (shown once): ${issued.token}`);
+      }),
+    );
+
+  program
+    .command('enrolment')
+    .description('one-time enrolments (direct database access)')
+    .command('create <principal>')
+    .option('--json', 'print JSON')
+    .action((principal: string, o: { json?: boolean }, command: Command) =>
+      withEngine(command, async (engine, config) => {
+        const created = await engine.createEnrolment(null, principal);
+        const redeem_url = `${config.dashboard_url}/enrol#code=${encodeURIComponent(created.code)}`;
+        printResult(
+          { ...created, redeem_url },
+          o.json,
+          () =>
+            `enrolment for ${principal}, redeemable once until ${created.expires_at}\n` +
+            `give ${principal} (only) this link: ${redeem_url}\n` +
+            `or the code (shown once), for POST /api/ledger/enrolments/redeem: ${created.code}`,
+        );
       }),
     );
 }

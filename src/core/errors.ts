@@ -11,6 +11,10 @@ export const ERROR_CATALOG = {
   APPLY_FAILED: { status: 409, error: 'Conflict' },
   /** A decision sent with a content_hash that is no longer the change-set's content. */
   STALE_CONTENT: { status: 409, error: 'Conflict' },
+  /** A repeat (same Idempotency-Key) of a request that issued a token or code: secrets are never replayed. */
+  SECRET_SHOWN_ONCE: { status: 409, error: 'Conflict' },
+  /** A one-time enrolment code already redeemed, or expired. */
+  GONE: { status: 410, error: 'Gone' },
   PRECONDITION_FAILED: { status: 412, error: 'Precondition Failed' },
   PAYLOAD_TOO_LARGE: { status: 413, error: 'Payload Too Large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, error: 'Unsupported Media Type' },

@@ -1,5 +1,6 @@
 // Notification routing: which events go to whom over which channels. Pure: recipients are
-// tokens here (approvers, creator, stakeholders, principal ids, group:NAME), resolved by notify/.
+// tokens here (approvers, creator, stakeholders, principal, principal ids, group:NAME), resolved by
+// notify/.
 import { Environment } from '@marcbachmann/cel-js';
 
 export interface RouteDefinition {
@@ -7,7 +8,7 @@ export interface RouteDefinition {
   events: readonly string[];
   /** Optional CEL condition over `event` (the envelope) and `change_set` (its summary). */
   when?: string | undefined;
-  /** approvers | creator | stakeholders | principal ids | group:NAME */
+  /** approvers | creator | stakeholders | principal | principal ids | group:NAME */
   recipients: readonly string[];
   /** Channel names; default every channel. */
   channels?: readonly string[] | undefined;
@@ -43,6 +44,12 @@ export const DEFAULT_ROUTES: readonly RouteDefinition[] = Object.freeze([
   // Applies go to all stakeholders; rollbacks alert at high priority (admins too).
   { events: ['changeset.applied'], recipients: ['stakeholders'] },
   { events: ['changeset.rolled_back'], recipients: ['stakeholders', 'group:admin'] },
+  // Credentials: a token issued (by an admin, an enrolment redeemed) and admin rights granted or
+  // removed reach the principal concerned and the other admins, so nobody takes them unseen.
+  {
+    events: ['token.issued', 'principal.admin_granted', 'principal.admin_revoked'],
+    recipients: ['principal', 'group:admin'],
+  },
 ]);
 
 const environment = new Environment().registerVariable('event', 'map').registerVariable('change_set', 'dyn');

@@ -31,6 +31,13 @@ export interface EngineConfig {
      * a principal changed through another instance keeps working here for up to this long.
      */
     token_cache_ms: number;
+    /**
+     * Whether an admin may issue tokens for human principals (development set-ups). Off: humans
+     * get credentials only through a one-time enrolment they redeem themselves (docs/identity.md).
+     */
+    admin_may_issue_human_tokens: boolean;
+    /** Hours an enrolment code stays redeemable. */
+    enrolment_ttl_hours: number;
   };
 }
 
@@ -47,5 +54,5 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
   }),
   limits: DEFAULT_LIMITS,
   policies: Object.freeze([]),
-  auth: Object.freeze({ token_cache_ms: 1000 }),
+  auth: Object.freeze({ token_cache_ms: 1000, admin_may_issue_human_tokens: false, enrolment_ttl_hours: 24 }),
 });

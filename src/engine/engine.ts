@@ -1,5 +1,6 @@
 // The engine as a library: every lifecycle action of a change-set, the resource store, the audit
 // trail, principals and tokens. Each action is one transaction; see the files beside this one.
+import { type PrincipalSeen, principalAsSeenBy } from '../core/contacts.js';
 import { LedgerError } from '../core/errors.js';
 import type { CompiledPolicy } from '../core/policy.js';
 import type { ChangeSet, Principal } from '../core/types.js';
@@ -14,6 +15,7 @@ import { type EngineContext, type EngineDeps, found, toContext } from './context
 import { createChangeSet } from './create.js';
 import { type DecideOptions, decideChangeSet } from './decide.js';
 import { type EditOptions, editChangeSet } from './edit.js';
+import * as enrolments from './enrolments.js';
 import { decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
 import * as principals from './principals.js';
@@ -178,8 +180,18 @@ export class Engine {
     return found;
   }
 
+  /** One principal as `viewer` may see it: contacts only for admins and the principal itself. */
+  async principalFor(viewer: Principal, id: string): Promise<PrincipalSeen> {
+    return principalAsSeenBy(viewer, await this.requirePrincipal(id));
+  }
+
   listPrincipals(): Promise<Principal[]> {
     return listPrincipals(this.db);
+  }
+
+  /** Every principal as `viewer` may see it: contacts only for admins and the principal itself. */
+  async listPrincipalsFor(viewer: Principal): Promise<PrincipalSeen[]> {
+    return (await listPrincipals(this.db)).map((p) => principalAsSeenBy(viewer, p));
   }
 
   createPrincipal(
@@ -196,6 +208,16 @@ export class Engine {
 
   issueToken(actor: Principal | null, principalId: string, name?: string | null, token?: string) {
     return principals.issueToken(this.ctx, actor, principalId, name ?? null, token);
+  }
+
+  /** An enrolment for `principalId` (admin; null: the operator): its code is shown once, in this answer. */
+  createEnrolment(actor: Principal | null, principalId: string) {
+    return enrolments.createEnrolment(this.ctx, actor, principalId);
+  }
+
+  /** Redeems an enrolment code for a new token, once; no principal needed (the code is the credential). */
+  redeemEnrolment(code: string, client?: { ip: string | null }) {
+    return enrolments.redeemEnrolment(this.ctx, code, client);
   }
 
   /** Takes effect at once on this instance's token cache (on others, within auth.token_cache_ms). */

@@ -23,6 +23,10 @@ export const EVENT_TYPES = [
   'changeset.rolled_back',
   'changeset.approval_reminder',
   'changeset.approval_escalated',
+  // Credentials: routed by default to the principal concerned and to the other admins.
+  'principal.admin_granted',
+  'principal.admin_revoked',
+  'token.issued',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -3,8 +3,10 @@
 // (TokenCache below); the Engine clears its cache on every change that could make one stale.
 import { createHash, randomBytes } from 'node:crypto';
 import { ADMIN_GROUP } from '../core/approvals.js';
+import { adminMembershipChange, adminTokenRefusal, kindChangeRefusal } from '../core/credentials.js';
 import { LedgerError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
+import type { Queryable } from '../store/db.js';
 import { isUniqueViolation } from '../store/errors.js';
 import {
   authenticatingTokenHashes,
@@ -21,7 +23,7 @@ import { type EngineContext, inTransaction } from './context.js';
 import { Journal } from './journal.js';
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
-const newToken = (): string => `clg_${randomBytes(32).toString('base64url')}`;
+export const newToken = (): string => `clg_${randomBytes(32).toString('base64url')}`;
 
 export function assertAdmin(actor: Principal): void {
   if (!actor.active || !actor.groups.includes(ADMIN_GROUP)) {
@@ -35,6 +37,54 @@ export interface IssuedToken {
   principal_id: string;
 }
 
+/** How a token came to be: an admin's request, an enrolment redeemed, or the system (bootstrap, operator). */
+export type TokenVia = 'admin' | 'enrolment' | 'system';
+
+/** Refuses an admin's token for a human unless `auth.admin_may_issue_human_tokens` allows it. */
+function assertMayIssueFor(ctx: EngineContext, actor: Principal | null, principal: Pick<Principal, 'id' | 'kind'>) {
+  if (actor === null) return;
+  const refusal = adminTokenRefusal(principal, ctx.config.auth.admin_may_issue_human_tokens);
+  if (refusal) throw new LedgerError('FORBIDDEN', refusal);
+}
+
+/**
+ * Stores a new token for `principalId` (only its hash) and records it: the `token.create` audit
+ * entry and the `token.issued` event that tells the principal and the other admins.
+ */
+export async function storeToken(
+  tx: Queryable,
+  journal: Journal,
+  issued: IssuedToken,
+  name: string | null,
+  via: TokenVia,
+): Promise<void> {
+  await insertToken(
+    tx,
+    {
+      id: issued.token_id,
+      principal_id: issued.principal_id,
+      token_hash: hashToken(issued.token),
+      name,
+      created_by: journal.actor,
+    },
+    journal.at,
+  );
+  const facts = { token_id: issued.token_id, principal_id: issued.principal_id, name, via };
+  journal.audit('token.create', facts).event('token.issued', facts);
+}
+
+/** The `principal.admin_granted` / `principal.admin_revoked` event, when groups changed admin membership. */
+function recordAdminChange(journal: Journal, principalId: string, before: readonly string[], after: readonly string[]) {
+  const change = adminMembershipChange(before, after);
+  if (change) journal.event(`principal.admin_${change}`, { principal_id: principalId, groups: [...after] });
+}
+
+/**
+ * Adds a principal. With an actor (an admin, over the API) a token comes with it for agents and
+ * services only; a human gets `token: null` and an enrolment later, unless the configuration
+ * allows admins to issue human tokens. Without an actor (bootstrap, the operator's CLI, tests)
+ * `withToken` decides.
+ */
 export async function createPrincipal(
   ctx: EngineContext,
   actor: Principal | null,
@@ -44,6 +94,9 @@ export async function createPrincipal(
   if (actor) assertAdmin(actor);
   const actorId = actor?.id ?? 'system';
   const at = ctx.clock().toISOString();
+  const withToken =
+    options.withToken !== false &&
+    (actor === null || adminTokenRefusal(input, ctx.config.auth.admin_may_issue_human_tokens) === null);
   return inTransaction(ctx, async (tx) => {
     let principal: Principal;
     try {
@@ -54,21 +107,11 @@ export async function createPrincipal(
       throw error;
     }
     const journal = new Journal(actorId, at).audit('principal.create', { ...input });
+    recordAdminChange(journal, input.id, [], input.groups);
     let token: IssuedToken | null = null;
-    if (options.withToken !== false) {
+    if (withToken) {
       token = { token_id: ctx.newId(), token: options.token ?? newToken(), principal_id: input.id };
-      await insertToken(
-        tx,
-        {
-          id: token.token_id,
-          principal_id: input.id,
-          token_hash: hashToken(token.token),
-          name: null,
-          created_by: actorId,
-        },
-        at,
-      );
-      journal.audit('token.create', { token_id: token.token_id, principal_id: input.id });
+      await storeToken(tx, journal, token, null, actor ? 'admin' : 'system');
     }
     await journal.writeForSystem(tx, ctx.signer);
     return { principal, token };
@@ -86,12 +129,23 @@ export async function updatePrincipal(
   return inTransaction(ctx, async (tx) => {
     const current = await findPrincipal(tx, id);
     if (!current) throw new LedgerError('NOT_FOUND', `principal ${id} does not exist`);
+    const refusal =
+      patch.kind === undefined
+        ? null
+        : kindChangeRefusal(current, patch.kind, ctx.config.auth.admin_may_issue_human_tokens);
+    if (refusal) throw new LedgerError('FORBIDDEN', refusal);
     const updated = await updatePrincipalRow(tx, { ...current, ...patch, id }, at);
-    await new Journal(actor.id, at).audit('principal.update', { id, ...patch }).writeForSystem(tx, ctx.signer);
+    const journal = new Journal(actor.id, at).audit('principal.update', { id, ...patch });
+    recordAdminChange(journal, id, current.groups, updated.groups);
+    await journal.writeForSystem(tx, ctx.signer);
     return updated;
   });
 }
 
+/**
+ * Issues a token. With an actor (an admin) only for agents and services, unless the configuration
+ * allows humans too; without one (bootstrap, the operator's CLI, tests) for anyone.
+ */
 export async function issueToken(
   ctx: EngineContext,
   actor: Principal | null,
@@ -103,23 +157,13 @@ export async function issueToken(
   const actorId = actor?.id ?? 'system';
   const at = ctx.clock().toISOString();
   return inTransaction(ctx, async (tx) => {
-    if (!(await findPrincipal(tx, principalId)))
-      throw new LedgerError('NOT_FOUND', `principal ${principalId} does not exist`);
+    const principal = await findPrincipal(tx, principalId);
+    if (!principal) throw new LedgerError('NOT_FOUND', `principal ${principalId} does not exist`);
+    assertMayIssueFor(ctx, actor, principal);
     const issued = { token_id: ctx.newId(), token, principal_id: principalId };
-    await insertToken(
-      tx,
-      {
-        id: issued.token_id,
-        principal_id: principalId,
-        token_hash: hashToken(issued.token),
-        name,
-        created_by: actorId,
-      },
-      at,
-    );
-    await new Journal(actorId, at)
-      .audit('token.create', { token_id: issued.token_id, principal_id: principalId, name })
-      .writeForSystem(tx, ctx.signer);
+    const journal = new Journal(actorId, at);
+    await storeToken(tx, journal, issued, name, actor ? 'admin' : 'system');
+    await journal.writeForSystem(tx, ctx.signer);
     return issued;
   });
 }

@@ -32,6 +32,8 @@ export interface AppDeps {
   rateLimit?: RateLimit;
   /** Interval of the SSE heartbeat comment (default 15 s). */
   eventsHeartbeatMs?: number;
+  /** The dashboard's base URL (config dashboard_url), for links the API hands out; default none (relative links). */
+  dashboardUrl?: string;
   /** The built dashboard (default dist/web); without its index.html the dashboard routes say how to build it. */
   webRoot?: string;
 }
@@ -122,7 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     async (api) => {
       registerIdempotency(api, engine.db, engine.ctx.clock);
       changeSetRoutes(api, engine, metrics, deps.pageSizeMax ?? 200);
-      ledgerRoutes(api, engine);
+      ledgerRoutes(api, engine, { dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, '') });
       eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
       deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -11,7 +11,8 @@ declare module 'fastify' {
 }
 
 /** Route patterns anyone may call. */
-const PUBLIC = new Set(['/api/ledger/openapi.json']);
+// Redeeming an enrolment needs no token: its code is the credential.
+const PUBLIC = new Set(['/api/ledger/openapi.json', '/api/ledger/enrolments/redeem']);
 
 /** The bearer token of the request: null without Authorization, '' when it is not a bearer token. */
 export function bearer(request: FastifyRequest): string | null {

@@ -13,7 +13,16 @@ export const DEFAULT_WEB_ROOT =
   basename(dirname(here)) === 'src' ? join(here, '..', '..', 'dist', 'web') : join(here, '..', 'web');
 
 /** The routes the dashboard handles in the browser (deep links from notifications included). */
-export const DASHBOARD_ROUTES = ['/', '/queue', '/changesets', '/changesets/:id', '/resources', '/resources/*'];
+export const DASHBOARD_ROUTES = [
+  '/',
+  '/queue',
+  '/changesets',
+  '/changesets/:id',
+  '/resources',
+  '/resources/*',
+  // Where an enrolment's redeem_url leads (the code rides in the fragment, never sent here).
+  '/enrol',
+];
 
 // Everything the page loads comes from this server; the token only ever travels in a header.
 const PAGE_HEADERS = {

@@ -1,8 +1,14 @@
 // Idempotency-Key on every POST (per principal, 24 h): a repeat with the same body replays the
 // first response; with a different body it is refused. Refused requests leave no key behind.
+//
+// A response that carries a secret (a token, an enrolment code: routes with `config.issuesSecret`)
+// is stored without it, and a repeat of such a request is refused with SECRET_SHOWN_ONCE after its
+// authorization is checked again: a secret is shown once, never kept, never replayed, and a caller
+// who has lost the right to issue it learns nothing more than FORBIDDEN.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { canonicalJson, sha256Hex } from '../core/canonical-json.js';
 import { LedgerError } from '../core/errors.js';
+import type { Json, Principal } from '../core/types.js';
 import type { Db } from '../store/db.js';
 import { claimKey, completeKey, releaseKey } from '../store/idempotency.js';
 
@@ -13,6 +19,24 @@ declare module 'fastify' {
   interface FastifyRequest {
     idempotencyKey: string | null;
   }
+  interface FastifyContextConfig {
+    /** The response holds a secret: stored without it, never replayed; `authorize` re-checks a repeat. */
+    issuesSecret?: { authorize(principal: Principal): void };
+  }
+}
+
+/** The fields of a response that hold secrets: tokens and enrolment codes (and the URL carrying one). */
+const SECRET_FIELDS = new Set(['token', 'code', 'redeem_url']);
+
+/** The response with every secret string left out, at any depth. */
+export function withoutSecrets(value: Json): Json {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key, field]) => !(SECRET_FIELDS.has(key) && typeof field === 'string'))
+      .map(([key, field]) => [key, withoutSecrets(field)]),
+  );
 }
 
 function requestHash(request: FastifyRequest): string {
@@ -49,6 +73,16 @@ async function replayOrClaim(db: Db, request: FastifyRequest, reply: FastifyRepl
   if (stored.status_code === null) {
     throw new LedgerError('CONFLICT', 'a request with this Idempotency-Key is still in progress: retry shortly');
   }
+  const secret = request.routeOptions.config.issuesSecret;
+  if (secret) {
+    secret.authorize(request.principal);
+    throw new LedgerError(
+      'SECRET_SHOWN_ONCE',
+      'the request with this Idempotency-Key already issued a secret, and a secret is shown only once: ' +
+        'it is not kept for replays. If the first answer was lost, revoke what it issued (details) and ask again with a new key',
+      [{ message: 'what the first request issued, without its secret', issued: stored.response }],
+    );
+  }
   reply.header('idempotent-replayed', 'true');
   await reply.status(stored.status_code).send(stored.response);
 }
@@ -61,14 +95,11 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: () => D
     if (!key || !request.principal) return payload;
     request.idempotencyKey = null;
     if (reply.statusCode >= 400) await releaseKey(db, request.principal.id, key);
-    else
-      await completeKey(
-        db,
-        request.principal.id,
-        key,
-        reply.statusCode,
-        typeof payload === 'string' ? JSON.parse(payload) : null,
-      );
+    else {
+      const response = typeof payload === 'string' ? (JSON.parse(payload) as Json) : null;
+      const secret = request.routeOptions.config.issuesSecret !== undefined;
+      await completeKey(db, request.principal.id, key, reply.statusCode, secret ? withoutSecrets(response) : response);
+    }
     return payload;
   });
 }

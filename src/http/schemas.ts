@@ -295,13 +295,24 @@ export const PrincipalView = Type.Object({
   id: Type.String(),
   kind: Type.String(),
   display_name: Nullable(Type.String()),
-  email: Nullable(Type.String()),
-  slack_id: Nullable(Type.String()),
+  email: Type.Optional(Nullable(Type.String({ description: 'only for admins and the principal itself' }))),
+  slack_id: Type.Optional(Nullable(Type.String({ description: 'only for admins and the principal itself' }))),
   groups: Type.Array(Type.String()),
   risk: Nullable(Type.Integer()),
   active: Type.Boolean(),
 });
 export const IssuedToken = Type.Object({ token_id: Type.String(), token: Type.String(), principal_id: Type.String() });
+export const CreatedEnrolment = Type.Object({
+  enrolment_id: Type.String(),
+  principal_id: Type.String(),
+  code: Type.String({ description: 'shown once' }),
+  redeem_url: Type.String({ description: 'the dashboard page that redeems the code (the code is in its fragment)' }),
+  expires_at: Type.String(),
+});
+export const RedeemBody = Type.Object(
+  { code: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
 
 /** Response schemas document the API; handlers return domain types, so the map is not type-checked against them. */
 export const responses = (map: Record<string | number, TSchema>): unknown => map;

@@ -1,7 +1,9 @@
 // Notification deliveries as operators see them: listed with filters and cursors, and retried by
-// hand (a dead-lettered one above all). They show recipients' addresses, so only groups admin and
-// operator may read them; a retry is audited on the system chain.
+// hand (a dead-lettered one above all). Only groups admin and operator may read them, and a
+// recipient's address (email, Slack id) only admins and the recipient itself (core/contacts.ts):
+// an operator sees `address: null` for others. A retry is audited on the system chain.
 import { ADMIN_GROUP } from '../core/approvals.js';
+import { maySeeContacts } from '../core/contacts.js';
 import { LedgerError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import { type EngineContext, inTransaction } from '../engine/context.js';
@@ -13,6 +15,10 @@ export const DELIVERY_GROUPS = [ADMIN_GROUP, 'operator'] as const;
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'DEAD'] as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The delivery without its address unless `actor` may see the recipient's contacts. */
+const asSeenBy = (actor: Principal, view: DeliveryView): DeliveryView =>
+  view.recipient && !maySeeContacts(actor, view.recipient) ? { ...view, address: null } : view;
 
 export function assertDeliveryOperator(actor: Principal): void {
   if (!actor.active || !DELIVERY_GROUPS.some((group) => actor.groups.includes(group))) {
@@ -57,7 +63,10 @@ export async function listDeliveryPage(
   });
   const page = rows.slice(0, limit);
   const last = page.at(-1);
-  return { data: page, next_cursor: rows.length > limit && last ? encodeCursor([last.created_at, last.id]) : null };
+  return {
+    data: page.map((row) => asSeenBy(actor, row)),
+    next_cursor: rows.length > limit && last ? encodeCursor([last.created_at, last.id]) : null,
+  };
 }
 
 /** Due now with a fresh set of attempts; a delivery already delivered is a CONFLICT. */
@@ -83,6 +92,6 @@ export async function retryDeliveryNow(ctx: EngineContext, actor: Principal, id:
         recipient: view.recipient,
       })
       .writeForSystem(tx, ctx.signer);
-    return view;
+    return asSeenBy(actor, view);
   });
 }

@@ -189,6 +189,33 @@ const WORDING: Record<string, Wording> = {
     subject: (id) => `Escalated: approval of ${id} is overdue`,
     details: (data) => [...line('Escalated to', data['recipient_id']), ...deadline(data), ...counts(data)],
   },
+  'token.issued': {
+    headline: 'Token issued',
+    subject: (id) => id,
+    details: (data, actor) => [
+      ...line('Principal', data['principal_id']),
+      ...line('Token', data['token_id']),
+      ...line('Issued by', data['via'] === 'enrolment' ? `enrolment redeemed as ${actor}` : actor),
+      'If you did not expect this token, revoke it (DELETE /api/ledger/tokens/<token>) and tell an admin.',
+    ],
+  },
+  'principal.admin_granted': {
+    headline: 'Admin rights granted',
+    subject: (id) => id,
+    details: (data, actor) => [...line('Principal', data['principal_id']), ...line('Granted by', actor)],
+  },
+  'principal.admin_revoked': {
+    headline: 'Admin rights removed',
+    subject: (id) => id,
+    details: (data, actor) => [...line('Principal', data['principal_id']), ...line('Removed by', actor)],
+  },
+};
+
+/** The subject of an event without a change-set (credentials): said of the principal concerned. */
+const PRINCIPAL_SUBJECTS: Record<string, (principal: string) => string> = {
+  'token.issued': (p) => `Token issued for ${p}`,
+  'principal.admin_granted': (p) => `Admin rights granted to ${p}`,
+  'principal.admin_revoked': (p) => `Admin rights removed from ${p}`,
 };
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -254,9 +281,12 @@ export function renderMessage(envelope: EventEnvelope, options: { dashboardUrl: 
   const data = (isObject(envelope.data) ? envelope.data : {}) as Data;
   const wording = WORDING[envelope.type];
   const headline = wording?.headline ?? envelope.type;
+  const concerned = text(data['principal_id']);
   const subject = cs
     ? (wording?.subject(cs.change_set_id, data, cs) ?? `${envelope.type}: ${cs.change_set_id}`)
-    : headline;
+    : concerned !== undefined && PRINCIPAL_SUBJECTS[envelope.type]
+      ? PRINCIPAL_SUBJECTS[envelope.type]!(concerned)
+      : headline;
   const facts: [string, string][] = cs
     ? [
         ['Change-Set', cs.change_set_id],

@@ -49,12 +49,17 @@ function byEntry(entry: string, directory: Directory): Principal[] {
   return directory.principals.filter((p) => p.id === entry);
 }
 
-/** approvers | creator | stakeholders | principal ids | group:NAME → active principals, never the event's actor. */
+/**
+ * approvers | creator | stakeholders | principal | principal ids | group:NAME → active principals,
+ * never the event's actor, except that `principal` (the one a credentials event is about) is told
+ * even of its own act: a redeemed enrolment must reach its owner, whoever redeemed it.
+ */
 export function resolveRecipients(tokens: readonly string[], event: UnroutedEvent, directory: Directory): Principal[] {
   const facts = event.change_set ? directory.changeSets.get(event.change_set) : undefined;
   const data = (event.envelope['data'] ?? {}) as Record<string, unknown>;
   const named = [data['approver_id'], data['recipient_id']].filter((v): v is string => typeof v === 'string');
   const found = new Map<string, Principal>();
+  let concerned: Principal[] = [];
   const add = (entries: readonly string[], except?: string) => {
     for (const entry of entries) for (const p of byEntry(entry, directory)) if (p.id !== except) found.set(p.id, p);
   };
@@ -69,10 +74,13 @@ export function resolveRecipients(tokens: readonly string[], event: UnroutedEven
       if (facts) add([facts.created_by]);
     } else if (token === 'stakeholders') {
       if (facts) add([facts.created_by, ...facts.approval_chain, ...facts.deciders]);
+    } else if (token === 'principal') {
+      if (typeof data['principal_id'] === 'string') concerned = byEntry(data['principal_id'], directory);
     } else add([token]);
   }
   // Nobody is notified of their own action.
   found.delete(event.actor);
+  for (const p of concerned) found.set(p.id, p);
   return [...found.values()];
 }
 

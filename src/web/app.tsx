@@ -2,12 +2,13 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Layout } from './components/layout.js';
 import { ApiError, createApi, whoAmI } from './lib/api.js';
-import { matchRoute, useLocation } from './lib/router.js';
+import { matchRoute, navigate, useLocation } from './lib/router.js';
 import { clearToken, loadToken, saveToken } from './lib/session.js';
 import type { Principal } from './lib/types.js';
 import { LiveProvider } from './live-context.js';
 import { ChangeSetPage } from './pages/change-set-page.js';
 import { ChangeSetsPage } from './pages/change-sets-page.js';
+import { Enrol } from './pages/enrol.js';
 import { QueuePage } from './pages/queue-page.js';
 import { ResourcePage } from './pages/resource-page.js';
 import { ResourcesPage } from './pages/resources-page.js';
@@ -44,6 +45,7 @@ export function App() {
   const [auth, setAuth] = useState<{ token: string; me: Principal } | null>(null);
   const [checking, setChecking] = useState(() => loadToken() !== null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [enrolling, setEnrolling] = useState(() => window.location.pathname === '/enrol');
 
   const signOut = useCallback((message: string | null = null) => {
     clearToken();
@@ -76,6 +78,19 @@ export function App() {
     [auth, signOut],
   );
 
+  // An enrolment link (redeem_url) signs its holder in with a token of their own, whoever was signed in.
+  if (enrolling)
+    return (
+      <Enrol
+        onSignedIn={(token, me) => {
+          saveToken(token);
+          setNotice(null);
+          setAuth({ token, me });
+          setEnrolling(false);
+          navigate('/', { replace: true });
+        }}
+      />
+    );
   if (checking) return <p aria-busy="true">Loading…</p>;
   if (!session || !auth) {
     return (

@@ -13,13 +13,17 @@ import {
   signIn,
   type Tab,
 } from './browser.js';
-import { callApi, cleanUp, expectCleanStop, type JsonObject, type ServerProcess, startServer } from './helpers.js';
+import {
+  addPrincipal,
+  callApi,
+  cleanUp,
+  expectCleanStop,
+  type JsonObject,
+  type ServerProcess,
+  startServer,
+} from './helpers.js';
 
 const missing = chromiumMissing();
-
-interface Issued {
-  token: { token: string };
-}
 
 /** The text of each cell of a table row, whitespace collapsed. */
 const cells = async (row: Locator) =>
@@ -55,8 +59,7 @@ describe.skipIf(missing !== null)(`review dashboard in Chromium${missing ? ` —
       ['Agent-C', 'agent', []],
       ['sec-lead', 'human', ['security']],
     ] as const) {
-      const issued = (await ok('admin', 'POST', '/principals', { id, kind, groups })) as unknown as Issued;
-      token[id] = issued.token.token;
+      token[id] = await addPrincipal(server.url, server.adminToken, { id, kind, groups });
     }
     // The firewall policy exists (version 1); CS-OPEN-SSH proposes to change it and waits for review.
     const security = { agent_type: 'BACKEND', category: 'SECURITY', approval_chain: ['sec-lead'] };

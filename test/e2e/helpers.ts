@@ -332,3 +332,25 @@ export async function callApi<T = JsonObject>(
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
 }
+
+/**
+ * Adds a principal as the admin and returns a token of its own: an agent's or a service's comes
+ * with it; a human redeems an enrolment for theirs (admins may not issue human tokens).
+ */
+export async function addPrincipal(
+  baseUrl: string,
+  adminToken: string,
+  body: { id: string; kind: string; [field: string]: unknown },
+): Promise<string> {
+  const added = await callApi<{ token: { token: string } | null }>(baseUrl, 'POST', '/principals', adminToken, body);
+  if (added.status !== 201)
+    throw new Error(`POST /principals ${body.id}: ${added.status} ${JSON.stringify(added.body)}`);
+  if (added.body.token) return added.body.token.token;
+  const enrolment = await callApi<{ code: string }>(baseUrl, 'POST', `/principals/${body.id}/enrolments`, adminToken);
+  const redeemed = await callApi<{ token: { token: string } }>(baseUrl, 'POST', '/enrolments/redeem', '', {
+    code: enrolment.body.code,
+  });
+  if (redeemed.status !== 201)
+    throw new Error(`redeem for ${body.id}: ${redeemed.status} ${JSON.stringify(redeemed.body)}`);
+  return redeemed.body.token.token;
+}

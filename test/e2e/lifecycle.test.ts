@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { describePostgres } from '../helpers/backends.js';
 import {
   type ApiResponse,
+  addPrincipal,
   callApi,
   cleanUp,
   expectCleanStop,
@@ -20,10 +21,6 @@ import {
 /** server.shutdown_timeout_ms by default: past it the server gives up and exits 1. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 const BIG = 5_000;
-
-interface Issued {
-  token: { token: string };
-}
 
 /** A POST whose body is sent in two halves: the second only on `release()`. */
 function postInTwoParts(url: string, token: string, body: unknown, agent: Agent) {
@@ -104,9 +101,7 @@ function lifecycleOverHttp(start: () => Promise<StartOptions>, afterStart?: (ser
       { id: 'alice', kind: 'human' },
       { id: 'olga', kind: 'human', groups: ['operator'] },
     ]) {
-      const added = await api<Issued>('POST', '/principals', 'admin', body);
-      expect(added.status, JSON.stringify(added.body)).toBe(201);
-      tokens[body.id] = added.body.token.token;
+      tokens[body.id] = await addPrincipal(server.url, server.adminToken, body);
     }
 
     const created = await api('POST', '/changesets', 'Agent-D', {

@@ -27,7 +27,7 @@ describeEachBackend('audit trail', (backend) => {
     }
     const auto = await f.engine.create(f.p['Agent-A']!, uiButton());
     ids.push(auto.id);
-    await f.engine.issueToken(f.p['root']!, 'bob');
+    await f.engine.issueToken(f.p['root']!, 'Agent-B');
     await f.engine.updatePrincipal(f.p['root']!, 'bob', { groups: ['operator'] });
   });
   afterAll(() => f.db.close());

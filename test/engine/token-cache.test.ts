@@ -11,7 +11,10 @@ import { describeEachBackend } from '../helpers/backends.js';
 import { type Fixture, makeFixture, uniqueId } from '../helpers/fixture.js';
 import { SpyDb } from '../helpers/spy-db.js';
 
-const withCache = (token_cache_ms: number): EngineConfig => ({ ...DEFAULT_ENGINE_CONFIG, auth: { token_cache_ms } });
+const withCache = (token_cache_ms: number): EngineConfig => ({
+  ...DEFAULT_ENGINE_CONFIG,
+  auth: { ...DEFAULT_ENGINE_CONFIG.auth, token_cache_ms },
+});
 
 const TOKEN_LOOKUP = /FROM tokens t JOIN principals/;
 

@@ -8,7 +8,7 @@ import { createChannels } from '../../src/notify/channels/index.js';
 import { Dispatcher } from '../../src/notify/dispatcher.js';
 import { buildNotifications } from '../../src/notify/notify-config.js';
 import { describeEachBackend } from '../helpers/backends.js';
-import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
+import { configChange, type Fixture, makeFixture, skipSetUpEvents } from '../helpers/fixture.js';
 
 const DASHBOARD = 'https://ledger.example.com';
 
@@ -80,6 +80,7 @@ describeEachBackend('email notifications', (backend) => {
       channels: createChannels(notifications, { dashboardUrl: DASHBOARD }),
       clock: () => f.clock.now,
     });
+    await skipSetUpEvents(f.db);
   });
   afterAll(async () => {
     await dispatcher.stop();

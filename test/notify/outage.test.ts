@@ -10,7 +10,7 @@ import { signature, webhookChannel } from '../../src/notify/channels/webhook.js'
 import { Dispatcher } from '../../src/notify/dispatcher.js';
 import { buildNotifications, type WebhookChannel } from '../../src/notify/notify-config.js';
 import { describeEachBackend } from '../helpers/backends.js';
-import { configChange, type Fixture, makeFixture, uiButton } from '../helpers/fixture.js';
+import { configChange, type Fixture, makeFixture, skipSetUpEvents, uiButton } from '../helpers/fixture.js';
 
 const SECRET = 'outage-secret';
 const MAX_ATTEMPTS = 6;
@@ -114,6 +114,7 @@ describeEachBackend('webhook outage', (backend) => {
     });
     app = await buildApp({ engine: f.engine });
     adminToken = (await f.engine.issueToken(null, 'root')).token;
+    await skipSetUpEvents(f.db);
   });
   afterAll(async () => {
     await app.close();

@@ -8,7 +8,7 @@ import { createChannels } from '../../src/notify/channels/index.js';
 import { Dispatcher } from '../../src/notify/dispatcher.js';
 import { buildNotifications } from '../../src/notify/notify-config.js';
 import { type Backend, describeEachBackend } from '../helpers/backends.js';
-import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
+import { configChange, type Fixture, makeFixture, skipSetUpEvents } from '../helpers/fixture.js';
 
 const DASHBOARD = 'https://ledger.example.com';
 const TOKEN = 'xoxb-test-token';
@@ -54,6 +54,7 @@ function fakeSlack(): Promise<{ server: Server; base: string; posted: Posted[]; 
 
 async function setUp(backend: Backend, slack: Record<string, unknown>) {
   const f = await makeFixture(await backend.open());
+  await skipSetUpEvents(f.db);
   const notifications = buildNotifications({
     channels: { slack: { type: 'slack', ...slack } as never },
     dispatcher: { max_attempts: 3, backoff_base_ms: 1_000 },

@@ -6,7 +6,14 @@
 // statement that commits by itself: engine/scope.ts.)
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
-import { cleanUp, freshPostgresUrl, type ServerProcess, type StartOptions, startServer } from '../e2e/helpers.js';
+import {
+  addPrincipal,
+  cleanUp,
+  freshPostgresUrl,
+  type ServerProcess,
+  type StartOptions,
+  startServer,
+} from '../e2e/helpers.js';
 import { describePostgres } from '../helpers/backends.js';
 import {
   call,
@@ -155,9 +162,7 @@ describePostgres('SIGKILL during a 10,000-item ATOMIC apply', () => {
       { id: 'alice', kind: 'human' },
       { id: 'olga', kind: 'human', groups: ['operator'] },
     ]) {
-      const added = await api('POST', '/principals', 'admin', body);
-      if (!added.ok || added.status !== 201) throw new Error(`adding ${body.id}: ${JSON.stringify(added)}`);
-      tokens[body.id] = (added.body['token'] as { token: string }).token;
+      tokens[body.id] = await addPrincipal(server.url, tokens['admin']!, body);
     }
     const items = Array.from({ length: N }, (_, i) => ({
       key: `k${i}`,

@@ -5,6 +5,7 @@ import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
 import {
+  addPrincipal,
   cleanUp,
   freshPostgresUrl,
   httpGet,
@@ -117,9 +118,7 @@ describePostgres('graceful shutdown', () => {
       { id: 'Agent-D', kind: 'agent' },
       { id: 'alice', kind: 'human' },
     ]) {
-      const added = await call(server.url, 'POST', '/principals', tokens['admin']!, body);
-      if (!added.ok || added.status !== 201) throw new Error(`adding ${body.id}: ${JSON.stringify(added)}`);
-      tokens[body.id] = (added.body['token'] as { token: string }).token;
+      tokens[body.id] = await addPrincipal(server.url, tokens['admin']!, body);
     }
 
     // Deliveries in flight: events the receiver is sitting on.

@@ -6,7 +6,14 @@
 // and the three dispatchers delivered every outbox event to the webhook.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
-import { cleanUp, freshPostgresUrl, makeTempDir, type ServerProcess, startServer } from '../e2e/helpers.js';
+import {
+  addPrincipal,
+  cleanUp,
+  freshPostgresUrl,
+  makeTempDir,
+  type ServerProcess,
+  startServer,
+} from '../e2e/helpers.js';
 import { describePostgres } from '../helpers/backends.js';
 import {
   call,
@@ -115,9 +122,7 @@ describePostgres('three instances on one database', () => {
       { id: 'setup', kind: 'agent' },
     ];
     for (const [index, body] of principals.entries()) {
-      const added = await call(servers[index % INSTANCES]!.url, 'POST', '/principals', adminToken, body);
-      if (!added.ok || added.status !== 201) throw new Error(`adding ${body.id}: ${JSON.stringify(added)}`);
-      tokens[body.id] = (added.body['token'] as { token: string }).token;
+      tokens[body.id] = await addPrincipal(servers[index % INSTANCES]!.url, adminToken, body);
     }
     // The shared targets exist before the load: small UI changes, auto-approved, create them.
     for (let k = 0; k < SHARED_TARGETS; k++) {

@@ -5,7 +5,7 @@
 // itself, and every transition that was answered 2xx is in the database.
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanUp, type ServerProcess, startServer } from '../e2e/helpers.js';
+import { addPrincipal, cleanUp, type ServerProcess, startServer } from '../e2e/helpers.js';
 import { STRICT } from '../helpers/backends.js';
 import {
   call,
@@ -69,9 +69,7 @@ scenario(`PostgreSQL restarted under load${unavailable && !STRICT ? ` — skippe
       { id: 'alice', kind: 'human' },
     ];
     for (const body of principals) {
-      const added = await call(server.url, 'POST', '/principals', tokens['admin']!, body);
-      if (!added.ok || added.status !== 201) throw new Error(`adding ${body.id}: ${JSON.stringify(added)}`);
-      tokens[body.id] = (added.body['token'] as { token: string }).token;
+      tokens[body.id] = await addPrincipal(server.url, tokens['admin']!, body);
     }
 
     let stopping = false;

@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cleanUp, freshPostgresUrl, makeTempDir, REPO_ROOT, type ServerProcess, startServer } from '../e2e/helpers.js';
+import {
+  addPrincipal,
+  cleanUp,
+  freshPostgresUrl,
+  makeTempDir,
+  REPO_ROOT,
+  type ServerProcess,
+  startServer,
+} from '../e2e/helpers.js';
 import { describePostgres } from '../helpers/backends.js';
 import {
   call,
@@ -217,10 +225,7 @@ describePostgres('hostile input and bad actors', () => {
       { id: 'Agent-D', kind: 'agent', email: 'agent-d@example.com' },
       { id: 'alice', kind: 'human', email: 'alice@example.com' },
     ]) {
-      const added = await api('POST', '/principals', 'admin', body);
-      expectJson(added, `adding ${body.id}`);
-      expect(added.status).toBe(201);
-      tokens[body.id] = (added.body['token'] as { token: string }).token;
+      tokens[body.id] = await addPrincipal(server.url, tokens['admin']!, body);
     }
   });
 

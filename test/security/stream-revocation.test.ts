@@ -15,7 +15,10 @@ import { type Fixture, makeFixture } from '../helpers/fixture.js';
 import { openSse, type SseClient } from '../helpers/sse.js';
 
 const TOKEN_CACHE_MS = 300;
-const CONFIG: EngineConfig = { ...DEFAULT_ENGINE_CONFIG, auth: { token_cache_ms: TOKEN_CACHE_MS } };
+const CONFIG: EngineConfig = {
+  ...DEFAULT_ENGINE_CONFIG,
+  auth: { ...DEFAULT_ENGINE_CONFIG.auth, token_cache_ms: TOKEN_CACHE_MS },
+};
 
 /** Resolves true when the stream ends within `ms`, false when it is still open then. */
 const endsWithin = (client: SseClient, ms: number): Promise<boolean> =>
@@ -94,7 +97,7 @@ describeEachBackend('stream revocation (issue 19: streams end with their credent
 
   it('ends a stream at once when the revocation goes through its own instance', async () => {
     // A token-cache period of a minute: only the Engine telling the stream watch can end it in time.
-    const slow = new Engine({ db: f.db, config: { ...CONFIG, auth: { token_cache_ms: 60_000 } } });
+    const slow = new Engine({ db: f.db, config: { ...CONFIG, auth: { ...CONFIG.auth, token_cache_ms: 60_000 } } });
     const app = await buildApp({ engine: slow, events: feeds[0]! });
     const url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/api/ledger/events`;
     const fresh = await f.engine.issueToken(null, 'alice');

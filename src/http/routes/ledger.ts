@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Engine } from '../../engine/engine.js';
+import { assertAdmin } from '../../engine/principals.js';
 import { actorOf } from '../auth.js';
 import * as S from '../schemas.js';
 
@@ -19,7 +20,16 @@ const PolicyView = Type.Object({
   message: Type.Union([Type.String(), Type.Null()]),
 });
 
-export function ledgerRoutes(app: FastifyInstance, engine: Engine): void {
+const CONTACTS_PRIVATE =
+  'Contact details (`email`, `slack_id`) are private: they are included only for admins and for the ' +
+  'principal itself; anyone else gets the principal without those two fields.';
+
+export interface LedgerRouteOptions {
+  /** The dashboard's base URL, for an enrolment's redeem_url (no trailing slash). */
+  dashboardUrl: string;
+}
+
+export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: LedgerRouteOptions): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.get(
@@ -93,17 +103,34 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine): void {
     },
     (request) => actorOf(request),
   );
-  r.get('/principals', { schema: { tags: ['principals'], summary: 'All principals' } }, async () => ({
-    data: await engine.listPrincipals(),
-  }));
-  r.post(
+  r.get(
     '/principals',
     {
       schema: {
         tags: ['principals'],
-        summary: 'Add a principal (admin); returns its first token, shown once',
+        summary: 'All principals',
+        description: CONTACTS_PRIVATE,
+        response: S.responses({ 200: Type.Object({ data: Type.Array(S.PrincipalView) }) }),
+      },
+    },
+    async (request) => ({ data: await engine.listPrincipalsFor(actorOf(request)) }),
+  );
+  r.post(
+    '/principals',
+    {
+      config: { issuesSecret: { authorize: assertAdmin } },
+      schema: {
+        tags: ['principals'],
+        summary: 'Add a principal (admin); an agent or service gets its first token, shown once',
+        description:
+          'An agent or a service comes with its first token, shown once (never replayed for a repeated ' +
+          'Idempotency-Key). A human gets `token: null`: people take their own credentials by redeeming ' +
+          'an enrolment (POST /principals/{id}/enrolments), unless `auth.admin_may_issue_human_tokens` is on.',
         body: S.PrincipalBody,
-        response: S.responses({ 201: Type.Object({ principal: S.PrincipalView, token: S.IssuedToken }), ...errors }),
+        response: S.responses({
+          201: Type.Object({ principal: S.PrincipalView, token: Type.Union([S.IssuedToken, Type.Null()]) }),
+          ...errors,
+        }),
       },
     },
     async (request, reply) => {
@@ -118,7 +145,7 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine): void {
         risk: b.risk ?? null,
         active: true,
       });
-      return reply.status(201).send({ principal, token: token! });
+      return reply.status(201).send({ principal, token });
     },
   );
   r.get(
@@ -126,11 +153,12 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine): void {
     {
       schema: {
         tags: ['principals'],
+        description: CONTACTS_PRIVATE,
         params: S.PrincipalParams,
         response: S.responses({ 200: S.PrincipalView, ...errors }),
       },
     },
-    (request) => engine.requirePrincipal(request.params.id),
+    (request) => engine.principalFor(actorOf(request), request.params.id),
   );
   r.patch(
     '/principals/:id',
@@ -148,9 +176,14 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine): void {
   r.post(
     '/principals/:id/tokens',
     {
+      config: { issuesSecret: { authorize: assertAdmin } },
       schema: {
         tags: ['principals'],
-        summary: 'Issue a token (admin), shown once',
+        summary: 'Issue a token (admin) for an agent or a service, shown once',
+        description:
+          'Refused (403) for a human unless `auth.admin_may_issue_human_tokens` is on: people redeem an ' +
+          'enrolment instead. The token is shown once: a repeat with the same Idempotency-Key is refused ' +
+          'with SECRET_SHOWN_ONCE.',
         params: S.PrincipalParams,
         body: Type.Optional(S.TokenBody),
         response: S.responses({ 201: S.IssuedToken, ...errors }),
@@ -158,6 +191,44 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine): void {
     },
     async (request, reply) =>
       reply.status(201).send(await engine.issueToken(actorOf(request), request.params.id, request.body?.name ?? null)),
+  );
+  r.post(
+    '/principals/:id/enrolments',
+    {
+      config: { issuesSecret: { authorize: assertAdmin } },
+      schema: {
+        tags: ['principals'],
+        summary: 'Create a one-time enrolment (admin): a code the principal redeems for their own token',
+        description:
+          'The code is shown once (stored only as its hash; a repeat with the same Idempotency-Key is ' +
+          'refused with SECRET_SHOWN_ONCE) and expires after `auth.enrolment_ttl_hours`. Hand it (or ' +
+          '`redeem_url`, the dashboard page that redeems it) to the principal only.',
+        params: S.PrincipalParams,
+        response: S.responses({ 201: S.CreatedEnrolment, ...errors }),
+      },
+    },
+    async (request, reply) => {
+      const created = await engine.createEnrolment(actorOf(request), request.params.id);
+      const redeem_url = `${options.dashboardUrl}/enrol#code=${encodeURIComponent(created.code)}`;
+      return reply.status(201).send({ ...created, redeem_url });
+    },
+  );
+  r.post(
+    '/enrolments/redeem',
+    {
+      schema: {
+        tags: ['principals'],
+        summary: 'Redeem an enrolment code for a token (no token needed), once',
+        description:
+          'The code is the credential. A code already redeemed or expired: 410 GONE. The redemption is ' +
+          'audited and announced (`token.issued`, via enrolment) to the principal and the admins.',
+        security: [],
+        body: S.RedeemBody,
+        response: S.responses({ 201: Type.Object({ token: S.IssuedToken }), ...errors, 410: S.ErrorResponse }),
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send({ token: await engine.redeemEnrolment(request.body.code, { ip: request.ip }) }),
   );
   r.delete(
     '/tokens/:token_id',

@@ -67,3 +67,25 @@ export function createApi(token: string, onUnauthorized: () => void): Api {
 export async function whoAmI<T>(token: string): Promise<T> {
   return createApi(token, () => {}).get<T>('/me');
 }
+
+export interface IssuedToken {
+  token_id: string;
+  token: string;
+  principal_id: string;
+}
+
+/** Redeems a one-time enrolment code for a token of one's own (no token needed: the code is the credential). */
+export async function redeemEnrolment(code: string): Promise<IssuedToken> {
+  let response: Response;
+  try {
+    response = await fetch(`${API_BASE}/enrolments/redeem`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ code }),
+    });
+  } catch (error) {
+    throw new ApiError(0, 'NETWORK', `the server cannot be reached (${(error as Error).message})`);
+  }
+  if (!response.ok) throw await readError(response);
+  return ((await response.json()) as { token: IssuedToken }).token;
+}

@@ -58,8 +58,8 @@ export function SignIn({
           />
           <p id={helpId} className="hint">
             The token stays in this browser tab (session storage) and is sent only in the Authorization header. The
-            first admin's token is in <code>.changeledger/admin-token</code>; an admin issues others with{' '}
-            <code>changeledger token create &lt;principal&gt;</code>.
+            first admin's token is in <code>.changeledger/admin-token</code>. People get their own by opening the
+            enrolment link an admin sends them; agents and services get theirs from an admin.
           </p>
         </div>
         {error && <ErrorNotice error={error} title="Sign-in failed" />}

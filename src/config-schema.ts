@@ -189,7 +189,7 @@ export const DEFAULTS = {
     request_timeout_ms: 30_000,
     shutdown_timeout_ms: 10_000,
     drain_ms: 1_000,
-    max_in_flight: 32,
+    max_in_flight: 0,
     admission_wait_ms: 1_000,
   },
   database: { url: null, data_dir: './.changeledger', pool_max: 10, statement_timeout_ms: 30_000 },

@@ -4,8 +4,7 @@
 // 429 per principal; request bodies and item counts are bounded.
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -78,45 +77,83 @@ async function smtpServer(user: string, password: string) {
   return { server, port: (server.server.address() as AddressInfo).port, mails };
 }
 
-/** A POST of `size` bytes of JSON sent with node:http, which reads the answer even if the server stops reading. */
+/**
+ * A POST of `size` bytes of JSON over a plain socket. The server may answer (413) and close before it
+ * has read the body: writing then fails (EPIPE, ECONNRESET), which is ignored, while everything the
+ * server sent is still read until the socket closes. (node:http gives up on the answer when its
+ * write fails, and waits forever: on a busy machine the write often fails before the answer is read.)
+ * Never waits longer than `timeoutMs`.
+ */
 function postBytes(
   url: string,
   token: string,
   size: number,
+  timeoutMs = 60_000,
 ): Promise<{ status: number; body: JsonObject; type: string }> {
+  const target = new URL(url);
   const filler = 'x'.repeat(Math.max(0, size - 40));
   const data = Buffer.from(JSON.stringify({ title: 'big', description: filler }));
+  const head =
+    `POST ${target.pathname} HTTP/1.1\r\nhost: ${target.host}\r\nauthorization: Bearer ${token}\r\n` +
+    `content-type: application/json\r\ncontent-length: ${data.length}\r\nconnection: close\r\n\r\n`;
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': data.length,
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            body: JSON.parse(text) as JsonObject,
-            type: res.headers['content-type'] ?? '',
-          }),
-        );
-      },
-    );
-    // The server may answer and close before it has read everything: that is its right.
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
+    const chunks: Buffer[] = [];
+    const socket = connect(Number(target.port), target.hostname);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new Error(
+          `no complete answer within ${timeoutMs} ms: ${Buffer.concat(chunks).toString('latin1').slice(0, 200)}`,
+        ),
+      );
+    }, timeoutMs);
+    /** The answer once its head and `content-length` bytes of body are in, else null. */
+    const answer = () => {
+      const raw = Buffer.concat(chunks);
+      const end = raw.indexOf('\r\n\r\n');
+      if (end < 0) return null;
+      const lines = raw.subarray(0, end).toString('latin1').split('\r\n');
+      const headers = new Map(
+        lines
+          .slice(1)
+          .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+      );
+      const body = raw.subarray(end + 4, end + 4 + Number(headers.get('content-length') ?? Number.NaN));
+      if (body.length !== Number(headers.get('content-length'))) return null;
+      return {
+        status: Number(lines[0]!.split(' ')[1]),
+        body: JSON.parse(body.toString('utf8')) as JsonObject,
+        type: headers.get('content-type') ?? '',
+      };
+    };
+    const settle = () => {
+      const complete = answer();
+      if (!complete) return false;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(complete);
+      return true;
+    };
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      settle();
     });
-    req.end(data);
+    // The server may stop reading and close: that is its right, and the answer it sent still counts.
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (!settle()) {
+        clearTimeout(timer);
+        reject(
+          new Error(
+            `the connection closed without a complete answer: ${Buffer.concat(chunks).toString('latin1').slice(0, 200)}`,
+          ),
+        );
+      }
+    });
+    socket.on('connect', () => {
+      socket.write(head);
+      socket.write(data);
+    });
   });
 }
 

@@ -95,6 +95,7 @@ async function main(): Promise<void> {
   );
   if (existsSync(here('policy.bench.ts'))) runs.push(await runChild('policy evaluation', 'policy.bench.ts'));
   if (existsSync(here('webhook.bench.ts'))) runs.push(await webhook());
+  runs.push(await runChild('overload, with and without admission control', 'overload.bench.ts'));
 
   for (const name of await leftoverDatabases(RUN_ID)) {
     console.log(`dropping ${name}, left behind by a bench that failed`);

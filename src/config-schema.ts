@@ -90,6 +90,8 @@ export const FileSchema = section({
     request_timeout_ms: millis(),
     shutdown_timeout_ms: millis(),
     drain_ms: int(0, 60_000),
+    max_in_flight: int(0, 100_000),
+    admission_wait_ms: int(0, 60_000),
   }),
   database: section({ url: text(), data_dir: text(), pool_max: int(1, 1000), statement_timeout_ms: millis() }),
   risk: RiskSection,
@@ -193,6 +195,8 @@ export const DEFAULTS = {
     request_timeout_ms: 30_000,
     shutdown_timeout_ms: 10_000,
     drain_ms: 1_000,
+    max_in_flight: 0,
+    admission_wait_ms: 1_000,
   },
   database: { url: null, data_dir: './.changeledger', pool_max: 10, statement_timeout_ms: 30_000 },
   approval: {

@@ -34,6 +34,10 @@ export interface Config {
     shutdown_timeout_ms: number;
     /** After SIGTERM: how long /readyz answers 503 while requests are still served, before closing. */
     drain_ms: number;
+    /** API requests this instance works on at once (admission control); 0 turns it off. */
+    max_in_flight: number;
+    /** How long a request waits for one of those slots before it is answered 503 OVERLOADED. */
+    admission_wait_ms: number;
   };
   database: { url: string | null; data_dir: string; pool_max: number; statement_timeout_ms: number };
   /** Core's risk config: `risk` merged over the defaults, plus `agents` and `approval.auto_approve`. */

@@ -55,6 +55,8 @@ describe('defaults', () => {
     ['server.request_timeout_ms', 30_000],
     ['server.shutdown_timeout_ms', 10_000],
     ['server.drain_ms', 1_000],
+    ['server.max_in_flight', 0],
+    ['server.admission_wait_ms', 1_000],
     ['database.url', null],
     ['database.data_dir', './.changeledger'],
     ['database.pool_max', 10],
@@ -158,6 +160,8 @@ describe('a full file', () => {
         request_timeout_ms: 5000,
         shutdown_timeout_ms: 2000,
         drain_ms: 1000,
+        max_in_flight: 0,
+        admission_wait_ms: 1000,
       },
     ],
     [

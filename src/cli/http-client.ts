@@ -1,6 +1,8 @@
 // A small client for the HTTP API: a bearer token, JSON bodies, an Idempotency-Key on every POST
-// (so a retried request never acts twice), and refusals turned into errors that read like the API.
+// (so a retried request never acts twice), retries of what the server asks to be retried (503, 429
+// after Retry-After, core/retry.ts), and refusals turned into errors that read like the API.
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from '../core/retry.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 const API_PREFIX = '/api/ledger';
@@ -13,6 +15,8 @@ export interface ClientOptions {
   timeoutMs?: number | undefined;
   /** Extra attempts after a connection dropped mid-request (never after a refusal or an answer). */
   retries?: number | undefined;
+  /** Retries of 503 OVERLOADED/UNAVAILABLE and 429 answers to reads and keyed POSTs (default 5 attempts, 30 s). */
+  retryPolicy?: RetryPolicy | undefined;
   fetch?: typeof fetch | undefined;
 }
 
@@ -92,6 +96,7 @@ export class LedgerClient {
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private readonly retries: number;
+  private readonly retryPolicy: RetryPolicy;
   private readonly fetchImpl: typeof fetch;
 
   constructor(options: ClientOptions = {}) {
@@ -103,6 +108,7 @@ export class LedgerClient {
     this.token = options.token || undefined;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.retries = options.retries ?? 1;
+    this.retryPolicy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
     this.fetchImpl = options.fetch ?? fetch;
   }
 
@@ -139,8 +145,28 @@ export class LedgerClient {
       headers,
       ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
     };
-    const response = await this.send(this.urlOf(path, options.query), init);
-    return this.read<T>(response);
+    const url = this.urlOf(path, options.query);
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.send(url, init);
+      const wait = retryDelayMs(
+        {
+          method,
+          hasIdempotencyKey: headers['idempotency-key'] !== undefined,
+          status: response.status,
+          retryAfter: response.headers.get('retry-after'),
+          attempt,
+          elapsedMs: Date.now() - started,
+          nowMs: Date.now(),
+          jitter: Math.random(),
+        },
+        this.retryPolicy,
+      );
+      if (wait === null) return this.read<T>(response);
+      // The same request, Idempotency-Key included: what the first attempt did is replayed, not redone.
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   private urlOf(path: string, query: RequestOptions['query']): string {

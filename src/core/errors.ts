@@ -25,10 +25,21 @@ export const ERROR_CATALOG = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, error: 'Unprocessable Entity' },
   RATE_LIMITED: { status: 429, error: 'Too Many Requests' },
   INTERNAL: { status: 500, error: 'Internal Server Error' },
+  /** The database cannot be reached. */
   UNAVAILABLE: { status: 503, error: 'Service Unavailable' },
+  /** The database is up but this instance is busy: no slot or pool connection freed up in time. */
+  OVERLOADED: { status: 503, error: 'Service Unavailable' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/**
+ * Refusals a client should retry after a pause, and the pause (the `Retry-After` header, seconds).
+ * RATE_LIMITED computes its own from the principal's bucket.
+ */
+export const RETRY_AFTER_SECONDS = { OVERLOADED: 1, UNAVAILABLE: 2 } as const satisfies Partial<
+  Record<ErrorCode, number>
+>;
 
 export interface ErrorDetail {
   path?: string;

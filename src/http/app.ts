@@ -3,10 +3,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import { LedgerError } from '../core/errors.js';
+import { LedgerError, RETRY_AFTER_SECONDS } from '../core/errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { EventFeed } from '../notify/event-feed.js';
 import { schemaStatus } from '../store/migrator.js';
+import { type Admission, registerAdmission } from './admission.js';
 import { registerAuth } from './auth.js';
 import { DEFAULT_WEB_ROOT, registerDashboard } from './dashboard.js';
 import { toLedgerError } from './errors.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   events?: EventFeed;
   /** Per-principal write limit; default none (tests), the server passes the configured one. */
   rateLimit?: RateLimit;
+  /** Admission control (API requests at once, then a short queue); default off, the server passes the configured one. */
+  admission?: Omit<Admission, 'onShed'>;
   /** Interval of the SSE heartbeat comment (default 15 s). */
   eventsHeartbeatMs?: number;
   /** The dashboard's base URL (config dashboard_url), for links the API hands out; default none (relative links). */
@@ -67,7 +70,12 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler((error, request, reply) => {
     const refusal = toLedgerError(error);
-    if (refusal.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    if (refusal.code === 'OVERLOADED') {
+      metrics.overloaded.inc({ stage: 'pool' });
+      request.log.warn({ err: error }, 'request shed: no database connection freed up in time');
+    } else if (refusal.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    const retryAfter = RETRY_AFTER_SECONDS[refusal.code as keyof typeof RETRY_AFTER_SECONDS];
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     return reply.status(refusal.statusCode).send(refusal.toBody());
   });
   app.setNotFoundHandler((request, reply) =>
@@ -100,10 +108,15 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  const metrics = registerMetrics(app, engine.db);
+  // Before authentication: a shed request has not touched the database at all.
+  registerAdmission(app, {
+    ...(deps.admission ?? { maxInFlight: 0, waitMs: 0 }),
+    onShed: () => metrics.overloaded.inc({ stage: 'admission' }),
+  });
   registerAuth(app, engine);
   registerRateLimit(app, deps.rateLimit ?? { perMinute: 0, burst: 1 });
   registerInputGuard(app);
-  const metrics = registerMetrics(app, engine.db);
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

@@ -92,14 +92,35 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: () => D
   app.addHook('preHandler', (request, reply) => replayOrClaim(db, request, reply, clock));
   app.addHook('onSend', async (request, reply, payload) => {
     const key = request.idempotencyKey;
-    if (!key || !request.principal) return payload;
+    const principal = request.principal;
+    if (!key || !principal) return payload;
     request.idempotencyKey = null;
-    if (reply.statusCode >= 400) await releaseKey(db, request.principal.id, key);
-    else {
-      const response = typeof payload === 'string' ? (JSON.parse(payload) as Json) : null;
-      const secret = request.routeOptions.config.issuesSecret !== undefined;
-      await completeKey(db, request.principal.id, key, reply.statusCode, secret ? withoutSecrets(response) : response);
+    const status = reply.statusCode;
+    const response = typeof payload === 'string' ? (JSON.parse(payload) as Json) : null;
+    const secret = request.routeOptions.config.issuesSecret !== undefined;
+    const settle = () =>
+      status >= 400
+        ? releaseKey(db, principal.id, key)
+        : completeKey(db, principal.id, key, status, secret ? withoutSecrets(response) : response);
+    // The answer stands whatever happens to the key: under overload (no pool connection in time) a
+    // refusal still goes out as itself, and a success that committed does not turn into a 503. The
+    // key is settled later instead, so that a retry does not find it "still in progress" for good.
+    try {
+      await settle();
+    } catch (error) {
+      request.log.warn({ err: error }, 'Idempotency-Key not settled; trying again shortly');
+      settleLater(settle, request.log);
     }
     return payload;
   });
+}
+
+/** Tries `settle` again a few times, a second apart, off the request. */
+function settleLater(settle: () => Promise<void>, log: FastifyRequest['log'], attempt = 1): void {
+  setTimeout(() => {
+    settle().catch((error: unknown) => {
+      if (attempt < 5) settleLater(settle, log, attempt + 1);
+      else log.error({ err: error }, 'Idempotency-Key could not be settled');
+    });
+  }, 1_000).unref();
 }

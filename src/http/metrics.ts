@@ -1,4 +1,5 @@
-// Prometheus metrics: requests by route and status, change-sets by status, applies, rollbacks, approvals.
+// Prometheus metrics: requests by route and status, change-sets by status, applies, rollbacks, approvals,
+// requests shed under overload.
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STATUSES } from '../core/types.js';
@@ -10,6 +11,8 @@ export interface Metrics {
   applies: Counter<'result'>;
   rollbacks: Counter<'forced'>;
   approvals: Counter<'decision'>;
+  /** Requests answered 503 OVERLOADED: shed by admission control, or after waiting out the pool. */
+  overloaded: Counter<'stage'>;
 }
 
 export function registerMetrics(app: FastifyInstance, db: Db): Metrics {
@@ -57,6 +60,12 @@ export function registerMetrics(app: FastifyInstance, db: Db): Metrics {
       name: 'changeledger_approvals_total',
       help: 'Approval decisions',
       labelNames: ['decision'],
+      registers: [registry],
+    }),
+    overloaded: new Counter({
+      name: 'changeledger_overloaded_total',
+      help: 'Requests answered 503 OVERLOADED, by where they were shed (admission, pool)',
+      labelNames: ['stage'],
       registers: [registry],
     }),
   };

@@ -1,5 +1,5 @@
 // Database errors are translated here, by SQLSTATE code (never by message text).
-import { LedgerError } from '../core/errors.js';
+import { LedgerError, RETRY_AFTER_SECONDS } from '../core/errors.js';
 
 export const SQLSTATE = {
   uniqueViolation: '23505',
@@ -39,9 +39,18 @@ export function isConnectionError(error: unknown): boolean {
   const code = sqlState(error);
   if (code && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
+  return /Connection terminated|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
     message,
   );
+}
+
+/**
+ * Every connection of the pool stayed busy for the whole wait: the database is up, this instance is
+ * overloaded (503 OVERLOADED). pg-pool raises this error, which has no code, only for a request
+ * queued behind a full pool (a new connection that cannot be opened fails as a connection error).
+ */
+export function isPoolWaitTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'timeout exceeded when trying to connect';
 }
 
 /** Text or JSON the database cannot store (NUL, invalid escapes): a bad request, not a crash. */
@@ -54,6 +63,14 @@ export function translateDbError(error: unknown): unknown {
     return new LedgerError('VALIDATION_FAILED', 'the request holds a value the database cannot store', undefined, {
       cause: error,
     });
+  }
+  if (isPoolWaitTimeout(error)) {
+    return new LedgerError(
+      'OVERLOADED',
+      `the server is busy (every database connection is in use): retry in ${RETRY_AFTER_SECONDS.OVERLOADED} s`,
+      undefined,
+      { cause: error },
+    );
   }
   if (isConnectionError(error)) {
     return new LedgerError('UNAVAILABLE', 'the database is unavailable, try again shortly', undefined, {

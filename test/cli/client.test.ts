@@ -324,6 +324,99 @@ describe('http client without a server', () => {
     }
   });
 
+  /** A server answering from a script: each request gets the next answer (the last one repeats). */
+  async function scripted(answers: { status: number; code?: string; retryAfter?: string }[]) {
+    const seen: { method: string; key: string | undefined; at: number }[] = [];
+    const server = createServer((request, response) => {
+      request.resume();
+      const answer = answers[Math.min(seen.length, answers.length - 1)]!;
+      seen.push({
+        method: request.method!,
+        key: request.headers['idempotency-key'] as string | undefined,
+        at: performance.now(),
+      });
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (answer.retryAfter !== undefined) headers['retry-after'] = answer.retryAfter;
+      const body =
+        answer.status < 300
+          ? { ok: true, attempt: seen.length }
+          : { statusCode: answer.status, code: answer.code, error: 'Service Unavailable', message: 'busy' };
+      response.writeHead(answer.status, headers).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      seen,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  it('retries a GET answered 503 OVERLOADED after its Retry-After, then returns the answer', async () => {
+    const server = await scripted([{ status: 503, code: 'OVERLOADED', retryAfter: '1' }, { status: 200 }]);
+    try {
+      const started = performance.now();
+      expect(await new LedgerClient({ url: server.url, token: 't' }).get('/me')).toEqual({ ok: true, attempt: 2 });
+      expect(server.seen).toHaveLength(2);
+      // Retry-After: 1 is honoured (plus at most a fifth of jitter).
+      const gap = server.seen[1]!.at - server.seen[0]!.at;
+      expect(gap).toBeGreaterThanOrEqual(990);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('retries a POST answered 503 UNAVAILABLE and 429 with the same Idempotency-Key', async () => {
+    const server = await scripted([
+      { status: 503, code: 'UNAVAILABLE', retryAfter: '0' },
+      { status: 429, code: 'RATE_LIMITED', retryAfter: '0' },
+      { status: 200 },
+    ]);
+    try {
+      const client = new LedgerClient({ url: server.url, token: 't' });
+      expect(await client.post('/changesets/x/apply', { mode: 'ATOMIC' })).toEqual({ ok: true, attempt: 3 });
+      expect(server.seen.map((s) => s.method)).toEqual(['POST', 'POST', 'POST']);
+      expect(server.seen[0]!.key).toMatch(/^[0-9a-f-]{36}$/);
+      expect(new Set(server.seen.map((s) => s.key)).size).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('does not retry a PATCH (no Idempotency-Key protects it): the 503 is the answer', async () => {
+    const server = await scripted([{ status: 503, code: 'OVERLOADED', retryAfter: '0' }, { status: 200 }]);
+    try {
+      const client = new LedgerClient({ url: server.url, token: 't' });
+      await expect(client.patch('/changesets/x', { title: 'y' })).rejects.toMatchObject({
+        code: 'OVERLOADED',
+        statusCode: 503,
+      });
+      expect(server.seen).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('gives up after its attempts, and at once when Retry-After would pass its total time', async () => {
+    const server = await scripted([{ status: 503, code: 'OVERLOADED', retryAfter: '0' }]);
+    const slow = await scripted([{ status: 503, code: 'OVERLOADED', retryAfter: '60' }]);
+    try {
+      const policy = { attempts: 3, totalMs: 10_000, defaultWaitMs: 0 };
+      const client = new LedgerClient({ url: server.url, token: 't', retryPolicy: policy });
+      await expect(client.get('/me')).rejects.toThrow(ApiError);
+      expect(server.seen).toHaveLength(3);
+      const started = performance.now();
+      await expect(new LedgerClient({ url: slow.url, token: 't' }).get('/me')).rejects.toMatchObject({
+        code: 'OVERLOADED',
+      });
+      expect(slow.seen).toHaveLength(1);
+      expect(performance.now() - started).toBeLessThan(10_000);
+    } finally {
+      await server.close();
+      await slow.close();
+    }
+  });
+
   it('reports an answer that is not the API error shape by its HTTP status', async () => {
     const server = createServer((_request, response) =>
       response.writeHead(502, 'Bad Gateway').end('<html>upstream down</html>'),

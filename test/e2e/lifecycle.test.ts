@@ -49,11 +49,12 @@ function postInTwoParts(url: string, token: string, body: unknown, agent: Agent)
 }
 
 /** GET `url` on new connections until one fails: every status seen, then the error code. */
-async function probeUntilFailed(url: string, timeoutMs = 5_000): Promise<(number | string)[]> {
+async function probeUntilFailed(url: string, timeoutMs = 20_000): Promise<(number | string)[]> {
   const seen: (number | string)[] = [];
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
-    const probe = await httpGet(url, 1_000);
+    // A busy machine may take seconds to answer: a slow answer is not the refusal looked for.
+    const probe = await httpGet(url, 10_000);
     seen.push('status' in probe ? probe.status : probe.error);
     if (!('status' in probe)) return seen;
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -160,7 +161,7 @@ function lifecycleOverHttp(start: () => Promise<StartOptions>, afterStart?: (ser
       await server.waitFor(/"url":"\/api\/ledger\/changesets".*"msg":"incoming request"/, { from: mark });
       const signalled = performance.now();
       server.proc.kill('SIGTERM');
-      await server.waitFor(/SIGTERM, finishing in-flight requests/, { timeoutMs: 5_000, from: mark });
+      await server.waitFor(/SIGTERM, finishing in-flight requests/, { timeoutMs: 20_000, from: mark });
 
       // New requests: 503 from /readyz while the listener is still open, then refused (or, caught
       // while the server closes, reset). Never hung.

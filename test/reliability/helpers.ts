@@ -3,7 +3,7 @@
 // lifecycles, consistent resource histories, an outbox that matches the audit trail), and a
 // PostgreSQL cluster of the test's own to restart at will.
 import { execFile } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { type RetryPolicy, retryDelayMs } from '../../src/core/retry.js';
 import { freePort } from '../e2e/helpers.js';
 import { TEST_DATABASE_URL } from '../helpers/backends.js';
 
@@ -73,6 +74,63 @@ export async function call(
     const code =
       name === 'TimeoutError' || name === 'AbortError' ? 'TIMEOUT' : (cause?.code ?? (error as Error).message);
     return { ok: false, error: code, ms: performance.now() - started };
+  }
+}
+
+/** What a well-behaved client got: the last answer, and the answers it was asked to retry. */
+export type RetriedOutcome = Outcome & {
+  attempts: number;
+  /** `<status> <code>` of every answer that was retried (503 OVERLOADED, 429 RATE_LIMITED, …). */
+  retried: string[];
+  /** The Idempotency-Key every attempt carried (POST), else null. */
+  key: string | null;
+};
+
+/**
+ * Generous bounds for the tests' clients: on a busy machine the same request may be shed many times
+ * in a row (a shed request comes back among new ones, and the queue does not remember it), so the
+ * bound is the scenarios' own time budget rather than a handful of attempts.
+ */
+export const TEST_RETRY_POLICY: RetryPolicy = { attempts: 40, totalMs: 100_000, defaultWaitMs: 1_000 };
+
+/**
+ * `call` as a well-behaved client makes it (the rule of src/core/retry.ts, shared with the CLI and the
+ * dashboard): a POST carries an Idempotency-Key, and an answer the server asks to be retried (503,
+ * 429) is sent again with the same key after its Retry-After, within `policy`. Network failures and
+ * every other answer are returned as they are.
+ */
+export async function callRetrying(
+  baseUrl: string,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+  options: { timeoutMs?: number; headers?: Record<string, string>; policy?: RetryPolicy; key?: string } = {},
+): Promise<RetriedOutcome> {
+  const key = method === 'POST' ? (options.key ?? randomUUID()) : null;
+  const headers = { ...options.headers, ...(key ? { 'idempotency-key': key } : {}) };
+  const started = performance.now();
+  const retried: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await call(baseUrl, method, path, token, body, { ...options, headers });
+    const wait = outcome.ok
+      ? retryDelayMs(
+          {
+            method,
+            hasIdempotencyKey: key !== null,
+            status: outcome.status,
+            retryAfter: outcome.headers.get('retry-after'),
+            attempt,
+            elapsedMs: performance.now() - started,
+            nowMs: Date.now(),
+            jitter: Math.random(),
+          },
+          options.policy ?? TEST_RETRY_POLICY,
+        )
+      : null;
+    if (wait === null) return { ...outcome, ms: performance.now() - started, attempts: attempt, retried, key };
+    retried.push(`${outcome.ok ? outcome.status : ''} ${outcome.ok ? String(outcome.body['code']) : ''}`);
+    await sleep(wait);
   }
 }
 

@@ -3,8 +3,13 @@
 // racing approvals, duplicate applies, apply against revoke, and rollbacks followed by a second
 // round of approval. Afterwards: every status is legal for its audit trail, nothing was applied
 // twice in one round of approval, resource versions match their history, the audit trail verifies,
-// and the three dispatchers delivered every outbox event to the webhook.
+// and the three dispatchers delivered every outbox event to the webhook. The clients behave: each POST
+// carries an Idempotency-Key and an answer the server asks to be retried (503 OVERLOADED) is sent
+// again after its Retry-After. One instance runs admission control with a small limit, so some
+// requests are always shed; each shed request must end done exactly once or refused, never lost or
+// half-done, and its key must replay its final answer.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
 import {
   addPrincipal,
@@ -17,11 +22,12 @@ import {
 import { describePostgres } from '../helpers/backends.js';
 import {
   call,
+  callRetrying,
   checkLifecycles,
   checkOutboxAgainstAudit,
   checkResources,
   type JsonObject,
-  type Outcome,
+  type RetriedOutcome,
   report,
   type SchemaDb,
   schemaDb,
@@ -63,7 +69,15 @@ interface Answer {
   instance: number;
   result: number | string;
   code?: string;
+  /** The answers that were retried before this one (`503 OVERLOADED`, …). */
+  retried: string[];
+  path: string;
+  body: unknown;
+  key: string | null;
 }
+
+/** Instance 0 sheds beyond this many requests at once (admission control), so shedding always happens. */
+const ADMISSION = { max_in_flight: 8, admission_wait_ms: 2_000 };
 
 describePostgres('three instances on one database', () => {
   let servers: ServerProcess[] = [];
@@ -101,15 +115,19 @@ describePostgres('three instances on one database', () => {
         '',
       ].join('\n'),
     );
+    const admissionConfig = writeConfig(
+      dir,
+      `${readFileSync(config, 'utf8')}server:\n  max_in_flight: ${ADMISSION.max_in_flight}\n  admission_wait_ms: ${ADMISSION.admission_wait_ms}\n`,
+    );
     const adminToken = `clg_${randomBytes(32).toString('base64url')}`;
     // Instances on one database share one audit signing key (docs/security.md).
     const auditKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     // All at once: migrations and the bootstrap admin race between the instances.
     servers = await Promise.all(
-      Array.from({ length: INSTANCES }, () =>
+      Array.from({ length: INSTANCES }, (_, n) =>
         startServer({
           databaseUrl: fresh.url,
-          args: ['--config', config],
+          args: ['--config', n === 0 ? admissionConfig : config],
           env: { CHANGELEDGER_ADMIN_TOKEN: adminToken, CHANGELEDGER_AUDIT_KEY: auditKey, WEBHOOK_SECRET: secret },
         }),
       ),
@@ -157,7 +175,7 @@ describePostgres('three instances on one database', () => {
     const send = async (changeSet: string, action: string, actor: string, path: string, body?: unknown) => {
       const instance = turn++ % INSTANCES;
       perInstance[instance]!++;
-      const outcome: Outcome = await call(servers[instance]!.url, 'POST', path, tokens[actor]!, body, {
+      const outcome = await callRetrying(servers[instance]!.url, 'POST', path, tokens[actor]!, body, {
         timeoutMs: 60_000,
       });
       answers.push({
@@ -167,11 +185,16 @@ describePostgres('three instances on one database', () => {
         instance,
         result: outcome.ok ? outcome.status : outcome.error,
         ...(outcome.ok && outcome.status >= 300 ? { code: String(outcome.body['code']) } : {}),
+        retried: outcome.retried,
+        path,
+        body,
+        key: outcome.key,
       });
       return outcome;
     };
-    const succeeded = (outcome: Outcome): outcome is Outcome & { ok: true } => outcome.ok && outcome.status < 300;
-    const statusOf = (outcome: Outcome) => (outcome.ok ? String(outcome.body['status']) : undefined);
+    const succeeded = (outcome: RetriedOutcome): outcome is RetriedOutcome & { ok: true } =>
+      outcome.ok && outcome.status < 300;
+    const statusOf = (outcome: RetriedOutcome) => (outcome.ok ? String(outcome.body['status']) : undefined);
 
     async function lifecycle(i: number): Promise<JsonObject> {
       const id = `CS-MI-${String(i).padStart(3, '0')}`;
@@ -255,6 +278,35 @@ describePostgres('three instances on one database', () => {
     const refusals = answers.filter((a) => a.result !== 200 && a.result !== 201);
     const unexpected = refusals.filter((a) => a.result !== 409 || a.code !== 'INVALID_TRANSITION');
     expect(unexpected, JSON.stringify(unexpected.slice(0, 10))).toEqual([]);
+    // Shed under overload, never told the database is down (it is not): only OVERLOADED was retried.
+    const retriedAnswers = answers.flatMap((a) => a.retried);
+    expect(retriedAnswers.filter((r) => r !== '503 OVERLOADED')).toEqual([]);
+    const shed = answers.filter((a) => a.retried.length > 0);
+    expect(shed.length, 'instance 0 sheds beyond its max_in_flight').toBeGreaterThan(0);
+
+    // A shed request was not half-done: no Idempotency-Key is left "in progress", and each shed
+    // request that ended 2xx replays that answer under its key without acting again (the audit
+    // counts below include these replays).
+    await waitUntil(
+      'every Idempotency-Key settled',
+      async () => {
+        const [{ n }] = (await db.query(
+          'SELECT count(*)::int AS n FROM idempotency_keys WHERE status_code IS NULL',
+        )) as [{ n: number }];
+        return n === 0 ? true : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
+    const replays = shed.filter((a) => a.result === 200 || a.result === 201).slice(0, 40);
+    const notReplayed: string[] = [];
+    for (const a of replays) {
+      const again = await call(servers[a.instance]!.url, 'POST', a.path, tokens[a.actor]!, a.body, {
+        headers: { 'idempotency-key': a.key! },
+      });
+      if (!again.ok || again.status !== a.result || again.headers.get('idempotent-replayed') !== 'true')
+        notReplayed.push(`${a.changeSet} ${a.action}: ${again.ok ? again.status : again.error}`);
+    }
+    expect(notReplayed).toEqual([]);
 
     // Every change-set ends legally, and its audit trail has exactly the transitions answered 2xx.
     const lifecycles = await checkLifecycles(db);
@@ -356,6 +408,10 @@ describePostgres('three instances on one database', () => {
       requestsPerInstance: perInstance,
       refused409: refusals.length,
       status5xx: 0,
+      shedRequests: shed.length,
+      shedAnswers: retriedAnswers.length,
+      shedThenDone: shed.filter((a) => a.result === 200 || a.result === 201).length,
+      replayed: replays.length,
       loadMs: Math.round(loadMs),
       finalStatuses: finals,
       ...counts,

@@ -1,4 +1,7 @@
-// The API client: every call carries the token in the Authorization header, never in a URL.
+// The API client: every call carries the token in the Authorization header, never in a URL. A read,
+// or a POST (each carries an Idempotency-Key), answered 503 or 429 is sent again after its
+// Retry-After, within core/retry.ts's bounds, before the page hears of it.
+import { DEFAULT_RETRY_POLICY, retryDelayMs } from '../../core/retry.js';
 
 /** A refusal from the API, with its code and message as the server wrote them. */
 export class ApiError extends Error {
@@ -34,21 +37,52 @@ async function readError(response: Response): Promise<ApiError> {
   return new ApiError(response.status, body.code ?? `HTTP_${response.status}`, message, body.details ?? []);
 }
 
+/** A fresh Idempotency-Key (getRandomValues: randomUUID needs a secure context, plain http has none). */
+function idempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Sends the request, again while the server asks for a retry (same Idempotency-Key), within the bounds. */
+async function fetchRetrying(url: string, init: RequestInit & { headers: Record<string, string> }): Promise<Response> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    let response: Response;
+    try {
+      response = await fetch(url, init);
+    } catch (error) {
+      throw new ApiError(0, 'NETWORK', `the server cannot be reached (${(error as Error).message})`);
+    }
+    const wait = retryDelayMs(
+      {
+        method: init.method ?? 'GET',
+        hasIdempotencyKey: init.headers['idempotency-key'] !== undefined,
+        status: response.status,
+        retryAfter: response.headers.get('retry-after'),
+        attempt,
+        elapsedMs: Date.now() - started,
+        nowMs: Date.now(),
+        jitter: Math.random(),
+      },
+      DEFAULT_RETRY_POLICY,
+    );
+    if (wait === null) return response;
+    await response.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
 /** `onUnauthorized` runs when the server no longer accepts the token (revoked, or the server was reset). */
 export function createApi(token: string, onUnauthorized: () => void): Api {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await fetch(`${API_BASE}${path}`, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      throw new ApiError(0, 'NETWORK', `the server cannot be reached (${(error as Error).message})`);
-    }
+    if (method === 'POST') headers['idempotency-key'] = idempotencyKey();
+    const response = await fetchRetrying(`${API_BASE}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     if (!response.ok) {
       const error = await readError(response);
       if (response.status === 401) onUnauthorized();

@@ -73,7 +73,7 @@ describeEachBackend('tamper evidence', (backend) => {
     await f.engine.apply(f.p['olga']!, rejected, {});
     await f.engine.rollback(f.p['olga']!, rejected, { reason: 'undo' });
     await f.engine.create(f.p['Agent-A']!, uiButton());
-    await f.engine.issueToken(f.p['root']!, 'bob');
+    await f.engine.issueToken(f.p['root']!, 'Agent-B');
     await f.engine.updatePrincipal(f.p['root']!, 'bob', { groups: ['operator'] });
   });
   afterAll(() => f.db.close());
@@ -254,7 +254,7 @@ describeEachBackend('tamper evidence', (backend) => {
     it('a group granted, a token inserted and a revocation undone behind the trail are reported', async () => {
       const clean = await g.engine.verifyAudit();
       expect(clean.findings.filter((x) => x.chain === 'system')).toEqual([]);
-      const issued = await g.engine.issueToken(g.p['root']!, 'alice');
+      const issued = await g.engine.issueToken(g.p['root']!, 'Agent-C');
       await g.engine.revokeToken(g.p['root']!, issued.token_id);
       await g.db.query("UPDATE principals SET groups = '{admin}' WHERE id = 'bob'");
       await g.db.query(
@@ -269,7 +269,7 @@ describeEachBackend('tamper evidence', (backend) => {
         {
           kind: 'token',
           ...system,
-          message: `token ${issued.token_id} of principal alice is revoked in its audit entries, not in the tokens table`,
+          message: `token ${issued.token_id} of principal Agent-C is revoked in its audit entries, not in the tokens table`,
         },
         { kind: 'token', ...system, message: 'token t-forged of principal bob has no audit entry' },
       ]);

@@ -24,10 +24,6 @@ export class StreamCredentialWatch {
 
   constructor(private readonly options: StreamCredentialOptions) {}
 
-  get size(): number {
-    return this.streams.size;
-  }
-
   /** Watches a stream until the returned function is called (when the stream ends for any reason). */
   add(token: string, end: () => void): () => void {
     this.streams.set(end, token);
@@ -54,11 +50,6 @@ export class StreamCredentialWatch {
         this.sweep();
       }
     });
-  }
-
-  /** Waits for the check in progress, if any (tests, shutdown). */
-  async settled(): Promise<void> {
-    while (this.sweeping) await this.sweeping;
   }
 
   stop(): void {

@@ -375,11 +375,12 @@ describePostgres('hostile input and bad actors', () => {
       `SELECT (SELECT count(*)::int FROM change_sets) AS change_sets, (SELECT count(*)::int FROM principals) AS principals,
               (SELECT count(*)::int FROM tokens) AS tokens`,
     );
-    // admin, Agent-D, alice and one per payload; their tokens.
+    // admin, Agent-D, alice and one per payload; the tokens of the first three (people added by an
+    // admin get none: they enrol).
     expect(counts).toEqual({
       change_sets: PAYLOADS.length,
       principals: 3 + PAYLOADS.length,
-      tokens: 3 + PAYLOADS.length,
+      tokens: 3,
     });
     const verify = await api('GET', '/audit/verify', 'admin');
     expect(verify.ok && verify.body).toMatchObject({ ok: true });
@@ -473,7 +474,7 @@ describePostgres('hostile input and bad actors', () => {
 
   it('writes no token or secret to its logs, even at trace level with errors and Idempotency-Keys', async () => {
     // More credentials in play: a second token, revoked and tried; Idempotency-Keys; errors of each kind.
-    const issued = await api('POST', '/principals/alice/tokens', 'admin', { name: 'second' });
+    const issued = await api('POST', '/principals/Agent-D/tokens', 'admin', { name: 'second' });
     expect(issued.ok && issued.status).toBe(201);
     const second = issued.ok ? (issued.body['token'] as string) : '';
     tokens['second'] = second;
@@ -482,6 +483,18 @@ describePostgres('hostile input and bad actors', () => {
     expect(revoked.ok && revoked.status).toBe(200);
     const afterRevoke = await api('GET', '/me', 'second');
     expect(afterRevoke.ok && afterRevoke.status).toBe(401);
+    // An enrolment: its code is a secret, and so is the token redeemed with it.
+    const enrolment = await api('POST', '/principals/alice/enrolments', 'admin');
+    expect(enrolment.ok && enrolment.status).toBe(201);
+    const code = enrolment.ok ? (enrolment.body['code'] as string) : '';
+    secrets['enrolment code'] = code;
+    const redeemed = await fetch(`${server.url}/api/ledger/enrolments/redeem`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
+    expect(redeemed.status).toBe(201);
+    tokens['enrolled'] = ((await redeemed.json()) as { token: { token: string } }).token.token;
     const keys = [randomBytes(16).toString('hex'), randomBytes(16).toString('hex')];
     for (const key of keys) {
       const body = changeSet(`CS-SEC-IDEM-${key.slice(0, 8)}`, items(1, `idem.${key.slice(0, 8)}`));

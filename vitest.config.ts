@@ -17,8 +17,15 @@ export default defineConfig({
       },
       {
         extends: true,
-        // The real process: bin/changeledger.js runs dist/, built once when src is newer.
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['test/e2e/global-setup.ts'] },
+        // The real process: bin/changeledger.js runs dist/, built once when src is newer. Starting
+        // servers (PGlite, a browser) takes much longer on a busy machine: the bounds leave room for it.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 180_000,
+        },
       },
       {
         extends: true,

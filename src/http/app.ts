@@ -126,7 +126,13 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
       if (schema.current !== schema.expected)
         return reply.status(503).send({ status: 'migrations pending', ...schema });
       return { status: 'ready', ...schema };
-    } catch {
+    } catch (error) {
+      // Busy is not down: every pool connection stayed in use for the whole wait.
+      if (toLedgerError(error).code === 'OVERLOADED')
+        return reply
+          .status(503)
+          .header('retry-after', String(RETRY_AFTER_SECONDS.OVERLOADED))
+          .send({ status: 'overloaded' });
       return reply.status(503).send({ status: 'database unreachable' });
     }
   });

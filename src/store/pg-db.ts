@@ -12,7 +12,7 @@ export interface PgDbOptions {
   schema?: string;
   max?: number;
   statementTimeoutMs?: number;
-  /** How long to wait for a connection before failing with UNAVAILABLE (default 5 s). */
+  /** How long a request waits for a pool connection before failing with OVERLOADED (default 5 s). */
   connectTimeoutMs?: number;
 }
 

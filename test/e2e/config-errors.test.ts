@@ -30,7 +30,7 @@ async function serveWith(yaml: string | null, env: Env = {}) {
   return runCli(args, {
     cwd,
     env: { PORT: port, CHANGELEDGER_DATA_DIR: join(cwd, 'data'), ...env },
-    timeoutMs: 20_000,
+    timeoutMs: 60_000,
   });
 }
 

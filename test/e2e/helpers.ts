@@ -14,7 +14,11 @@ import { TEST_DATABASE_URL } from '../helpers/backends.js';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(REPO_ROOT, 'bin', 'changeledger.js');
-const START_TIMEOUT_MS = 30_000;
+/**
+ * A bound on a start that hangs, not a measure of speed: on a machine busy with other work (one
+ * core kept busy, several test files starting servers at once) a PGlite server took over 30 s.
+ */
+const START_TIMEOUT_MS = 120_000;
 /** Above the default server.shutdown_timeout_ms (10 s), after which the server exits on its own. */
 const STOP_TIMEOUT_MS = 15_000;
 

@@ -18,7 +18,8 @@ function tourBlocks(readme: string): string[] {
 
 function runBash(script: string, options: { cwd: string; env: NodeJS.ProcessEnv }) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile('bash', [script], { ...options, timeout: 30_000 }, (error, stdout, stderr) => {
+    // A bound on a hang: the tour starts the CLI a dozen times, which took over 30 s on a busy machine.
+    execFile('bash', [script], { ...options, timeout: 150_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -93,6 +93,17 @@ describePostgres('a pool with no free connection', () => {
     });
     expect(shed.headers['retry-after']).toBe('1');
     expect(await overloadedCount(app, 'pool')).toBe(before + 1);
+    // Readiness says the same: busy, not unreachable.
+    const releaseAgain = await holdThePool();
+    let ready: Awaited<ReturnType<LedgerApp['inject']>>;
+    try {
+      ready = await app.inject({ method: 'GET', url: '/readyz' });
+    } finally {
+      await releaseAgain();
+    }
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({ status: 'overloaded' });
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'ready' });
     // Shed means not done: nothing stored, the key free.
     expect(await changeSetsNamed(f.db, body.change_set_id)).toBe(0);
     expect(await keysStored(f.db, key)).toBe(0);

@@ -2,7 +2,6 @@
 // [--max-commands M] [--path P]` runs test/engine/lifecycle-model.test.ts with N runs per database (PGlite,
 // and PostgreSQL when TEST_DATABASE_URL is set) instead of the fixed-seed run of `npm test`.
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,7 +24,8 @@ console.log(
   `lifecycle model: ${values.runs} runs per database, seed ${values.seed}, up to ${values['max-commands']} actions`,
 );
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const vitest = createRequire(import.meta.url).resolve('vitest/vitest.mjs');
+// vitest's command (its package exports no subpath for it).
+const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const result = spawnSync(
   process.execPath,
   [vitest, 'run', '--project', 'unit', 'test/engine/lifecycle-model.test.ts'],

@@ -1,8 +1,7 @@
 // The model-based lifecycle test at length: `npm run test:model -- --runs N [--seed S]
-// [--max-commands M]` runs test/engine/lifecycle-model.test.ts with N runs per database (PGlite,
+// [--max-commands M] [--path P]` runs test/engine/lifecycle-model.test.ts with N runs per database (PGlite,
 // and PostgreSQL when TEST_DATABASE_URL is set) instead of the fixed-seed run of `npm test`.
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,10 +11,11 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '500' },
     seed: { type: 'string', default: String(Date.now() % 2 ** 31) },
     'max-commands': { type: 'string', default: '40' },
+    path: { type: 'string' },
   },
 });
 for (const [name, value] of Object.entries(values)) {
-  if (!/^\d+$/.test(value)) {
+  if (name !== 'path' && !/^\d+$/.test(value)) {
     console.error(`--${name} must be a whole number, got ${value}`);
     process.exit(2);
   }
@@ -24,7 +24,8 @@ console.log(
   `lifecycle model: ${values.runs} runs per database, seed ${values.seed}, up to ${values['max-commands']} actions`,
 );
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const vitest = createRequire(import.meta.url).resolve('vitest/vitest.mjs');
+// vitest's command (its package exports no subpath for it).
+const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const result = spawnSync(
   process.execPath,
   [vitest, 'run', '--project', 'unit', 'test/engine/lifecycle-model.test.ts'],
@@ -36,6 +37,7 @@ const result = spawnSync(
       MODEL_RUNS: values.runs,
       MODEL_SEED: values.seed,
       MODEL_MAX_COMMANDS: values['max-commands'],
+      ...(values.path ? { MODEL_PATH: values.path } : {}),
     },
   },
 );

@@ -48,8 +48,10 @@ interface Moved extends Target {
 }
 
 /**
- * Targets another change-set wrote after this change-set first wrote them (between two of its own
- * writes too: a second apply attempt), or whose current version is not the one it last wrote.
+ * Targets another change-set wrote after this change-set first wrote them: their current version is
+ * not the one it last wrote, or versions between its first and last writes are not all its own (a
+ * write in between two apply attempts). Versions are contiguous, so this needs no read; only the
+ * targets found are looked up in the history, to say who wrote them.
  */
 async function movedTargets(
   tx: Queryable,
@@ -57,7 +59,7 @@ async function movedTargets(
   applied: readonly StoredItem[],
   states: ReadonlyMap<string, ResourceState>,
 ): Promise<Moved[]> {
-  const written = new Map<string, Target & { after_version: number; last_version: number }>();
+  const written = new Map<string, Target & { after_version: number; last_version: number; writes: number }>();
   for (const item of applied) {
     const key = keyOf(item);
     const known = written.get(key);
@@ -67,23 +69,25 @@ async function movedTargets(
       target_id: item.target_id,
       after_version: Math.min(version, known?.after_version ?? version),
       last_version: Math.max(version, known?.last_version ?? version),
+      writes: (known?.writes ?? 0) + 1,
     });
   }
-  const targets = [...written.values()];
-  const writes = await laterWrites(tx, targets, changeSet);
-  return targets
-    .filter((t) => writes.has(keyOf(t)) || states.get(keyOf(t))?.version !== t.last_version)
-    .map((t) => {
-      const later = writes.get(keyOf(t)) ?? [];
-      return {
-        target_type: t.target_type,
-        target_id: t.target_id,
-        version_written: t.after_version,
-        current: states.get(keyOf(t)),
-        later_writes: later,
-        change_sets: [...new Set(later.map((w) => w.change_set))].sort(),
-      };
-    });
+  const moved = [...written.values()].filter(
+    (t) => states.get(keyOf(t))?.version !== t.last_version || t.last_version - t.after_version + 1 !== t.writes,
+  );
+  if (moved.length === 0) return [];
+  const writes = await laterWrites(tx, moved, changeSet);
+  return moved.map((t) => {
+    const later = writes.get(keyOf(t)) ?? [];
+    return {
+      target_type: t.target_type,
+      target_id: t.target_id,
+      version_written: t.after_version,
+      current: states.get(keyOf(t)),
+      later_writes: later,
+      change_sets: [...new Set(later.map((w) => w.change_set))].sort(),
+    };
+  });
 }
 
 function conflictError(changeSetId: string, moved: readonly Moved[]): LedgerError {

@@ -20,6 +20,8 @@ import { LEVELS } from '../helpers/lifecycle-model.js';
 const RUNS = Number(process.env['MODEL_RUNS'] ?? 30);
 const SEED = Number(process.env['MODEL_SEED'] ?? 20);
 const MAX_COMMANDS = Number(process.env['MODEL_MAX_COMMANDS'] ?? 25);
+/** The `path` fast-check prints with a failure: with its seed, replays exactly that sequence. */
+const PATH = process.env['MODEL_PATH'];
 
 describeEachBackend('lifecycle model', (backend) => {
   let db: Db;
@@ -65,7 +67,7 @@ describeEachBackend('lifecycle model', (backend) => {
           steps += [...cmds].length;
           if (process.env['MODEL_TRACE']) console.log(`${run}: ${String(cmds)}`);
         }),
-        { numRuns: RUNS, seed: SEED, endOnFailure: false },
+        { numRuns: RUNS, seed: SEED, ...(PATH ? { path: PATH } : {}) },
       );
       const verified = await engine.verifyAudit();
       expect(verified).toMatchObject({ ok: true });

@@ -371,6 +371,20 @@ export function rollback(m: Model, cs: ChangeSetModel, actor: string, force: boo
   return null;
 }
 
+/** Whether another change-set wrote one of cs's targets between two writes of cs (for coverage). */
+export function interleaved(m: Model, cs: ChangeSetModel): boolean {
+  const applied = cs.items.filter((i) => i.status === 'APPLIED');
+  return applied.some((first) =>
+    applied.some(
+      (later) =>
+        later.target === first.target &&
+        m.targets[first.target]!.history.some(
+          (h) => h.version > first.version! && h.version < later.version! && h.change_set !== cs.id,
+        ),
+    ),
+  );
+}
+
 /** Another change-set (outside the model's) sets a target: UPDATE when present, CREATE when absent. */
 export function drift(m: Model, target: number, state: Obj, changeSet: string): void {
   write(m.targets[target]!, true, state, changeSet);

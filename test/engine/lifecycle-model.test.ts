@@ -14,12 +14,12 @@ import { Engine } from '../../src/engine/engine.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
 import type { Db } from '../../src/store/db.js';
 import { describeEachBackend } from '../helpers/backends.js';
-import { CAST, commands, freshRun, stats } from '../helpers/lifecycle-commands.js';
+import { CAST, commands, freshRun, REGRESSIONS, stats } from '../helpers/lifecycle-commands.js';
 import { LEVELS } from '../helpers/lifecycle-model.js';
 
-const RUNS = Number(process.env['MODEL_RUNS'] ?? 30);
+const RUNS = Number(process.env['MODEL_RUNS'] ?? 50);
 const SEED = Number(process.env['MODEL_SEED'] ?? 20);
-const MAX_COMMANDS = Number(process.env['MODEL_MAX_COMMANDS'] ?? 25);
+const MAX_COMMANDS = Number(process.env['MODEL_MAX_COMMANDS'] ?? 40);
 /** The `path` fast-check prints with a failure: with its seed, replays exactly that sequence. */
 const PATH = process.env['MODEL_PATH'];
 
@@ -67,7 +67,12 @@ describeEachBackend('lifecycle model', (backend) => {
           steps += [...cmds].length;
           if (process.env['MODEL_TRACE']) console.log(`${run}: ${String(cmds)}`);
         }),
-        { numRuns: RUNS, seed: SEED, ...(PATH ? { path: PATH } : {}) },
+        {
+          numRuns: RUNS,
+          seed: SEED,
+          examples: REGRESSIONS.map((sequence): [typeof sequence] => [sequence]),
+          ...(PATH ? { path: PATH } : {}),
+        },
       );
       const verified = await engine.verifyAudit();
       expect(verified).toMatchObject({ ok: true });

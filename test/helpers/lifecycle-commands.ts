@@ -521,3 +521,51 @@ export async function freshRun(
   for (const t of [0, 2]) await new Drift(t, { v: 1 }).run(m, real);
   return { model: m, real };
 }
+
+/**
+ * Sequences every run of the model test starts with (fast-check `examples`): the two of issue 20
+ * and the minimal sequences explorations printed (docs/reliability.md), so that the fixed-seed run
+ * of `npm test` holds them too.
+ */
+export const REGRESSIONS: Cmd[][] = [
+  // A rollback over another change-set's write between two apply attempts of the rolled-back one.
+  [
+    new Create('Agent-D', 'CONFIG_UPDATE', ['alice'], false, [
+      { op: 'UPDATE', target: 0, addA: 1 },
+      { op: 'UPDATE', target: 0, before: { v: 1, a: 1 }, after: { v: 1, a: 2 } },
+    ]),
+    new Submit(0, 'creator'),
+    new Decide(0, 'alice', 'APPROVED'),
+    new Drift(0, { v: 5 }),
+    new Apply(0, 'olga', 'BEST_EFFORT'),
+    new Drift(0, { v: 1, a: 1 }),
+    new Apply(0, 'olga', 'ATOMIC'),
+    new Rollback(0, 'olga', false),
+    new Rollback(0, 'root', true),
+  ],
+  // An approval of content that an edit replaced.
+  [
+    new Create('Agent-A', 'UI_LAYOUT', ['alice'], false, [{ op: 'UPDATE', target: 2, addA: 1 }]),
+    new Submit(0, 'creator'),
+    new Decide(0, 'alice', 'APPROVED'),
+    new Simple(0, 'creator', 'close'),
+    new Edit(0, 'creator', [{ op: 'UPDATE', target: 0, after: { v: 1 } }]),
+  ],
+  // A rollback after another change-set's write; approvals made stale by reopen.
+  [
+    new Create('Agent-A', 'UI_LAYOUT', ['alice'], false, [{ op: 'UPDATE', target: 0, addA: 1, before: { v: 1 } }]),
+    new Apply(0, 'creator', 'ATOMIC'),
+    new Drift(0, { v: 1, a: 1 }),
+    new Rollback(0, 'creator', false),
+  ],
+  [
+    new Create('Agent-A', 'UI_LAYOUT', ['alice'], false, [
+      { op: 'UPDATE', target: 0, addA: 1 },
+      { op: 'UPDATE', target: 0, after: { v: 1 } },
+    ]),
+    new Submit(0, 'creator'),
+    new Decide(0, 'alice', 'APPROVED'),
+    new Simple(0, 'creator', 'close'),
+    new Simple(0, 'creator', 'reopen'),
+  ],
+];

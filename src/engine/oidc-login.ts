@@ -29,6 +29,16 @@ interface PendingLogin {
   exp: number;
 }
 
+/** What went wrong, from openid-client's error: the provider's error code, or the check that failed. */
+function reasonOf(error: unknown): string {
+  if (error instanceof oidc.ResponseBodyError || error instanceof oidc.AuthorizationResponseError)
+    return `${error.error}${error.error_description ? ` (${error.error_description})` : ''}`;
+  const message = (error as Error).message;
+  // openid-client's messages are generic ("unexpected JWT claim value encountered"); the check's own is in cause.
+  const cause = (error as Error).cause;
+  return cause instanceof Error && cause.message !== message ? `${message}: ${cause.message}` : message;
+}
+
 const RESTART = 'start again at /api/ledger/auth/oidc/login';
 
 export class OidcLogin {
@@ -122,13 +132,14 @@ export class OidcLogin {
         idTokenExpected: true,
       });
     } catch (error) {
-      const reason =
-        error instanceof oidc.ResponseBodyError || error instanceof oidc.AuthorizationResponseError
-          ? `${error.error}${error.error_description ? ` (${error.error_description})` : ''}`
-          : (error as Error).message;
-      throw new LedgerError('UNAUTHENTICATED', `the identity provider's answer was refused: ${reason}`, undefined, {
-        cause: error,
-      });
+      throw new LedgerError(
+        'UNAUTHENTICATED',
+        `the identity provider's answer was refused: ${reasonOf(error)}`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
     }
     const claims = tokens.claims();
     if (!claims) throw new LedgerError('UNAUTHENTICATED', 'the identity provider sent no ID token');

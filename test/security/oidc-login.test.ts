@@ -62,8 +62,8 @@ class Browser {
   readonly jar = new Map<string, Map<string, string>>();
 
   cookies(url: URL): Map<string, string> {
-    let cookies = this.jar.get(url.origin);
-    if (!cookies) this.jar.set(url.origin, (cookies = new Map()));
+    const cookies = this.jar.get(url.origin) ?? new Map<string, string>();
+    this.jar.set(url.origin, cookies);
     return cookies;
   }
 
@@ -172,7 +172,10 @@ describeEachBackend('single sign-on (OpenID Connect)', (backend) => {
       status: r.status,
       body: (await r.json()) as Record<string, unknown>,
     }));
-  const refusal = async (response: Response) => ({ status: response.status, body: await response.json() });
+  const refusal = async (response: Response) => ({
+    status: response.status,
+    body: (await response.json()) as { statusCode: number; code: string; message: string },
+  });
 
   it('signs a known person in: the token reaches the dashboard in the fragment and works as them, groups mapped', async () => {
     const browser = new Browser();
@@ -283,5 +286,53 @@ describeEachBackend('single sign-on (OpenID Connect)', (backend) => {
     expect(answer.body.message).toMatch(/no principal has email stranger@example\.com/);
     const { rows } = await f.db.query("SELECT id FROM principals WHERE email = 'stranger@example.com'");
     expect(rows).toEqual([]);
+  });
+});
+
+// What the provider's claims do once verified, on the engine alone (no provider needed).
+describeEachBackend('single sign-on: from claims to a principal', (backend) => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await makeFixture(await backend.open());
+  });
+  afterAll(() => f.db.close());
+
+  const sso = { principal_claim: 'email', groups_claim: 'groups', group_map: { ops: 'operator' }, auto_create: true };
+  const identity = (claims: Record<string, unknown>) => ({ issuer: 'https://idp.example.com', claims });
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => null,
+      (error: { code: string; message: string }) => error,
+    );
+
+  it('creates a person at first sign-in when auto_create is on, journalled so audit verify accounts for it', async () => {
+    const issued = await f.engine.signInWithSso(
+      identity({ sub: 's1', email: 'new.person@example.com', name: 'New Person', groups: ['ops', 'unmapped'] }),
+      sso,
+    );
+    const principal = await f.engine.authenticate(issued.token);
+    expect(principal).toMatchObject({ id: 'new.person@example.com', kind: 'human', groups: ['operator'] });
+    const { rows } = await f.db.query<{ action: string }>(
+      "SELECT action FROM audit_entries WHERE actor = 'new.person@example.com' ORDER BY seq",
+    );
+    expect(rows.map((r) => r.action)).toEqual(['principal.create', 'sso.sign_in', 'token.create']);
+    expect((await f.engine.verifyAudit()).ok).toBe(true);
+  });
+
+  it('refuses an agent (single sign-on is for people), an unverified email and a missing claim', async () => {
+    await f.engine.updatePrincipal(f.p['root']!, 'Agent-A', { email: 'agent-a@example.com' });
+    expect(await failure(f.engine.signInWithSso(identity({ email: 'agent-a@example.com' }), sso))).toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringMatching(/is of kind agent: single sign-on is for people/),
+    });
+    expect(
+      await failure(f.engine.signInWithSso(identity({ email: 'alice@example.com', email_verified: false }), sso)),
+    ).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/not verified/) });
+    expect(await failure(f.engine.signInWithSso(identity({ sub: 'x' }), sso))).toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringMatching(/no email claim/),
+    });
+    const { rows } = await f.db.query("SELECT id FROM tokens WHERE name LIKE 'sso %'");
+    expect(rows).toHaveLength(1);
   });
 });

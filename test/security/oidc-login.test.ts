@@ -319,6 +319,16 @@ describeEachBackend('single sign-on: from claims to a principal', (backend) => {
     expect((await f.engine.verifyAudit()).ok).toBe(true);
   });
 
+  it('answers 404 in the error shape while single sign-on is not configured', async () => {
+    const app = await buildApp({ engine: f.engine });
+    for (const url of ['/api/ledger/auth/oidc/login', '/api/ledger/auth/oidc/callback?code=x&state=y']) {
+      const answer = await app.inject({ method: 'GET', url });
+      expect(answer.statusCode).toBe(404);
+      expect(answer.json()).toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/oidc\.issuer/) });
+    }
+    await app.close();
+  });
+
   it('refuses an agent (single sign-on is for people), an unverified email and a missing claim', async () => {
     await f.engine.updatePrincipal(f.p['root']!, 'Agent-A', { email: 'agent-a@example.com' });
     expect(await failure(f.engine.signInWithSso(identity({ email: 'agent-a@example.com' }), sso))).toMatchObject({

@@ -67,7 +67,10 @@ async function principalFor(
   const groups = claimedGroups(identity, options);
   if (known) {
     if (known.kind !== 'human')
-      throw new LedgerError('FORBIDDEN', `principal ${known.id} is of kind ${known.kind}: single sign-on is for people`);
+      throw new LedgerError(
+        'FORBIDDEN',
+        `principal ${known.id} is of kind ${known.kind}: single sign-on is for people`,
+      );
     if (!known.active) throw new LedgerError('FORBIDDEN', `principal ${known.id} is inactive`);
     const after = ssoGroups(known.groups, groups, options.group_map);
     if (after.join('\n') === known.groups.join('\n')) return known;

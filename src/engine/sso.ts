@@ -7,6 +7,7 @@ import { ssoGroups } from '../core/credentials.js';
 import { LedgerError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import type { Queryable } from '../store/db.js';
+import { isUniqueViolation } from '../store/errors.js';
 import { findPrincipal, findPrincipalsByEmail, insertPrincipal, updatePrincipal } from '../store/principals.js';
 import { type EngineContext, inTransaction } from './context.js';
 import { Journal } from './journal.js';
@@ -95,7 +96,17 @@ async function principalFor(
     risk: null,
     active: true,
   };
-  const created = await insertPrincipal(tx, input, journal.at);
+  let created: Principal;
+  try {
+    created = await insertPrincipal(tx, input, journal.at);
+  } catch (error) {
+    // Two first sign-ins at once: one creates the principal, the other signs in again.
+    if (isUniqueViolation(error))
+      throw new LedgerError('CONFLICT', `principal ${name} was just created: sign in again`, undefined, {
+        cause: error,
+      });
+    throw error;
+  }
   journal.audit('principal.create', { ...input, via: 'sso' });
   recordAdminChange(journal, input.id, [], input.groups);
   return created;

@@ -118,6 +118,17 @@ export const FileSchema = section({
     enrolment_ttl_hours: hours(),
   }),
   audit: section({ signing_key_file: text() }),
+  oidc: section({
+    issuer: Type.String({ pattern: '^https?://', message: 'must be an http(s) URL' }),
+    client_id: text(),
+    client_secret: text(),
+    redirect_url: Type.String({ pattern: '^https?://', message: 'must be an http(s) URL' }),
+    scopes: list(text()),
+    principal_claim: text(),
+    groups_claim: text(),
+    group_map: map(text()),
+    auto_create: Type.Boolean({ message: 'must be true or false' }),
+  }),
   dashboard_url: Type.String({ pattern: '^https?://', message: 'must be an http(s) URL' }),
   log_level: oneOf(LOG_LEVELS),
   policies: list(
@@ -211,6 +222,15 @@ export const DEFAULTS = {
   limits: { max_items: 10_000, page_size_max: 200, write_requests_per_minute: 600, write_burst: 60 },
   auth: { token_cache_ms: 1_000, admin_may_issue_human_tokens: false, enrolment_ttl_hours: 24 },
   audit: { signing_key_file: null },
+  oidc: {
+    issuer: null,
+    client_id: null,
+    redirect_url: null,
+    scopes: ['openid', 'email', 'profile'],
+    principal_claim: 'email',
+    groups_claim: 'groups',
+    auto_create: false,
+  },
   dashboard_url: 'http://127.0.0.1:8080',
   log_level: 'info',
 } as const;
@@ -223,6 +243,7 @@ export const ENV_OVERRIDES = [
   { variable: 'CHANGELEDGER_DATA_DIR', path: ['database', 'data_dir'], typed: false },
   { variable: 'LOG_LEVEL', path: ['log_level'], typed: false },
   { variable: 'CHANGELEDGER_AUDIT_KEY_FILE', path: ['audit', 'signing_key_file'], typed: false },
+  { variable: 'CHANGELEDGER_OIDC_CLIENT_SECRET', path: ['oidc', 'client_secret'], typed: false },
 ] as const;
 
 type Json = Record<string, unknown>;

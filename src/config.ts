@@ -86,6 +86,27 @@ export interface Config {
      */
     signing_key_file: string | null;
   };
+  /**
+   * Single sign-on for the dashboard (OpenID Connect, authorization code with PKCE); off while
+   * `issuer` is null. See docs/identity.md.
+   */
+  oidc: {
+    issuer: string | null;
+    client_id: string | null;
+    /** From the file or CHANGELEDGER_OIDC_CLIENT_SECRET (the environment wins). */
+    client_secret: string | null;
+    /** Where the provider sends the browser back; default <dashboard_url>/api/ledger/auth/oidc/callback. */
+    redirect_url: string;
+    scopes: string[];
+    /** The claim naming the principal: `email` matches a principal's email, any other claim its id. */
+    principal_claim: string;
+    /** The claim listing the person's groups at the provider. */
+    groups_claim: string;
+    /** Provider group → changeledger group; empty: groups are not managed by sign-in. */
+    group_map: Record<string, string>;
+    /** Whether a person the ledger does not know becomes a new human principal at first sign-in. */
+    auto_create: boolean;
+  };
   /** Policy definitions (compiled by engineConfigOf; every one compiles, the loader checked). */
   policies: PolicyDefinition[];
   notifications: NotificationsConfig;
@@ -271,6 +292,32 @@ function riskProblems(risk: RiskConfig): Problem[] {
   });
 }
 
+function buildOidc(file: FileConfig, dashboardUrl: string): Config['oidc'] {
+  const oidc = file.oidc ?? {};
+  return {
+    ...DEFAULTS.oidc,
+    client_secret: null,
+    ...oidc,
+    redirect_url: oidc.redirect_url ?? `${dashboardUrl}/api/ledger/auth/oidc/callback`,
+    scopes: [...(oidc.scopes ?? DEFAULTS.oidc.scopes)],
+    group_map: { ...oidc.group_map },
+  };
+}
+
+/** With an issuer, sign-in needs a client: its id, and the secret that also keys the login cookie. */
+function oidcProblems(file: FileConfig): Problem[] {
+  const oidc = file.oidc;
+  if (!oidc?.issuer) return [];
+  const problems: Problem[] = [];
+  if (!oidc.client_id) problems.push({ path: 'oidc.client_id', message: 'is required when oidc.issuer is set' });
+  if (!oidc.client_secret)
+    problems.push({
+      path: 'oidc.client_secret',
+      message: 'is required when oidc.issuer is set (or set CHANGELEDGER_OIDC_CLIENT_SECRET)',
+    });
+  return problems;
+}
+
 function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: string | null): Config {
   const { deadlines, ...approval } = file.approval ?? {};
   return {
@@ -287,6 +334,7 @@ function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: s
     limits: { ...DEFAULTS.limits, ...file.limits },
     auth: { ...DEFAULTS.auth, ...file.auth },
     audit: { ...DEFAULTS.audit, ...file.audit },
+    oidc: buildOidc(file, (file.dashboard_url ?? DEFAULTS.dashboard_url).replace(/\/+$/, '')),
     policies: structuredClone((file.policies ?? []) as PolicyDefinition[]),
     notifications: buildNotifications(file.notifications as Parameters<typeof buildNotifications>[0]),
     dashboard_url: (file.dashboard_url ?? DEFAULTS.dashboard_url).replace(/\/+$/, ''),
@@ -317,6 +365,7 @@ function resolveConfig(yamlText: string, env: Env, source: string, configPath: s
   if (!problems.some((p) => !p.variable && /^notifications(\.|\[|$)/.test(p.path))) {
     problems.push(...notificationProblems(file.notifications as Parameters<typeof notificationProblems>[0]));
   }
+  if (!problems.some((p) => /^(oidc(\.|$)|CHANGELEDGER_OIDC)/.test(p.path))) problems.push(...oidcProblems(file));
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => formatProblem(problem, source)));
   return deepFreeze(buildConfig(file, risk, env, configPath));
 }

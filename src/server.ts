@@ -6,6 +6,7 @@ import { type AuditKey, loadAuditKey } from './engine/audit-key.js';
 import { signatureKeyId } from './engine/audit-signer.js';
 import { type BootstrapResult, bootstrapAdmin } from './engine/bootstrap.js';
 import { Engine } from './engine/engine.js';
+import { OidcLogin } from './engine/oidc-login.js';
 import { DeadlineScheduler } from './engine/scheduler.js';
 import { buildApp, type LedgerApp } from './http/app.js';
 import { createChannels } from './notify/channels/index.js';
@@ -36,6 +37,17 @@ export function auditKeyOf(config: Config, options: { create: boolean }): AuditK
     dataDir: config.database.data_dir,
     create: options.create,
   });
+}
+
+/** Single sign-on as configured: off (no login) while oidc.issuer is unset. */
+export function oidcOf(config: Config, engine: Engine) {
+  const { issuer, client_id, client_secret, redirect_url, scopes, ...sso } = config.oidc;
+  // The loader requires client_id and client_secret whenever issuer is set.
+  const login =
+    issuer && client_id && client_secret
+      ? new OidcLogin({ issuer, client_id, client_secret, redirect_url, scopes }, engine.ctx.clock)
+      : undefined;
+  return { login, sso };
 }
 
 export interface RunningServer {
@@ -81,6 +93,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       bodyLimitBytes: config.server.body_limit_bytes,
       pageSizeMax: config.limits.page_size_max,
       dashboardUrl: config.dashboard_url,
+      oidc: oidcOf(config, engine),
       requestTimeoutMs: config.server.request_timeout_ms,
       logger: { level: config.log_level, redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'] },
       rateLimit: { perMinute: config.limits.write_requests_per_minute, burst: config.limits.write_burst },

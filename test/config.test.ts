@@ -724,3 +724,55 @@ describe('docs/configuration.md', () => {
     expect(() => parse(example, env)).not.toThrow();
   });
 });
+
+describe('oidc (single sign-on)', () => {
+  it('is off by default, with its defaults', () => {
+    expect(DEFAULT_CONFIG.oidc).toEqual({
+      issuer: null,
+      client_id: null,
+      client_secret: null,
+      redirect_url: 'http://127.0.0.1:8080/api/ledger/auth/oidc/callback',
+      scopes: ['openid', 'email', 'profile'],
+      principal_claim: 'email',
+      groups_claim: 'groups',
+      group_map: {},
+      auto_create: false,
+    });
+  });
+
+  it('reads the section, derives redirect_url from dashboard_url, and takes the secret from the environment', () => {
+    const config = parse(
+      'dashboard_url: https://ledger.example.com/\noidc:\n  issuer: https://idp.example.com\n  client_id: ledger\n' +
+        '  client_secret: from-file\n  group_map:\n    idp-admins: admin\n  auto_create: true\n',
+      { CHANGELEDGER_OIDC_CLIENT_SECRET: 'from-env' },
+    );
+    expect(config.oidc).toMatchObject({
+      issuer: 'https://idp.example.com',
+      client_id: 'ledger',
+      client_secret: 'from-env',
+      redirect_url: 'https://ledger.example.com/api/ledger/auth/oidc/callback',
+      group_map: { 'idp-admins': 'admin' },
+      auto_create: true,
+    });
+  });
+
+  it('needs a client id and secret once an issuer is set', () => {
+    expect(problemsOf('oidc:\n  issuer: https://idp.example.com\n')).toEqual([
+      at('oidc.client_id', 'is required when oidc.issuer is set'),
+      at('oidc.client_secret', 'is required when oidc.issuer is set (or set CHANGELEDGER_OIDC_CLIENT_SECRET)'),
+    ]);
+    expect(
+      parse('oidc:\n  issuer: https://idp.example.com\n  client_id: ledger\n', { CHANGELEDGER_OIDC_CLIENT_SECRET: 's' })
+        .oidc.client_secret,
+    ).toBe('s');
+  });
+
+  it('refuses an issuer that is not an http(s) URL and a group map of non-strings', () => {
+    expect(problemsOf('oidc:\n  issuer: idp.example.com\n  client_id: a\n  client_secret: b\n')).toEqual([
+      at('oidc.issuer', 'must be an http(s) URL'),
+    ]);
+    expect(problemsOf('oidc:\n  group_map:\n    x: 1\n')).toEqual([
+      at('oidc.group_map.x', 'must be a non-empty string'),
+    ]);
+  });
+});

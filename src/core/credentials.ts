@@ -45,3 +45,18 @@ export function adminMembershipChange(
   const is = after.includes(ADMIN_GROUP);
   return was === is ? null : is ? 'granted' : 'revoked';
 }
+
+/**
+ * A principal's groups after a single sign-on: the groups `groupMap` manages (its values) follow
+ * the provider's `claimed` groups; every other group stays as the admins set it. Order kept, no
+ * duplicates. An empty map manages nothing.
+ */
+export function ssoGroups(
+  current: readonly string[],
+  claimed: readonly string[],
+  groupMap: Readonly<Record<string, string>>,
+): string[] {
+  const managed = new Set(Object.values(groupMap));
+  const granted = claimed.filter((value) => Object.hasOwn(groupMap, value)).map((value) => groupMap[value]!);
+  return [...new Set([...current.filter((group) => !managed.has(group)), ...granted])];
+}

@@ -21,6 +21,7 @@ import { type PlanResult, planChangeSet } from './plan.js';
 import * as principals from './principals.js';
 import { rollbackChangeSet } from './rollback.js';
 import { type DeadlineResult, runDeadlines } from './scheduler.js';
+import { type SsoIdentity, type SsoOptions, signInWithSso } from './sso.js';
 import { submitChangeSet } from './submit.js';
 import { transitionChangeSet } from './transitions.js';
 
@@ -199,6 +200,14 @@ export class Engine {
     ...rest: Parameters<typeof principals.createPrincipal> extends [unknown, unknown, ...infer R] ? R : never
   ) {
     return principals.createPrincipal(this.ctx, actor, ...rest);
+  }
+
+  /**
+   * Signs in the person an identity provider vouched for: a new token of theirs. Their groups may
+   * change with the provider's (group_map), hence the cache is cleared.
+   */
+  signInWithSso(identity: SsoIdentity, options: SsoOptions, client?: { ip: string | null }) {
+    return this.clearingTokenCache(() => signInWithSso(this.ctx, identity, options, client));
   }
 
   /** Takes effect at once on this instance's token cache (on others, within auth.token_cache_ms). */

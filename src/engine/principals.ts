@@ -37,8 +37,8 @@ export interface IssuedToken {
   principal_id: string;
 }
 
-/** How a token came to be: an admin's request, an enrolment redeemed, or the system (bootstrap, operator). */
-export type TokenVia = 'admin' | 'enrolment' | 'system';
+/** How a token came to be: an admin's request, an enrolment redeemed, a single sign-on, or the system (bootstrap, operator). */
+export type TokenVia = 'admin' | 'enrolment' | 'sso' | 'system';
 
 /** Refuses an admin's token for a human unless `auth.admin_may_issue_human_tokens` allows it. */
 function assertMayIssueFor(ctx: EngineContext, actor: Principal | null, principal: Pick<Principal, 'id' | 'kind'>) {
@@ -74,7 +74,12 @@ export async function storeToken(
 }
 
 /** The `principal.admin_granted` / `principal.admin_revoked` event, when groups changed admin membership. */
-function recordAdminChange(journal: Journal, principalId: string, before: readonly string[], after: readonly string[]) {
+export function recordAdminChange(
+  journal: Journal,
+  principalId: string,
+  before: readonly string[],
+  after: readonly string[],
+) {
   const change = adminMembershipChange(before, after);
   if (change) journal.event(`principal.admin_${change}`, { principal_id: principalId, groups: [...after] });
 }

@@ -19,6 +19,7 @@ import { changeSetRoutes } from './routes/change-sets.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
 import { ledgerRoutes } from './routes/ledger.js';
+import { type OidcRouteOptions, oidcRoutes } from './routes/oidc.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -37,6 +38,8 @@ export interface AppDeps {
   eventsHeartbeatMs?: number;
   /** The dashboard's base URL (config dashboard_url), for links the API hands out; default none (relative links). */
   dashboardUrl?: string;
+  /** Single sign-on (config oidc); default none: the sign-in routes answer 404. */
+  oidc?: Omit<OidcRouteOptions, 'dashboardUrl'>;
   /** The built dashboard (default dist/web); without its index.html the dashboard routes say how to build it. */
   webRoot?: string;
 }
@@ -146,6 +149,12 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
       ledgerRoutes(api, engine, { dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, '') });
       eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
       deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
+      oidcRoutes(api, engine, {
+        ...(deps.oidc ?? {
+          sso: { principal_claim: 'email', groups_claim: 'groups', group_map: {}, auto_create: false },
+        }),
+        dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, ''),
+      });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/ledger' },

@@ -12,7 +12,12 @@ declare module 'fastify' {
 
 /** Route patterns anyone may call. */
 // Redeeming an enrolment needs no token: its code is the credential.
-const PUBLIC = new Set(['/api/ledger/openapi.json', '/api/ledger/enrolments/redeem']);
+const PUBLIC = new Set([
+  '/api/ledger/openapi.json',
+  '/api/ledger/enrolments/redeem',
+  '/api/ledger/auth/oidc/login',
+  '/api/ledger/auth/oidc/callback',
+]);
 
 /** The bearer token of the request: null without Authorization, '' when it is not a bearer token. */
 export function bearer(request: FastifyRequest): string | null {

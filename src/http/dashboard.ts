@@ -22,6 +22,8 @@ export const DASHBOARD_ROUTES = [
   '/resources/*',
   // Where an enrolment's redeem_url leads (the code rides in the fragment, never sent here).
   '/enrol',
+  // Where single sign-on hands the dashboard its token (in the fragment, never sent here).
+  '/signed-in',
 ];
 
 // Everything the page loads comes from this server; the token only ever travels in a header.

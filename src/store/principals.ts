@@ -109,3 +109,12 @@ export async function authenticatingTokenHashes(db: Queryable, tokenHashes: read
   );
   return new Set(rows.map((row) => row.token_hash));
 }
+
+/** Principals whose email is `email`, compared without case (a person's address at a provider). */
+export async function findPrincipalsByEmail(db: Queryable, email: string): Promise<Principal[]> {
+  const { rows } = await db.query<Principal>(
+    `SELECT ${COLUMNS} FROM principals WHERE lower(email) = lower($1::text) ORDER BY id`,
+    [email],
+  );
+  return rows;
+}

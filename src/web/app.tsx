@@ -13,6 +13,7 @@ import { QueuePage } from './pages/queue-page.js';
 import { ResourcePage } from './pages/resource-page.js';
 import { ResourcesPage } from './pages/resources-page.js';
 import { SignIn } from './pages/sign-in.js';
+import { adoptSignedInToken } from './pages/signed-in.js';
 import { type Session, SessionContext } from './session-context.js';
 
 const REFUSED = 'The server did not accept your token (revoked, or another server). Sign in again.';
@@ -43,7 +44,8 @@ function Routes() {
 
 export function App() {
   const [auth, setAuth] = useState<{ token: string; me: Principal } | null>(null);
-  const [checking, setChecking] = useState(() => loadToken() !== null);
+  // A single sign-on hands its token over in the fragment of /signed-in (see pages/signed-in.ts).
+  const [checking, setChecking] = useState(() => adoptSignedInToken() || loadToken() !== null);
   const [notice, setNotice] = useState<string | null>(null);
   const [enrolling, setEnrolling] = useState(() => window.location.pathname === '/enrol');
 

@@ -67,6 +67,10 @@ export function SignIn({
           {busy ? 'Checking…' : 'Sign in'}
         </button>
       </form>
+      <p className="hint">
+        Or <a href="/api/ledger/auth/oidc/login">sign in with your organisation's single sign-on</a>, when this server
+        is set up for it.
+      </p>
     </main>
   );
 }

@@ -96,12 +96,14 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: () => D
     if (!key || !principal) return payload;
     request.idempotencyKey = null;
     const status = reply.statusCode;
-    const response = typeof payload === 'string' ? (JSON.parse(payload) as Json) : null;
-    const secret = request.routeOptions.config.issuesSecret !== undefined;
-    const settle = () =>
-      status >= 400
-        ? releaseKey(db, principal.id, key)
-        : completeKey(db, principal.id, key, status, secret ? withoutSecrets(response) : response);
+    // A refusal only frees the key; a success is stored for replays, parsed once, without its secrets.
+    let settle: () => Promise<void>;
+    if (status >= 400) settle = () => releaseKey(db, principal.id, key);
+    else {
+      const parsed = typeof payload === 'string' ? (JSON.parse(payload) as Json) : null;
+      const response = request.routeOptions.config.issuesSecret ? withoutSecrets(parsed) : parsed;
+      settle = () => completeKey(db, principal.id, key, status, response);
+    }
     // The answer stands whatever happens to the key: under overload (no pool connection in time) a
     // refusal still goes out as itself, and a success that committed does not turn into a 503. The
     // key is settled later instead, so that a retry does not find it "still in progress" for good.

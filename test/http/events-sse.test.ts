@@ -21,6 +21,18 @@ async function storedEvents(db: Db, afterId = 0): Promise<{ id: number; type: st
   return rows;
 }
 
+/**
+ * Waits until the feed has released every event stored so far. A client that connects without
+ * Last-Event-ID gets the events after the feed's cursor, so one opened while the feed is still
+ * behind (the poll runs every 200 ms; a busy machine stretches that) would also receive events
+ * committed just before it connected.
+ */
+async function feedCaughtUp(db: Db, feed: EventFeed): Promise<void> {
+  const head = (await storedEvents(db)).at(-1)?.id ?? 0;
+  feed.wake();
+  await eventually(() => feed.cursor >= head, 10_000);
+}
+
 const idsAndTypes = (events: readonly SseEvent[]) => events.map((e) => ({ id: e.id, type: e.event }));
 
 /** Create, submit, approve and apply a change-set through an instance's HTTP API; returns its uuid. */
@@ -65,6 +77,7 @@ describeEachBackend('event stream (SSE)', (backend) => {
     app = await buildApp({ engine: f.engine, events: feed, eventsHeartbeatMs: 100 });
     url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/api/ledger/events`;
     for (const who of WHO) tokens[who] = (await f.engine.issueToken(null, who)).token;
+    await feedCaughtUp(f.db, feed);
   });
   afterAll(async () => {
     await app.close();
@@ -119,6 +132,7 @@ describeEachBackend('event stream (SSE)', (backend) => {
   it('filters by event type and by change-set, given by uuid or human id', async () => {
     const cs = await f.engine.create(f.p['Agent-D']!, configChange());
     const other = await f.engine.create(f.p['Agent-D']!, configChange());
+    await feedCaughtUp(f.db, feed);
     const byType = await openSse(`${url}?type=changeset.submitted,changeset.approved`, as('olga'));
     const byUuid = await openSse(`${url}?change_set=${cs.id}`, as('olga'));
     const byHumanId = await openSse(
@@ -218,6 +232,7 @@ describePostgres('event stream across instances', (backend) => {
       apps.push(app);
     }
     for (const who of WHO) tokens[who] = (await f.engine.issueToken(null, who)).token;
+    for (const feed of feeds) await feedCaughtUp(f.db, feed);
   });
   afterAll(async () => {
     for (const app of apps) await app.close();

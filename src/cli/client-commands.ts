@@ -1,7 +1,7 @@
 // Client commands over the HTTP API: `changeset …` and `resource …` (SPEC §14).
 // Human-readable by default; --json prints the API's JSON as it came.
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { AuditEntry } from '../core/audit-chain.js';
@@ -13,6 +13,7 @@ import type { RollbackResult } from '../engine/rollback.js';
 import type { HistoryView, ResourceView } from '../store/resources.js';
 import { printResult, table } from './format.js';
 import { DEFAULT_URL, LedgerClient } from './http-client.js';
+import { syncResources } from './resource-sync.js';
 
 type Summary = Omit<ChangeSet, 'items' | 'approvals'>;
 interface Page {
@@ -432,6 +433,66 @@ function registerResourceCommands(program: Command): void {
     const result = await clientOf(cmd).get<{ data: HistoryView[] }>(`${target(type, id)}/history`);
     printResult(result, o.json, () => historyView(result.data));
   });
+
+  registerSyncCommand(resource);
+}
+
+function registerSyncCommand(resource: Command): void {
+  resource
+    .command('sync')
+    .description('keep a directory of files (or a command) in step with the approved state under a prefix')
+    .option('--prefix <prefix>', 'target ids starting with this (e.g. config.payments.)')
+    .option('--target-type <type>', 'only targets of this type')
+    .option('--dir <dir>', 'keep <dir>/<target_type>/<target_id>.json (or .yaml) files')
+    .option('--exec <command>', 'or run this shell command per write: the state on stdin, CHANGELEDGER_* variables')
+    .option('--format <format>', 'json or yaml', 'json')
+    .option('--state-file <file>', 'where the ledger version reached is kept (default <dir>/.changeledger-sync.json)')
+    .option('--once', 'stop once caught up instead of following')
+    .addHelpText(
+      'after',
+      '\nResumes after a restart from the state file; delete it to start over from the beginning of history.',
+    )
+    .action(
+      async (
+        o: {
+          prefix?: string;
+          targetType?: string;
+          dir?: string;
+          exec?: string;
+          format: string;
+          stateFile?: string;
+          once?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        if ((o.dir === undefined) === (o.exec === undefined))
+          throw new Error('resource sync needs one of --dir and --exec');
+        if (o.format !== 'json' && o.format !== 'yaml') throw new Error('--format must be json or yaml');
+        const stateFile = o.stateFile ?? (o.dir ? join(o.dir, '.changeledger-sync.json') : undefined);
+        if (stateFile === undefined)
+          throw new Error('--exec needs --state-file, where the ledger version reached is kept');
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+        try {
+          const result = await syncResources({
+            client: clientOf(cmd),
+            prefix: o.prefix,
+            targetType: o.targetType,
+            dir: o.dir,
+            exec: o.exec,
+            format: o.format,
+            stateFile,
+            once: o.once === true,
+            signal: stop.signal,
+            log: (line) => console.error(line),
+          });
+          console.log(`ledger version ${result.ledgerVersion}: ${plural(result.writes, 'write')}`);
+        } finally {
+          process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+        }
+      },
+    );
 }
 
 export function registerClientCommands(program: Command): void {

@@ -3,6 +3,7 @@
 // after Retry-After, core/retry.ts), and refusals turned into errors that read like the API.
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from '../core/retry.js';
+import { type SseMessage, SseParser } from '../core/sse-parser.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 const API_PREFIX = '/api/ledger';
@@ -166,6 +167,35 @@ export class LedgerClient {
       // The same request, Idempotency-Key included: what the first attempt did is replayed, not redone.
       await response.body?.cancel();
       await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  /**
+   * Opens a Server-Sent Events stream and yields its messages until the server ends it or `signal`
+   * aborts; a refusal (4xx/5xx before the stream starts) throws as `request` does.
+   */
+  async *stream(path: string, query: RequestOptions['query'], signal: AbortSignal): AsyncGenerator<SseMessage> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.urlOf(path, query), { headers, signal });
+    } catch (error) {
+      if (signal.aborted) return;
+      throw new Error(`cannot reach changeledger at ${this.url}: ${causeOf(error).text}`, { cause: error });
+    }
+    if (!response.ok || !response.body) {
+      await this.read(response);
+      return;
+    }
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of response.body) {
+        yield* parser.push(decoder.decode(chunk as Uint8Array, { stream: true }));
+      }
+    } catch (error) {
+      if (!signal.aborted) throw error;
     }
   }
 

@@ -37,7 +37,11 @@ export async function resolveEventFilter(
 }
 
 /** The `Last-Event-ID` header, else the `last_event_id` query parameter: an event id, or null. */
-export function parseLastEventId(header: string | string[] | undefined, query: string | undefined): number | null {
+export function parseLastEventId(
+  header: string | string[] | undefined,
+  query: string | undefined,
+  queryName = 'last_event_id',
+): number | null {
   const raw = (Array.isArray(header) ? header[0] : header) ?? query;
   if (raw === undefined || raw.trim() === '') return null;
   const value = raw.trim();
@@ -45,7 +49,7 @@ export function parseLastEventId(header: string | string[] | undefined, query: s
     throw new LedgerError(
       'VALIDATION_FAILED',
       `Last-Event-ID ${JSON.stringify(raw)} is not an event id this API sent`,
-      [{ path: 'last_event_id', message: 'must be a non-negative integer event id' }],
+      [{ path: queryName, message: 'must be a non-negative integer event id' }],
     );
   }
   return Number(value);

@@ -281,3 +281,50 @@ export async function listResources(
   );
   return rows.map((row) => ({ ...row, updated_at: iso(row['updated_at']) }) as unknown as ResourceView);
 }
+
+/** One committed write of a resource, as the resource watch streams it. */
+export interface ResourceChange {
+  /** The ledger position of the commit that wrote it: the id of its `changeset.applied` or `changeset.rolled_back` event. */
+  ledger_version: number;
+  target_type: string;
+  target_id: string;
+  version: number;
+  present: boolean;
+  state: Json;
+  operation: string;
+  change_set: { id: string; change_set_id: string };
+  item: string | null;
+  actor: string;
+  at: string;
+}
+
+/**
+ * The resource writes of the given commits (apply and rollback events), in commit order and, within
+ * one commit, in key order; only targets of one type or under an id prefix when asked. A commit's
+ * history rows carry its change-set and the same instant as its event (one clock reading per action),
+ * and a rollback's rows the operation `ROLLBACK`, which tells them from an apply at the same instant.
+ */
+export async function changesOfCommits(
+  db: Queryable,
+  commits: readonly { ledger_version: number; change_set: string; at: string; rollback: boolean }[],
+  filter: { target_type?: string | undefined; prefix?: string | undefined },
+): Promise<ResourceChange[]> {
+  if (commits.length === 0) return [];
+  const prefix = filter.prefix ? `${filter.prefix.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : null;
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT e.ledger_version, h.target_type, h.target_id, h.version, h.present, h.state, h.operation,
+            h.change_set AS change_set_uuid, c.change_set_id, h.item, h.actor, h.at
+     FROM jsonb_to_recordset($1::jsonb) AS e(ledger_version bigint, change_set uuid, at timestamptz, rollback boolean)
+     JOIN resource_history h ON h.change_set = e.change_set AND h.at = e.at AND (h.operation = 'ROLLBACK') = e.rollback
+     JOIN change_sets c ON c.id = h.change_set
+     WHERE ($2::text IS NULL OR h.target_type = $2) AND ($3::text IS NULL OR h.target_id LIKE $3)
+     ORDER BY e.ledger_version, h.target_type, h.target_id, h.version`,
+    [json(commits), filter.target_type ?? null, prefix],
+  );
+  return rows.map(({ change_set_uuid, change_set_id, at, ledger_version, ...row }) => ({
+    ...(row as Omit<ResourceChange, 'ledger_version' | 'change_set' | 'at'>),
+    ledger_version: Number(ledger_version),
+    change_set: { id: String(change_set_uuid), change_set_id: String(change_set_id) },
+    at: iso(at),
+  }));
+}

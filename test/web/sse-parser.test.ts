@@ -1,6 +1,6 @@
 // The dashboard's Server-Sent Events parser: frames split anywhere, every line ending, comments.
 import { describe, expect, it } from 'vitest';
-import { SseParser } from '../../src/web/lib/sse-parser.js';
+import { SseParser } from '../../src/core/sse-parser.js';
 
 const STREAM =
   'retry: 2000\n\n: heartbeat\n\nid: 7\nevent: changeset.applied\ndata: {"id":7}\n\nid: 8\nevent: changeset.rolled_back\ndata: {"id":\ndata: 8}\n\n';

@@ -1,82 +1,24 @@
-// GET /api/ledger/events: Server-Sent Events, filterable by type and change-set, resumable with
-// Last-Event-ID. Refusals (auth, filters) are ordinary JSON errors; once the stream starts the
-// reply is hijacked and written by hand.
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+// The ledger's Server-Sent Events streams, both resumable with Last-Event-ID and served on every
+// instance: GET /api/ledger/events (events, filterable by type and change-set) and
+// GET /api/ledger/resources/watch (every committed resource write under a prefix). Refusals (auth,
+// filters) are ordinary JSON errors; once a stream starts the reply is hijacked (../sse.ts).
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
-import type { EventFeed, FeedEvent } from '../../notify/event-feed.js';
+import type { EventFeed } from '../../notify/event-feed.js';
 import { openEventStream, parseLastEventId, resolveEventFilter } from '../../notify/event-stream.js';
-import { bearer } from '../auth.js';
+import { openResourceWatch } from '../../notify/resource-watch.js';
 import * as S from '../schemas.js';
-import { StreamCredentialWatch } from '../stream-credentials.js';
+import { type SseOptions, sseFrame, sseStreams } from '../sse.js';
 
-export interface EventRouteOptions {
+export interface EventRouteOptions extends SseOptions {
   feed: EventFeed | undefined;
-  /** Interval of the `: heartbeat` comment that keeps proxies from closing an idle stream. */
-  heartbeatMs: number;
-  /** A client this far behind is cut off; it reconnects with Last-Event-ID and catches up. */
-  maxBufferedBytes?: number;
-  /**
-   * How often open streams' tokens are checked again (stream-credentials.ts): default
-   * auth.token_cache_ms, or 1 s when the cache is off.
-   */
-  credentialCheckMs?: number;
-}
-
-const ENDED_BY_CREDENTIALS = ': the token was revoked or its principal deactivated\n\n';
-
-const frame = (event: FeedEvent): string =>
-  `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.envelope)}\n\n`;
-
-/** Starts the SSE response; returns its writer and a function that ends it once. */
-function startSse(reply: FastifyReply, maxBufferedBytes: number) {
-  const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  res.write('retry: 2000\n\n');
-  const end = () => {
-    if (!res.writableEnded) res.end();
-  };
-  const write = (text: string): undefined | Promise<void> => {
-    if (res.writableEnded || res.destroyed) return undefined;
-    if (res.write(text)) return undefined;
-    if (res.writableLength > maxBufferedBytes) {
-      end();
-      return undefined;
-    }
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
-  };
-  return { res, write, end };
 }
 
 export function eventRoutes(app: FastifyInstance, engine: Engine, options: EventRouteOptions): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const open = new Set<() => void>();
-  const credentials = new StreamCredentialWatch({
-    check: (tokens) => engine.stillAuthenticating(tokens),
-    periodMs: options.credentialCheckMs ?? (engine.ctx.config.auth.token_cache_ms || 1_000),
-    onError: (error) => app.log.error({ err: error }, 'event stream credential check failed'),
-  });
-  const stopHearing = engine.onCredentialsChanged(() => credentials.sweep());
-  // Open streams never finish on their own: end them, or closing the server would wait for ever.
-  app.addHook('preClose', async () => {
-    stopHearing();
-    credentials.stop();
-    for (const end of [...open]) end();
-  });
+  const serve = sseStreams(app, engine, options);
 
   r.get(
     '/events',
@@ -97,40 +39,66 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
       if (!feed) throw new LedgerError('UNAVAILABLE', 'event stream not enabled');
       const filter = await resolveEventFilter(engine.db, request.query);
       const after = parseLastEventId(request.headers['last-event-id'], request.query.last_event_id);
-      reply.hijack();
-      const sse = startSse(reply, options.maxBufferedBytes ?? 8 * 1024 * 1024);
-      let stream: { close(): void } | null = null;
-      const heartbeat = setInterval(() => sse.write(': heartbeat\n\n'), options.heartbeatMs);
-      // The auth hook accepted this bearer token: the stream lives as long as it authenticates.
-      const token = bearer(request);
-      const unwatch = token
-        ? credentials.add(token, () => {
-            sse.write(ENDED_BY_CREDENTIALS);
-            sse.end();
-          })
-        : () => {};
-      const cleanUp = () => {
-        clearInterval(heartbeat);
-        stream?.close();
-        unwatch();
-        open.delete(sse.end);
-      };
-      open.add(sse.end);
-      sse.res.on('close', cleanUp);
-      try {
-        stream = await openEventStream({
+      await serve(request, reply, (sse) =>
+        openEventStream({
           db: engine.db,
           feed,
           filter,
           after,
-          send: (event) => sse.write(frame(event)),
+          send: (event) => sse.write(sseFrame(event.id, event.type, event.envelope)),
           onEnd: sse.end,
-        });
-        if (sse.res.destroyed || sse.res.writableEnded) cleanUp();
-      } catch (error) {
-        request.log.error({ err: error }, 'event stream replay failed');
-        sse.end();
-      }
+        }),
+      );
+    },
+  );
+  r.get(
+    '/resources/watch',
+    {
+      schema: {
+        tags: ['resources'],
+        summary: 'Server-Sent Events: every committed resource write under a prefix, resumable',
+        description:
+          'Each write is `event: resource.changed` with the write as `data` (target, version, present, state, ' +
+          'operation, change-set, `ledger_version`); the last write of each commit carries `id: <ledger_version>`. ' +
+          'After the replay of what followed `since_version` (or `Last-Event-ID`) comes `event: ready`; then live ' +
+          'writes. `since_version=0` replays the whole history under the prefix.',
+        querystring: Type.Object(
+          {
+            prefix: Type.Optional(Type.String({ maxLength: 512, description: 'target ids starting with this' })),
+            target_type: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+            since_version: Type.Optional(
+              Type.String({ maxLength: 20, description: 'resume after this ledger version (as Last-Event-ID)' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        produces: ['text/event-stream'],
+        response: S.responses({ 200: S.EventStreamResponse, '4xx': S.ErrorResponse, 503: S.ErrorResponse }),
+      },
+    },
+    async (request, reply) => {
+      const feed = options.feed;
+      if (!feed) throw new LedgerError('UNAVAILABLE', 'resource watch not enabled (it needs the event feed)');
+      const after = parseLastEventId(request.headers['last-event-id'], request.query.since_version, 'since_version');
+      const { prefix, target_type } = request.query;
+      await serve(request, reply, (sse) =>
+        openResourceWatch({
+          db: engine.db,
+          feed,
+          filter: { prefix, target_type },
+          after,
+          send: (changes, ledgerVersion) => {
+            let pending: undefined | Promise<void>;
+            for (const [n, change] of changes.entries())
+              pending = sse.write(
+                sseFrame(n === changes.length - 1 ? ledgerVersion : null, 'resource.changed', change),
+              );
+            return pending;
+          },
+          onCaughtUp: (ledgerVersion) => sse.write(sseFrame(ledgerVersion, 'ready', { ledger_version: ledgerVersion })),
+          onEnd: sse.end,
+        }),
+      );
     },
   );
 }

@@ -1,7 +1,8 @@
 // The live connection to GET /api/ledger/events: fetch with the token in a header, the body read
 // as a stream, and on a drop a reconnect that sends Last-Event-ID so nothing in between is lost.
+
+import { SseParser } from '../../core/sse-parser.js';
 import { API_BASE } from './api.js';
-import { SseParser } from './sse-parser.js';
 import type { LedgerEvent } from './types.js';
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'unauthorized' | 'closed';

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChangeSet } from '../../src/core/types.js';
+import { Engine } from '../../src/engine/engine.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { createChannels } from '../../src/notify/channels/index.js';
 import { Dispatcher } from '../../src/notify/dispatcher.js';
@@ -331,6 +332,55 @@ describeEachBackend('approve and reject from Slack (issue 16)', (backend: Backen
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(slack.calls).toEqual([]);
     expect((await decisions(cs)).length).toBe(1);
+  });
+
+  it('a request delivered to two instances at once is accepted by exactly one', async () => {
+    const other = await buildApp({
+      engine: new Engine({ db: f.db, config: f.engine.ctx.config, clock: () => f.clock.now }),
+      dashboardUrl: DASHBOARD,
+      slack: [{ api_url: `${slack.base}/api`, bot_token: TOKEN, signing_secret: SECRET }],
+    });
+    try {
+      const { cs, buttons } = await requested();
+      const request = signed(click('U0ALICE', buttonOf(buttons, 'Approve')));
+      const inject = (on: LedgerApp) =>
+        on.inject({
+          method: 'POST',
+          url: URL_PATH,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...request.headers },
+          payload: request.body,
+        });
+      const answers = await Promise.all([inject(app), inject(other)]);
+      expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 401]);
+      expect((await decisions(cs)).map((d) => d.actor)).toEqual(['alice']);
+      expect((await f.engine.get(cs.id)).status).toBe('APPROVED');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('Reject on a message about content that changed since: the reason dialog says what changed', async () => {
+    const { cs } = await requested();
+    await f.engine.decide(f.p['root']!, cs.id, { decision: 'REJECTED', reason: 'fix it' });
+    await f.engine.edit(f.p['Agent-D']!, cs.id, { title: 'Retitled' });
+    await f.engine.reopen(f.p['Agent-D']!, cs.id);
+    await f.engine.submit(f.p['Agent-D']!, cs.id);
+    const submitted = await post({
+      type: 'view_submission',
+      user: { id: 'U0ALICE' },
+      view: {
+        callback_id: 'changeledger_reject',
+        private_metadata: JSON.stringify({ id: cs.id, content_hash: cs.content_hash, channel: 'D0CHAT', ts: '1.2' }),
+        state: { values: { reason: { reason: { value: 'no' } } } },
+      },
+    });
+    expect(submitted.statusCode).toBe(200);
+    expect(submitted.json()).toEqual({
+      response_action: 'errors',
+      errors: { reason: expect.stringMatching(/is not the content you reviewed .*edited since: title by Agent-D/) },
+    });
+    expect((await f.engine.get(cs.id)).status).toBe('PENDING_APPROVAL');
+    expect((await decisions(cs)).map((d) => d.actor)).toEqual(['root']);
   });
 
   describe('requests Slack did not sign are refused with 401, and nothing is stored', () => {

@@ -176,6 +176,21 @@ describeEachBackend('approve and reject from Slack (issue 16)', (backend: Backen
     ],
   });
 
+  /** What Slack sends when `user` submits the reason dialog with `reason`. */
+  const submission = (user: string, privateMetadata: string, reason: string) => ({
+    type: 'view_submission',
+    user: { id: user },
+    view: {
+      id: 'V0VIEW',
+      callback_id: 'changeledger_reject',
+      private_metadata: privateMetadata,
+      state: { values: { reason: { reason: { type: 'plain_text_input', value: reason } } } },
+    },
+  });
+  /** The dialog's metadata for the message about `cs` as it was. */
+  const metadataOf = (cs: ChangeSet) =>
+    JSON.stringify({ id: cs.id, content_hash: cs.content_hash, channel: 'D0CHAT', ts: '1.2' });
+
   const buttonOf = (buttons: Button[], label: string) => buttons.find((b) => b.text.text === label)!;
   const decisions = async (cs: ChangeSet) => (await f.engine.audit(cs.id)).filter((e) => e.action === 'decision');
   const storedSignatures = async () =>
@@ -225,16 +240,8 @@ describeEachBackend('approve and reject from Slack (issue 16)', (backend: Backen
     // Nothing is decided until the modal is submitted.
     expect((await f.engine.get(cs.id)).status).toBe('PENDING_APPROVAL');
 
-    const submitted = await post({
-      type: 'view_submission',
-      user: { id: 'U0ALICE' },
-      view: {
-        id: 'V0VIEW',
-        callback_id: view.callback_id,
-        private_metadata: view.private_metadata,
-        state: { values: { reason: { reason: { type: 'plain_text_input', value: 'Too risky on a Friday' } } } },
-      },
-    });
+    expect(view.callback_id).toBe('changeledger_reject');
+    const submitted = await post(submission('U0ALICE', view.private_metadata, 'Too risky on a Friday'));
     expect(submitted.statusCode).toBe(200);
     expect(submitted.body).toBe('');
     const after = await f.engine.get(cs.id);
@@ -304,15 +311,7 @@ describeEachBackend('approve and reject from Slack (issue 16)', (backend: Backen
     expect((await f.engine.get(cs.id)).approvals).toEqual([]);
     expect(await decisions(cs)).toEqual([]);
     // A modal submission by an unknown user is answered in the modal.
-    const submitted = await post({
-      type: 'view_submission',
-      user: { id: 'U0NOBODY' },
-      view: {
-        callback_id: 'changeledger_reject',
-        private_metadata: JSON.stringify({ id: cs.id, content_hash: cs.content_hash, channel: 'D0CHAT', ts: '1.2' }),
-        state: { values: { reason: { reason: { value: 'no' } } } },
-      },
-    });
+    const submitted = await post(submission('U0NOBODY', metadataOf(cs), 'no'));
     expect(submitted.json()).toEqual({
       response_action: 'errors',
       errors: { reason: expect.stringContaining('not linked to an active changeledger principal') },
@@ -365,15 +364,7 @@ describeEachBackend('approve and reject from Slack (issue 16)', (backend: Backen
     await f.engine.edit(f.p['Agent-D']!, cs.id, { title: 'Retitled' });
     await f.engine.reopen(f.p['Agent-D']!, cs.id);
     await f.engine.submit(f.p['Agent-D']!, cs.id);
-    const submitted = await post({
-      type: 'view_submission',
-      user: { id: 'U0ALICE' },
-      view: {
-        callback_id: 'changeledger_reject',
-        private_metadata: JSON.stringify({ id: cs.id, content_hash: cs.content_hash, channel: 'D0CHAT', ts: '1.2' }),
-        state: { values: { reason: { reason: { value: 'no' } } } },
-      },
-    });
+    const submitted = await post(submission('U0ALICE', metadataOf(cs), 'no'));
     expect(submitted.statusCode).toBe(200);
     expect(submitted.json()).toEqual({
       response_action: 'errors',

@@ -167,6 +167,8 @@ export const FileSchema = section({
           bot_token: Type.Optional(text()),
           api_url: Type.Optional(text()),
           channel: Type.Optional(text()),
+          // Slack interactivity (issue 16): the Slack app's signing secret.
+          signing_secret: Type.Optional(text()),
         },
         { additionalProperties: false, message: 'must be a mapping' },
       ),

@@ -12,6 +12,7 @@ import { buildApp, type LedgerApp } from './http/app.js';
 import { createChannels } from './notify/channels/index.js';
 import { Dispatcher } from './notify/dispatcher.js';
 import { EventFeed } from './notify/event-feed.js';
+import { interactiveSlackApps } from './notify/slack-api.js';
 import { systemHeadSignature } from './store/audit.js';
 import type { Db } from './store/db.js';
 import { migrate } from './store/migrator.js';
@@ -94,6 +95,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       pageSizeMax: config.limits.page_size_max,
       dashboardUrl: config.dashboard_url,
       oidc: oidcOf(config, engine),
+      slack: interactiveSlackApps(config.notifications),
       requestTimeoutMs: config.server.request_timeout_ms,
       logger: { level: config.log_level, redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'] },
       rateLimit: { perMinute: config.limits.write_requests_per_minute, burst: config.limits.write_burst },

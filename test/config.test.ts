@@ -366,6 +366,11 @@ describe('errors name the exact path', () => {
       at('notifications.channels.ops.host', 'is not used by a webhook channel'),
     ],
     [
+      'a Slack signing secret without a bot token',
+      'notifications:\n  channels:\n    s: {type: slack, webhook_url: "https://hooks.slack.test/x", signing_secret: abc}\n',
+      at('notifications.channels.s.signing_secret', 'needs bot_token (buttons are answered through the Web API)'),
+    ],
+    [
       'a route naming a channel that does not exist',
       'notifications:\n  routes:\n    - {events: [changeset.applied], recipients: [creator], channels: [pager]}\n',
       at('notifications.routes[0].channels[0]', 'no channel named pager in notifications.channels'),

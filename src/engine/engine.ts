@@ -7,7 +7,7 @@ import type { ChangeSet, Principal } from '../core/types.js';
 import { parseApply, parseDecision, parseReason, parseRollback } from '../core/validate-actions.js';
 import { readChangeSet } from '../store/change-set-read.js';
 import type { Db } from '../store/db.js';
-import { findPrincipal, listPrincipals } from '../store/principals.js';
+import { findPrincipal, findPrincipalsBySlackId, listPrincipals } from '../store/principals.js';
 import { getHistory, getResource, type HistoryView, listResources, type ResourceView } from '../store/resources.js';
 import { type ApplyResult, applyChangeSet } from './apply.js';
 import { adoptUnsignedHeads, changeSetAudit, verifyAudit } from './audit.js';
@@ -173,6 +173,11 @@ export class Engine {
 
   principal(id: string): Promise<Principal | null> {
     return findPrincipal(this.db, id);
+  }
+
+  /** The active principals with this Slack user id (Slack interactions map their user by it). */
+  principalsWithSlackId(slackId: string): Promise<Principal[]> {
+    return findPrincipalsBySlackId(this.db, slackId);
   }
 
   async requirePrincipal(id: string): Promise<Principal> {

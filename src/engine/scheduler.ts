@@ -63,6 +63,7 @@ const remind: Handler = async (ctx, tx, row, at) => {
     journal.event('changeset.approval_reminder', {
       approver_id: approver.id,
       approval_deadline: row.approval_deadline,
+      content_hash: row.content_hash,
     });
   }
   await recordNotice(ctx, tx, row, 'reminder', journal, at);

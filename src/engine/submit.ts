@@ -108,7 +108,12 @@ export async function submitChangeSet(ctx: EngineContext, actor: Principal, refe
       if (approved) journal.event('changeset.approved', { required_approvals: 0 });
       else {
         for (const approver of candidates) {
-          journal.event('changeset.approval_requested', { approver_id: approver.id, approval_deadline: deadline });
+          journal.event('changeset.approval_requested', {
+            approver_id: approver.id,
+            approval_deadline: deadline,
+            // What the request asks to approve: Slack's buttons bind the decision to it.
+            content_hash: row.content_hash,
+          });
         }
       }
       const changes = {

@@ -20,6 +20,7 @@ import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { type OidcRouteOptions, oidcRoutes } from './routes/oidc.js';
+import { type InteractiveSlackApp, slackRoutes } from './routes/slack.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -40,6 +41,8 @@ export interface AppDeps {
   dashboardUrl?: string;
   /** Single sign-on (config oidc); default none: the sign-in routes answer 404. */
   oidc?: Omit<OidcRouteOptions, 'dashboardUrl'>;
+  /** Slack apps answering Approve / Reject buttons (interactiveSlackApps); default none: the route answers 404. */
+  slack?: readonly InteractiveSlackApp[];
   /** The built dashboard (default dist/web); without its index.html the dashboard routes say how to build it. */
   webRoot?: string;
 }
@@ -149,6 +152,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
       ledgerRoutes(api, engine, { dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, '') });
       eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
       deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
+      slackRoutes(api, engine, { apps: deps.slack ?? [], dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, '') });
       oidcRoutes(api, engine, {
         ...(deps.oidc ?? {
           sso: { principal_claim: 'email', groups_claim: 'groups', group_map: {}, auto_create: false },

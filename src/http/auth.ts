@@ -17,6 +17,8 @@ const PUBLIC = new Set([
   '/api/ledger/enrolments/redeem',
   '/api/ledger/auth/oidc/login',
   '/api/ledger/auth/oidc/callback',
+  // Slack's interactivity request URL: authenticated by Slack's request signature instead.
+  '/api/ledger/integrations/slack/interactions',
 ]);
 
 /** The bearer token of the request: null without Authorization, '' when it is not a bearer token. */

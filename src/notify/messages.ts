@@ -315,8 +315,62 @@ function clipSlack(escaped: string, max: number): string {
   return `${escaped.slice(0, max - 1).replace(/&[a-z]{0,3}$/, '')}…`;
 }
 
-/** The Block Kit message: headline and details, the facts as fields, and a *Review* button. */
-export function slackPayload(message: HumanMessage): SlackPayload {
+/** What an Approve / Reject button binds a decision to: the change-set and the content the message describes. */
+export interface DecisionBinding {
+  /** The change-set's internal id. */
+  id: string;
+  content_hash: string;
+}
+
+/** The `action_id`s of the decision buttons, and the `block_id` of the actions block holding them. */
+export const SLACK_ACTIONS = {
+  block: 'changeledger_decision',
+  approve: 'changeledger_approve',
+  reject: 'changeledger_reject',
+} as const;
+
+/** Events that ask a person to decide, whose Slack message may carry Approve / Reject buttons. */
+const DECISION_REQUESTS = new Set(['changeset.approval_requested', 'changeset.approval_reminder']);
+
+/** The binding an approval request's buttons carry; null for other events or without a content hash. */
+export function decisionBindingOf(envelope: EventEnvelope): DecisionBinding | null {
+  if (!DECISION_REQUESTS.has(envelope.type)) return null;
+  const id = isObject(envelope.change_set) ? text(envelope.change_set['id']) : undefined;
+  const hash = isObject(envelope.data) ? text(envelope.data['content_hash']) : undefined;
+  return id && hash ? { id, content_hash: hash } : null;
+}
+
+function decisionButtons(binding: DecisionBinding): Record<string, unknown>[] {
+  const value = JSON.stringify(binding);
+  return [
+    {
+      type: 'button',
+      action_id: SLACK_ACTIONS.approve,
+      style: 'primary',
+      text: { type: 'plain_text', text: 'Approve' },
+      value,
+      confirm: {
+        title: { type: 'plain_text', text: 'Approve this change-set?' },
+        text: { type: 'mrkdwn', text: 'You approve the content this message describes.' },
+        confirm: { type: 'plain_text', text: 'Approve' },
+        deny: { type: 'plain_text', text: 'Cancel' },
+      },
+    },
+    {
+      type: 'button',
+      action_id: SLACK_ACTIONS.reject,
+      style: 'danger',
+      text: { type: 'plain_text', text: 'Reject' },
+      value,
+    },
+  ];
+}
+
+/**
+ * The Block Kit message: headline and details, the facts as fields, and a *Review* button; with a
+ * decision binding also Approve and Reject buttons whose value is that binding.
+ */
+export function slackPayload(message: HumanMessage, binding?: DecisionBinding | null): SlackPayload {
   const section = clipSlack(
     [`*${escapeSlack(message.headline)}*`, ...message.details.map(escapeSlack)].join('\n'),
     3000,
@@ -331,7 +385,11 @@ export function slackPayload(message: HumanMessage): SlackPayload {
       { type: 'section', text: { type: 'mrkdwn', text: section }, ...(fields.length > 0 ? { fields } : {}) },
       {
         type: 'actions',
-        elements: [{ type: 'button', text: { type: 'plain_text', text: 'Review' }, url: message.link }],
+        ...(binding ? { block_id: SLACK_ACTIONS.block } : {}),
+        elements: [
+          { type: 'button', text: { type: 'plain_text', text: 'Review' }, url: message.link },
+          ...(binding ? decisionButtons(binding) : []),
+        ],
       },
     ],
   };

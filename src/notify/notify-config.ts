@@ -36,6 +36,11 @@ export interface SlackChannel {
   api_url: string;
   /** With a bot token: post here instead of direct messages. */
   channel: string | null;
+  /**
+   * Slack interactivity (issue 16): the Slack app's signing secret. Set, approval requests carry
+   * Approve / Reject buttons and the interactions endpoint accepts requests signed with it.
+   */
+  signing_secret: string | null;
 }
 
 export type ChannelConfig = WebhookChannel | EmailChannel | SlackChannel;
@@ -71,7 +76,7 @@ export const DEFAULT_DISPATCHER: DispatcherConfig = Object.freeze({
 const KEYS_BY_TYPE: Record<ChannelType, readonly string[]> = {
   webhook: ['type', 'url', 'secret', 'events', 'headers'],
   email: ['type', 'host', 'port', 'secure', 'user', 'password', 'from'],
-  slack: ['type', 'webhook_url', 'bot_token', 'api_url', 'channel'],
+  slack: ['type', 'webhook_url', 'bot_token', 'api_url', 'channel', 'signing_secret'],
 };
 
 type RawChannel = Record<string, unknown> & { type: ChannelType };
@@ -108,6 +113,12 @@ function channelProblems(name: string, channel: RawChannel): Problem[] {
   } else if ((channel['webhook_url'] === undefined) === (channel['bot_token'] === undefined)) {
     problems.push({ path: at(''), message: 'a slack channel needs exactly one of webhook_url and bot_token' });
   } else {
+    // Slack interactivity (issue 16): answering a button needs the bot token (chat.update, views.open).
+    if (channel['signing_secret'] !== undefined && channel['bot_token'] === undefined)
+      problems.push({
+        path: at('signing_secret'),
+        message: 'needs bot_token (buttons are answered through the Web API)',
+      });
     for (const key of ['webhook_url', 'api_url']) {
       if (channel[key] !== undefined && !isHttpUrl(channel[key]))
         problems.push({ path: at(key), message: 'must be an http(s) URL' });
@@ -178,6 +189,7 @@ function buildChannel(raw: RawChannel): ChannelConfig {
     bot_token: get('bot_token', null),
     api_url: get('api_url', 'https://slack.com/api'),
     channel: get('channel', null),
+    signing_secret: get('signing_secret', null),
   };
 }
 

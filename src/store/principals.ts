@@ -118,3 +118,12 @@ export async function findPrincipalsByEmail(db: Queryable, email: string): Promi
   );
   return rows;
 }
+
+/** The active principals whose Slack user id is `slackId` (more than one is a misconfiguration). */
+export async function findPrincipalsBySlackId(db: Queryable, slackId: string): Promise<Principal[]> {
+  const { rows } = await db.query<Principal>(
+    `SELECT ${COLUMNS} FROM principals WHERE slack_id = $1 AND active ORDER BY id LIMIT 2`,
+    [slackId],
+  );
+  return rows;
+}

@@ -2,6 +2,7 @@
 // agents wrote, and the Slack Block Kit message.
 import { describe, expect, it } from 'vitest';
 import {
+  decisionBindingOf,
   type EventEnvelope,
   escapeHtml,
   escapeSlack,
@@ -167,6 +168,28 @@ describe('messages', () => {
         },
       ],
     });
+  });
+
+  it('binds Approve / Reject buttons to the change-set and the content hash of the request (issue 16)', () => {
+    const hash = 'a'.repeat(64);
+    for (const type of ['changeset.approval_requested', 'changeset.approval_reminder']) {
+      expect(decisionBindingOf(envelope(type, { approver_id: 'alice', content_hash: hash }))).toEqual({
+        id: UUID,
+        content_hash: hash,
+      });
+    }
+    // Other events ask nobody to decide; a request without a hash cannot bind a decision.
+    expect(decisionBindingOf(envelope('changeset.approval_decision', { content_hash: hash }))).toBeNull();
+    expect(decisionBindingOf(envelope('changeset.approval_requested', { approver_id: 'alice' }))).toBeNull();
+    const binding = { id: UUID, content_hash: hash };
+    const payload = slackPayload(render(envelope('changeset.approval_requested', { approver_id: 'alice' })), binding);
+    const actions = payload.blocks[1] as { block_id: string; elements: Record<string, unknown>[] };
+    expect(actions.block_id).toBe('changeledger_decision');
+    expect(actions.elements.map((e) => [e['action_id'], e['style'], e['value']])).toEqual([
+      [undefined, undefined, undefined],
+      ['changeledger_approve', 'primary', JSON.stringify(binding)],
+      ['changeledger_reject', 'danger', JSON.stringify(binding)],
+    ]);
   });
 
   it('escapes &, < and > the Slack way, so a title cannot mention @channel or forge a link', () => {

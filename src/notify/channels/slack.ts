@@ -1,6 +1,6 @@
 // Slack: an incoming webhook (posts to its own channel) or a bot token (chat.postMessage to a
 // principal's slack_id, a direct message, or to the configured channel). Block Kit from messages.ts.
-import { renderMessage, type SlackPayload, slackPayload } from '../messages.js';
+import { decisionBindingOf, renderMessage, type SlackPayload, slackPayload } from '../messages.js';
 import type { SlackChannel } from '../notify-config.js';
 import { type Channel, DeliveryError, type OutgoingMessage } from './channel.js';
 
@@ -45,7 +45,9 @@ async function postMessage(config: SlackChannel, channel: string, payload: Slack
 export function slackChannel(config: SlackChannel, options: { dashboardUrl: string }): Channel {
   return {
     async send(message: OutgoingMessage, signal: AbortSignal): Promise<void> {
-      const payload = slackPayload(renderMessage(message.envelope, options));
+      // With the app's signing secret, an approval request carries Approve / Reject buttons (issue 16).
+      const binding = config.signing_secret && config.bot_token ? decisionBindingOf(message.envelope) : null;
+      const payload = slackPayload(renderMessage(message.envelope, options), binding);
       if (config.webhook_url) return postToWebhook(config.webhook_url, payload, signal);
       // A principal's slack_id (a user id) opens a direct message; else the configured channel.
       const channel = message.address ?? config.channel;

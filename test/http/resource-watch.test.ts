@@ -74,6 +74,11 @@ async function presentFiles(dir: string): Promise<Record<string, unknown>> {
   return out;
 }
 
+/** The same targets with the same states, whatever the order of their keys. */
+const sameContent = (a: Record<string, unknown>, b: Record<string, unknown>): boolean =>
+  Object.keys(a).length === Object.keys(b).length &&
+  Object.entries(a).every(([key, value]) => JSON.stringify(value) === JSON.stringify(b[key]));
+
 describeEachBackend('resource watch', (backend) => {
   let f: Fixture;
   let feed: EventFeed;
@@ -224,10 +229,10 @@ describeEachBackend('resource watch', (backend) => {
         { operation_type: 'UPDATE', target_id: `${prefix}limits`, after_state: { max: 30 } },
         { operation_type: 'DELETE', target_id: `${prefix}new` },
       ]);
-      await eventually(async () => JSON.stringify(await presentFiles(dir)) === JSON.stringify(await current()));
+      await eventually(async () => sameContent(await presentFiles(dir), await current()), 30_000);
       expect(await presentFiles(dir)).toMatchObject({ [`${prefix}limits`]: { max: 30 } });
       await f.engine.rollback(f.p['Agent-D']!, moved, { reason: 'too much' });
-      await eventually(async () => (await presentFiles(dir))[`${prefix}new`] !== undefined);
+      await eventually(async () => (await presentFiles(dir))[`${prefix}new`] !== undefined, 30_000);
       expect(await presentFiles(dir)).toEqual(await current());
       stop.abort();
       await following;

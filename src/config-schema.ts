@@ -167,6 +167,13 @@ export const FileSchema = section({
           bot_token: Type.Optional(text()),
           api_url: Type.Optional(text()),
           channel: Type.Optional(text()),
+          // Event bus channels (nats, amqp).
+          servers: Type.Optional(list(text())),
+          subject_prefix: Type.Optional(text()),
+          stream: Type.Optional(text()),
+          create_stream: Type.Optional(Type.Boolean({ message: 'must be true or false' })),
+          token: Type.Optional(text()),
+          exchange: Type.Optional(text()),
         },
         { additionalProperties: false, message: 'must be a mapping' },
       ),

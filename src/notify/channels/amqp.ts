@@ -5,7 +5,7 @@
 // are retried. A message no queue is bound for is dropped by RabbitMQ: bind a queue first.
 import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
 import type { AmqpChannel } from '../notify-config.js';
-import { busBody, busHeaders, untilAborted } from './bus.js';
+import { busBody, busHeaders, reusedConnection, untilAborted } from './bus.js';
 import { type Channel, DeliveryError, type OutgoingMessage } from './channel.js';
 
 /** How long connecting may take before the send fails and is retried. */
@@ -25,14 +25,9 @@ function safeUrl(url: string): string {
 
 export function amqpChannel(config: AmqpChannel): Channel {
   const where = `${safeUrl(config.url)} exchange ${config.exchange}`;
-  let session: Promise<Session> | null = null;
-  const open = (): Promise<Session> => {
-    if (session) return session;
-    const opening = (async () => {
+  const session = reusedConnection<Session>(
+    async (forget) => {
       const connection = await connect(config.url, { timeout: CONNECT_TIMEOUT_MS });
-      const forget = () => {
-        if (session === opening) session = null;
-      };
       // A closed connection (or channel) is forgotten; its errors are the sends' to report.
       connection.on('error', () => {});
       connection.on('close', forget);
@@ -49,19 +44,15 @@ export function amqpChannel(config: AmqpChannel): Channel {
         await connection.close().catch(() => {});
         throw error;
       }
-    })();
-    session = opening;
-    opening.catch(() => {
-      if (session === opening) session = null;
-    });
-    return opening;
-  };
+    },
+    ({ connection }) => connection.close().catch(() => {}),
+  );
 
   return {
     ordered: true,
     async send(message: OutgoingMessage, signal: AbortSignal): Promise<void> {
       try {
-        const { channel } = await untilAborted(open(), signal);
+        const { channel } = await untilAborted(session.get(), signal);
         const confirmed = new Promise<void>((resolve, reject) => {
           channel.publish(
             config.exchange,
@@ -84,11 +75,6 @@ export function amqpChannel(config: AmqpChannel): Channel {
         throw new DeliveryError(`amqp publish to ${where} failed`, { cause: error });
       }
     },
-    async close(): Promise<void> {
-      const current = session;
-      session = null;
-      const opened = await current?.catch(() => null);
-      await opened?.connection.close().catch(() => {});
-    },
+    close: () => session.close(),
   };
 }

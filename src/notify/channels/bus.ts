@@ -1,5 +1,5 @@
-// What the event bus channels (nats, amqp) share: the message body and headers, and a wait that
-// gives up when the dispatcher's timeout aborts the send.
+// What the event bus channels (nats, amqp) share: the message body and headers, a wait that gives
+// up when the dispatcher's timeout aborts the send, and a connection opened once and reused.
 import type { OutgoingMessage } from './channel.js';
 
 /** The event envelope as JSON, exactly as a webhook receives it. */
@@ -27,4 +27,34 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
       },
     );
   });
+}
+
+/**
+ * A connection opened at its first use and reused. One that fails to open, or whose `forget` is
+ * called (the broker closed it), is forgotten, so the next use (the dispatcher's retry) opens anew.
+ */
+export function reusedConnection<T>(
+  open: (forget: () => void) => Promise<T>,
+  close: (connection: T) => Promise<void>,
+): { get(): Promise<T>; close(): Promise<void> } {
+  let current: Promise<T> | null = null;
+  return {
+    get() {
+      if (current) return current;
+      const opening: Promise<T> = open(() => {
+        if (current === opening) current = null;
+      });
+      current = opening;
+      opening.catch(() => {
+        if (current === opening) current = null;
+      });
+      return opening;
+    },
+    async close() {
+      const closing = current;
+      current = null;
+      const connection = await closing?.catch(() => null);
+      if (connection) await close(connection);
+    },
+  };
 }

@@ -5,7 +5,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import type { NatsChannel } from '../notify-config.js';
-import { busBody, busHeaders, untilAborted } from './bus.js';
+import { busBody, busHeaders, reusedConnection, untilAborted } from './bus.js';
 import { type Channel, DeliveryError, type OutgoingMessage } from './channel.js';
 
 /** How long connecting (or a JetStream API call) may take before the send fails and is retried. */
@@ -22,10 +22,8 @@ async function ensureStream(nc: NatsConnection, config: NatsChannel): Promise<vo
 }
 
 export function natsChannel(config: NatsChannel): Channel {
-  let session: Promise<NatsConnection> | null = null;
-  const open = (): Promise<NatsConnection> => {
-    if (session) return session;
-    const opening = (async () => {
+  const session = reusedConnection<NatsConnection>(
+    async (forget) => {
       const nc = await connect({
         servers: config.servers,
         name: 'changeledger',
@@ -36,9 +34,7 @@ export function natsChannel(config: NatsChannel): Channel {
         ...(config.user !== null ? { user: config.user, pass: config.password ?? '' } : {}),
         ...(config.token !== null ? { token: config.token } : {}),
       });
-      nc.closed().then(() => {
-        if (session === opening) session = null;
-      });
+      nc.closed().then(forget);
       try {
         if (config.create_stream) await ensureStream(nc, config);
       } catch (error) {
@@ -46,21 +42,16 @@ export function natsChannel(config: NatsChannel): Channel {
         throw error;
       }
       return nc;
-    })();
-    session = opening;
-    // A failed connection is forgotten, so the next send (the dispatcher's retry) tries afresh.
-    opening.catch(() => {
-      if (session === opening) session = null;
-    });
-    return opening;
-  };
+    },
+    (nc) => nc.close(),
+  );
 
   return {
     ordered: true,
     async send(message: OutgoingMessage, signal: AbortSignal): Promise<void> {
       const subject = `${config.subject_prefix}.${message.envelope.type}`;
       try {
-        const nc = await untilAborted(open(), signal);
+        const nc = await untilAborted(session.get(), signal);
         const h = headers();
         for (const [key, value] of Object.entries(busHeaders(message))) h.set(key, value);
         const ack = await untilAborted(
@@ -77,11 +68,6 @@ export function natsChannel(config: NatsChannel): Channel {
         throw new DeliveryError(`nats publish to ${subject} (stream ${config.stream}) failed`, { cause: error });
       }
     },
-    async close(): Promise<void> {
-      const current = session;
-      session = null;
-      const nc = await current?.catch(() => null);
-      await nc?.close();
-    },
+    close: () => session.close(),
   };
 }

@@ -97,8 +97,11 @@ export async function claimOrderedDeliveries(
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('changeledger.ordered_deliveries'), hashtext($1))`, [
       channel,
     ]);
+    // Stops before the first event still being routed (by another instance), which may yet give
+    // this channel an earlier delivery.
     const { rows: head } = await tx.query<{ id: string; ready: boolean }>(
-      `SELECT id, next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2) AS ready
+      `SELECT id, next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2)
+         AND event_id < coalesce((SELECT min(id) FROM outbox_events WHERE routed_at IS NULL), event_id + 1) AS ready
        FROM deliveries WHERE channel = $1 AND status = 'PENDING' ORDER BY event_id LIMIT $3`,
       [channel, now, limit],
     );

@@ -241,6 +241,24 @@ for (const { bus, up } of buses) {
         );
       });
 
+      it('two instances dispatching the same channel at once keep the event order', async () => {
+        const other = dispatcherFor(f, bus.config());
+        try {
+          const ids: string[] = [];
+          for (let i = 0; i < 3; i++) ids.push(await firstHalf(f));
+          for (const id of ids) await secondHalf(f, id);
+          const events = (await Promise.all(ids.map((id) => eventsOf(f.db, id)))).flat().sort((a, b) => a.id - b.id);
+          for (let round = 0; round < 20; round++) {
+            const passes = await Promise.all([dispatcher.runOnce(), other.runOnce()]);
+            if (passes.every((p) => p.delivered + p.retried === 0)) break;
+          }
+          const mine = (await bus.consume()).filter((m) => ids.includes(m.change_set ?? '')).map((m) => m.id);
+          expect(mine).toEqual(events.map((e) => e.id));
+        } finally {
+          await other.stop();
+        }
+      }, 60_000);
+
       it('a broker restart mid-stream loses nothing: the failed delivery is retried, the later ones wait their turn', async () => {
         const id = await firstHalf(f);
         const first = (await eventsOf(f.db, id)).length;

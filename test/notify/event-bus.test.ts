@@ -176,11 +176,17 @@ async function deliveriesOf(db: Db, changeSet: string) {
   return rows.map((row) => ({ ...row, event_id: Number(row.event_id) }));
 }
 
-function dispatcherFor(f: Fixture, config: Record<string, unknown>, maxAttempts = 8): Dispatcher {
+function dispatcherFor(f: Fixture, config: Record<string, unknown>, maxAttempts = 8, batchSize = 500): Dispatcher {
   const notifications = buildNotifications({
     channels: { bus: config as never },
     routes: [],
-    dispatcher: { max_attempts: maxAttempts, backoff_base_ms: 1_000, backoff_max_ms: 10_000, timeout_ms: 10_000 },
+    dispatcher: {
+      max_attempts: maxAttempts,
+      batch_size: batchSize,
+      backoff_base_ms: 1_000,
+      backoff_max_ms: 10_000,
+      timeout_ms: 10_000,
+    },
   });
   return new Dispatcher({
     db: f.db,
@@ -242,19 +248,25 @@ for (const { bus, up } of buses) {
       });
 
       it('two instances dispatching the same channel at once keep the event order', async () => {
-        const other = dispatcherFor(f, bus.config());
+        // Small batches, so that the two keep claiming while the other is sending.
+        const one = dispatcherFor(f, bus.config(), 8, 2);
+        const other = dispatcherFor(f, bus.config(), 8, 2);
         try {
           const ids: string[] = [];
           for (let i = 0; i < 3; i++) ids.push(await firstHalf(f));
           for (const id of ids) await secondHalf(f, id);
           const events = (await Promise.all(ids.map((id) => eventsOf(f.db, id)))).flat().sort((a, b) => a.id - b.id);
           for (let round = 0; round < 20; round++) {
-            const passes = await Promise.all([dispatcher.runOnce(), other.runOnce()]);
+            const passes = await Promise.all([one.runOnce(), other.runOnce(), one.runOnce(), other.runOnce()]);
             if (passes.every((p) => p.delivered + p.retried === 0)) break;
           }
           const mine = (await bus.consume()).filter((m) => ids.includes(m.change_set ?? '')).map((m) => m.id);
           expect(mine).toEqual(events.map((e) => e.id));
+          expect(await deliveriesOf(f.db, ids[0]!)).toEqual(
+            (await deliveriesOf(f.db, ids[0]!)).map((d) => ({ ...d, status: 'DELIVERED', attempts: 1 })),
+          );
         } finally {
+          await one.stop();
           await other.stop();
         }
       }, 60_000);

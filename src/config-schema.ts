@@ -169,6 +169,13 @@ export const FileSchema = section({
           channel: Type.Optional(text()),
           // Slack interactivity (issue 16): the Slack app's signing secret.
           signing_secret: Type.Optional(text()),
+          // Event bus channels (nats, amqp).
+          servers: Type.Optional(list(text())),
+          subject_prefix: Type.Optional(text()),
+          stream: Type.Optional(text()),
+          create_stream: Type.Optional(Type.Boolean({ message: 'must be true or false' })),
+          token: Type.Optional(text()),
+          exchange: Type.Optional(text()),
         },
         { additionalProperties: false, message: 'must be a mapping' },
       ),

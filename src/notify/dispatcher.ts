@@ -3,7 +3,13 @@
 // and jitter, or dead-lettered after max_attempts. Safe with any number of dispatchers.
 import { type CompiledRoute, compileRoutes } from '../core/routing.js';
 import type { Db } from '../store/db.js';
-import { type ClaimedDelivery, claimDueDeliveries, type DeliveryOutcome, recordOutcomes } from '../store/deliveries.js';
+import {
+  type ClaimedDelivery,
+  claimDueDeliveries,
+  claimOrderedDeliveries,
+  type DeliveryOutcome,
+  recordOutcomes,
+} from '../store/deliveries.js';
 import type { Channel } from './channels/channel.js';
 import type { DispatcherConfig, NotificationsConfig } from './notify-config.js';
 import { routeEvents } from './router.js';
@@ -110,18 +116,73 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * An ordered channel's head of queue, sent one at a time in event order. A delivery that fails
+   * (and will be retried) holds back the ones after it, uncounted, until its own retry; one that
+   * is dead-lettered does not. Sending stops while the claim still has a send's time left.
+   */
+  private async sendInOrder(channel: string, now: Date, lockedUntil: string): Promise<DeliveryOutcome[]> {
+    const claimed = await claimOrderedDeliveries(
+      this.deps.db,
+      channel,
+      now.toISOString(),
+      lockedUntil,
+      this.config.batch_size,
+    );
+    const outcomes: DeliveryOutcome[] = [];
+    let blocker: { next_attempt_at: string; reason: string } | null = null;
+    for (const delivery of claimed) {
+      if (!blocker && this.clock().getTime() + this.config.timeout_ms >= Date.parse(lockedUntil)) {
+        blocker = { next_attempt_at: this.clock().toISOString(), reason: 'the claim ran out of time' };
+      }
+      if (blocker) {
+        outcomes.push({
+          id: delivery.id,
+          status: 'PENDING',
+          next_attempt_at: blocker.next_attempt_at,
+          last_error: `held back in event order: ${blocker.reason}`,
+          delivered_at: null,
+          held: true,
+        });
+        continue;
+      }
+      const outcome = await this.send(delivery);
+      outcomes.push(outcome);
+      if (outcome.status === 'PENDING')
+        blocker = {
+          next_attempt_at: outcome.next_attempt_at!,
+          reason: `event ${delivery.event_id} is not delivered yet`,
+        };
+    }
+    return outcomes;
+  }
+
   /** Claims one batch of due deliveries, sends them, records the outcomes. */
   async deliverBatch(): Promise<Omit<PassResult, 'routed'>> {
     const now = this.clock();
     // A claim outlives the slowest send; a dispatcher that died mid-send is retried after it.
     const lockedUntil = new Date(now.getTime() + this.config.timeout_ms * 2 + 1_000).toISOString();
-    const claimed = await claimDueDeliveries(this.deps.db, now.toISOString(), lockedUntil, this.config.batch_size);
-    const outcomes = await mapLimit(claimed, this.config.concurrency, (delivery) => this.send(delivery));
+    // Channels that keep event order (event buses) are claimed and sent apart, one queue each.
+    const ordered = Object.keys(this.deps.channels).filter((name) => this.deps.channels[name]!.ordered);
+    const claimed = await claimDueDeliveries(
+      this.deps.db,
+      now.toISOString(),
+      lockedUntil,
+      this.config.batch_size,
+      ordered,
+    );
+    const outcomes = (
+      await Promise.all([
+        mapLimit(claimed, this.config.concurrency, (delivery) => this.send(delivery)),
+        ...ordered.map((name) => this.sendInOrder(name, now, lockedUntil)),
+      ])
+    ).flat();
     await recordOutcomes(this.deps.db, outcomes);
+    const sent = outcomes.filter((o) => !o.held);
     return {
-      delivered: outcomes.filter((o) => o.status === 'DELIVERED').length,
-      retried: outcomes.filter((o) => o.status === 'PENDING').length,
-      dead: outcomes.filter((o) => o.status === 'DEAD').length,
+      delivered: sent.filter((o) => o.status === 'DELIVERED').length,
+      retried: sent.filter((o) => o.status === 'PENDING').length,
+      dead: sent.filter((o) => o.status === 'DEAD').length,
     };
   }
 

@@ -4,7 +4,7 @@ import type { Problem } from '../config-schema.js';
 import { compileRoutes, DEFAULT_ROUTES, RouteCompileError, type RouteDefinition } from '../core/routing.js';
 import { EVENT_TYPES } from '../engine/journal.js';
 
-export const CHANNEL_TYPES = ['webhook', 'email', 'slack'] as const;
+export const CHANNEL_TYPES = ['webhook', 'email', 'slack', 'nats', 'amqp'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
 export interface WebhookChannel {
@@ -43,7 +43,86 @@ export interface SlackChannel {
   signing_secret: string | null;
 }
 
-export type ChannelConfig = WebhookChannel | EmailChannel | SlackChannel;
+// --- Event bus channels (nats, amqp): subscribe to event types like webhooks; see docs/integrations.md.
+export interface NatsChannel {
+  type: 'nats';
+  /** nats:// URLs of the cluster's servers. */
+  servers: string[];
+  /** Each event is published on `<subject_prefix>.<event type>`. */
+  subject_prefix: string;
+  /** The JetStream stream that must acknowledge each publish. */
+  stream: string;
+  /** Create `stream` (file storage, subjects `<subject_prefix>.>`) when it does not exist. */
+  create_stream: boolean;
+  user: string | null;
+  password: string | null;
+  token: string | null;
+  events: string[];
+}
+
+export interface AmqpChannel {
+  type: 'amqp';
+  /** amqp(s)://user:password@host:port/vhost */
+  url: string;
+  /** A durable topic exchange (declared if absent); the routing key is the event type. */
+  exchange: string;
+  events: string[];
+}
+
+export const BUS_CHANNEL_KEYS = {
+  nats: ['type', 'servers', 'subject_prefix', 'stream', 'create_stream', 'user', 'password', 'token', 'events'],
+  amqp: ['type', 'url', 'exchange', 'events'],
+} as const;
+
+const isUrlOf = (value: unknown, protocols: RegExp): boolean =>
+  typeof value === 'string' && protocols.test(value) && URL.canParse(value);
+
+function busChannelProblems(channel: RawChannel, at: (key: string) => string): Problem[] {
+  const problems: Problem[] = [];
+  if (channel.type === 'nats') {
+    const servers = channel['servers'] as string[] | undefined;
+    if (servers === undefined || servers.length === 0)
+      problems.push({ path: at('servers'), message: 'a nats channel needs at least one server' });
+    for (const [i, server] of (servers ?? []).entries()) {
+      if (!isUrlOf(server, /^(nats|tls):\/\//))
+        problems.push({ path: at(`servers[${i}]`), message: 'must be a nats:// URL' });
+    }
+    const prefix = channel['subject_prefix'];
+    if (prefix !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(String(prefix)))
+      problems.push({ path: at('subject_prefix'), message: 'must be dot-separated tokens without wildcards' });
+  } else if (channel.type === 'amqp') {
+    if (channel['url'] === undefined) problems.push({ path: at('url'), message: 'an amqp channel needs url' });
+    else if (!isUrlOf(channel['url'], /^amqps?:\/\//))
+      problems.push({ path: at('url'), message: 'must be an amqp(s):// URL' });
+  }
+  return problems;
+}
+
+function buildBusChannel(raw: RawChannel): NatsChannel | AmqpChannel {
+  const get = <T>(key: string, fallback: T): T => (raw[key] === undefined ? fallback : (raw[key] as T));
+  if (raw.type === 'nats') {
+    return {
+      type: 'nats',
+      servers: get('servers', []),
+      subject_prefix: get('subject_prefix', 'changeledger.events'),
+      stream: get('stream', 'CHANGELEDGER'),
+      create_stream: get('create_stream', true),
+      user: get('user', null),
+      password: get('password', null),
+      token: get('token', null),
+      events: get('events', ['*']),
+    };
+  }
+  return {
+    type: 'amqp',
+    url: get('url', ''),
+    exchange: get('exchange', 'changeledger.events'),
+    events: get('events', ['*']),
+  };
+}
+// --- end of event bus channels.
+
+export type ChannelConfig = WebhookChannel | EmailChannel | SlackChannel | NatsChannel | AmqpChannel;
 
 export interface DispatcherConfig {
   enabled: boolean;
@@ -77,6 +156,7 @@ const KEYS_BY_TYPE: Record<ChannelType, readonly string[]> = {
   webhook: ['type', 'url', 'secret', 'events', 'headers'],
   email: ['type', 'host', 'port', 'secure', 'user', 'password', 'from'],
   slack: ['type', 'webhook_url', 'bot_token', 'api_url', 'channel', 'signing_secret'],
+  ...BUS_CHANNEL_KEYS,
 };
 
 type RawChannel = Record<string, unknown> & { type: ChannelType };
@@ -99,14 +179,16 @@ function channelProblems(name: string, channel: RawChannel): Problem[] {
   const needs = (key: string, message: string) => {
     if (channel[key] === undefined) problems.push({ path: at(key), message });
   };
+  for (const [i, event] of ((channel['events'] as string[] | undefined) ?? []).entries()) {
+    if (event !== '*' && !(EVENT_TYPES as readonly string[]).includes(event))
+      problems.push({ path: at(`events[${i}]`), message: `unknown event type ${event}` });
+  }
   if (channel.type === 'webhook') {
     needs('url', 'a webhook channel needs url');
     if (channel['url'] !== undefined && !isHttpUrl(channel['url']))
       problems.push({ path: at('url'), message: 'must be an http(s) URL' });
-    for (const [i, event] of ((channel['events'] as string[] | undefined) ?? []).entries()) {
-      if (event !== '*' && !(EVENT_TYPES as readonly string[]).includes(event))
-        problems.push({ path: at(`events[${i}]`), message: `unknown event type ${event}` });
-    }
+  } else if (channel.type === 'nats' || channel.type === 'amqp') {
+    problems.push(...busChannelProblems(channel, at));
   } else if (channel.type === 'email') {
     needs('host', 'an email channel needs host');
     needs('from', 'an email channel needs from');
@@ -161,6 +243,7 @@ export function notificationProblems(raw: RawNotifications | undefined): Problem
 }
 
 function buildChannel(raw: RawChannel): ChannelConfig {
+  if (raw.type === 'nats' || raw.type === 'amqp') return buildBusChannel(raw);
   const get = <T>(key: string, fallback: T): T => (raw[key] === undefined ? fallback : (raw[key] as T));
   if (raw.type === 'webhook') {
     return {

@@ -90,10 +90,15 @@ function addressOf(channel: ChannelConfig, principal: Principal): string | null 
   return null;
 }
 
-/** Webhooks and channel-wide Slack posts get one delivery per event, whoever the recipients. */
+/** Webhooks and event bus channels subscribe to event types; they are not routed to people. */
+export const isSubscriber = (
+  channel: ChannelConfig,
+): channel is Extract<ChannelConfig, { type: 'webhook' | 'nats' | 'amqp' }> =>
+  channel.type === 'webhook' || channel.type === 'nats' || channel.type === 'amqp';
+
+/** Subscribers and channel-wide Slack posts get one delivery per event, whoever the recipients. */
 export const isChannelWide = (channel: ChannelConfig): boolean =>
-  channel.type === 'webhook' ||
-  (channel.type === 'slack' && (channel.webhook_url !== null || channel.channel !== null));
+  isSubscriber(channel) || (channel.type === 'slack' && (channel.webhook_url !== null || channel.channel !== null));
 
 export function deliveriesFor(
   event: UnroutedEvent,
@@ -108,18 +113,18 @@ export function deliveriesFor(
       out.set(key, { id: randomUUID(), event_id: event.id, event_type: event.type, channel, recipient, address });
   };
   for (const [name, channel] of Object.entries(channels)) {
-    if (channel.type === 'webhook' && (channel.events.includes('*') || channel.events.includes(event.type)))
+    if (isSubscriber(channel) && (channel.events.includes('*') || channel.events.includes(event.type)))
       add(name, '', null);
   }
   for (const match of matchRoutes(routes, event.envelope as { type: string; change_set: unknown })) {
     const names =
-      match.channels === '*' ? Object.keys(channels).filter((n) => channels[n]!.type !== 'webhook') : match.channels;
+      match.channels === '*' ? Object.keys(channels).filter((n) => !isSubscriber(channels[n]!)) : match.channels;
     const people = resolveRecipients(match.recipients, event, directory);
     for (const name of names) {
       const channel = channels[name];
       if (!channel) continue;
       if (isChannelWide(channel)) {
-        if (channel.type !== 'webhook') add(name, '', null);
+        if (!isSubscriber(channel)) add(name, '', null);
         continue;
       }
       for (const person of people) {

@@ -1,7 +1,7 @@
 // Queries on outbox routing and deliveries: claimed with FOR UPDATE SKIP LOCKED, so any number of
 // dispatchers (in any number of instances) share the work and never send one delivery twice at once.
 import type { Json } from '../core/types.js';
-import { iso, json, type Queryable } from './db.js';
+import { type Db, iso, json, type Queryable } from './db.js';
 
 export interface UnroutedEvent {
   id: number;
@@ -50,27 +50,72 @@ export interface ClaimedDelivery extends NewDelivery {
   envelope: { [key: string]: Json };
 }
 
-/** Claims due deliveries: invisible to other dispatchers until `lockedUntil`, one attempt counted. */
+const CLAIMED = `RETURNING d.id, d.event_id, d.event_type, d.channel, d.recipient, d.address, d.attempts,
+  e.envelope || jsonb_build_object('id', e.id) AS envelope`;
+
+/**
+ * Claims due deliveries: invisible to other dispatchers until `lockedUntil`, one attempt counted.
+ * Deliveries of the `ordered` channels are left to claimOrderedDeliveries.
+ */
 export async function claimDueDeliveries(
   db: Queryable,
   now: string,
   lockedUntil: string,
   limit: number,
+  ordered: readonly string[] = [],
 ): Promise<ClaimedDelivery[]> {
   const { rows } = await db.query<ClaimedDelivery>(
     `WITH due AS (
        SELECT id FROM deliveries
        WHERE status = 'PENDING' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
+         AND NOT (channel = ANY($4::text[]))
        ORDER BY next_attempt_at, event_id LIMIT $3 FOR UPDATE SKIP LOCKED
      )
      UPDATE deliveries d SET locked_until = $2, attempts = d.attempts + 1
      FROM due, outbox_events e
      WHERE d.id = due.id AND e.id = d.event_id
-     RETURNING d.id, d.event_id, d.event_type, d.channel, d.recipient, d.address, d.attempts,
-       e.envelope || jsonb_build_object('id', e.id) AS envelope`,
-    [now, lockedUntil, limit],
+     ${CLAIMED}`,
+    [now, lockedUntil, limit, ordered],
   );
   return rows;
+}
+
+/**
+ * Claims the head of one ordered channel's queue, in event order: its pending deliveries from the
+ * oldest on, as long as each is due and unclaimed. Nothing while the oldest is claimed elsewhere or
+ * waits for its retry, so a later event never overtakes an earlier one. A transaction-scoped
+ * advisory lock per channel makes concurrent claims (in any number of instances) take turns.
+ */
+export async function claimOrderedDeliveries(
+  db: Db,
+  channel: string,
+  now: string,
+  lockedUntil: string,
+  limit: number,
+): Promise<ClaimedDelivery[]> {
+  return db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('changeledger.ordered_deliveries'), hashtext($1))`, [
+      channel,
+    ]);
+    // Stops before the first event still being routed (by another instance), which may yet give
+    // this channel an earlier delivery.
+    const { rows: head } = await tx.query<{ id: string; ready: boolean }>(
+      `SELECT id, next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2)
+         AND event_id < coalesce((SELECT min(id) FROM outbox_events WHERE routed_at IS NULL), event_id + 1) AS ready
+       FROM deliveries WHERE channel = $1 AND status = 'PENDING' ORDER BY event_id LIMIT $3`,
+      [channel, now, limit],
+    );
+    const ready = head.findIndex((row) => !row.ready);
+    const ids = (ready === -1 ? head : head.slice(0, ready)).map((row) => row.id);
+    if (ids.length === 0) return [];
+    const { rows } = await tx.query<ClaimedDelivery>(
+      `UPDATE deliveries d SET locked_until = $2, attempts = d.attempts + 1
+       FROM outbox_events e WHERE d.id = ANY($1::uuid[]) AND e.id = d.event_id
+       ${CLAIMED}`,
+      [ids, lockedUntil],
+    );
+    return rows.sort((a, b) => Number(a.event_id) - Number(b.event_id));
+  });
 }
 
 export interface DeliveryOutcome {
@@ -79,14 +124,17 @@ export interface DeliveryOutcome {
   next_attempt_at: string | null;
   last_error: string | null;
   delivered_at: string | null;
+  /** Not sent after all (held behind an earlier delivery of an ordered channel): no attempt counted. */
+  held?: boolean;
 }
 
 export async function recordOutcomes(db: Queryable, outcomes: readonly DeliveryOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
   await db.query(
     `UPDATE deliveries d SET status = x.status, next_attempt_at = coalesce(x.next_attempt_at, d.next_attempt_at),
-       last_error = x.last_error, delivered_at = x.delivered_at, locked_until = NULL
-     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, status text, next_attempt_at timestamptz, last_error text, delivered_at timestamptz)
+       last_error = x.last_error, delivered_at = x.delivered_at, locked_until = NULL,
+       attempts = d.attempts - CASE WHEN x.held THEN 1 ELSE 0 END
+     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, status text, next_attempt_at timestamptz, last_error text, delivered_at timestamptz, held boolean)
      WHERE d.id = x.id`,
     [json(outcomes)],
   );

@@ -14,6 +14,8 @@ const env = {
   SMTP_PASSWORD: 'smtp-password',
   SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/XXXX',
   SLACK_BOT_TOKEN: 'xoxb-0000-0000',
+  NATS_TOKEN: 'nats-token',
+  AMQP_PASSWORD: 'amqp-password',
 };
 
 describe('docs/notifications.md', () => {
@@ -35,9 +37,9 @@ describe('docs/notifications.md', () => {
     expect(() => parseConfig(block, { env, source: 'docs/notifications.md' })).not.toThrow();
   });
 
-  it('has one example of each channel type: webhook, email, Slack incoming webhook and Slack bot', () => {
+  it('has one example of each channel type: webhook, email, Slack incoming webhook and Slack bot, NATS, AMQP', () => {
     const channels = blocks.flatMap((block) => Object.values(parseConfig(block, { env }).notifications.channels));
-    expect(new Set(channels.map((c) => c.type))).toEqual(new Set(['webhook', 'email', 'slack']));
+    expect(new Set(channels.map((c) => c.type))).toEqual(new Set(['webhook', 'email', 'slack', 'nats', 'amqp']));
     const slack = channels.filter((c) => c.type === 'slack');
     expect(slack.some((c) => c.webhook_url === env.SLACK_WEBHOOK_URL)).toBe(true);
     expect(slack.some((c) => c.bot_token === env.SLACK_BOT_TOKEN && c.channel === null)).toBe(true);

@@ -12,6 +12,11 @@ export interface OutgoingMessage {
 
 export interface Channel {
   send(message: OutgoingMessage, signal: AbortSignal): Promise<void>;
+  /**
+   * Deliveries are sent one at a time in event order, a failed one holding back the later ones
+   * until it is delivered or dead-lettered (event buses: consumers see a lifecycle in order).
+   */
+  ordered?: boolean;
   close?(): Promise<void>;
 }
 

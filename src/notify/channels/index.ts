@@ -1,7 +1,9 @@
 // Every configured channel, built by type and named as in `notifications.channels`.
 import type { ChannelConfig, NotificationsConfig } from '../notify-config.js';
+import { amqpChannel } from './amqp.js';
 import type { Channel } from './channel.js';
 import { emailChannel } from './email.js';
+import { natsChannel } from './nats.js';
 import { slackChannel } from './slack.js';
 import { webhookChannel } from './webhook.js';
 
@@ -13,6 +15,10 @@ function createChannel(config: ChannelConfig, options: { dashboardUrl: string })
       return emailChannel(config, options);
     case 'slack':
       return slackChannel(config, options);
+    case 'nats':
+      return natsChannel(config);
+    case 'amqp':
+      return amqpChannel(config);
   }
 }
 

@@ -36,7 +36,7 @@ export const MAX_LENGTH = Object.freeze({
 });
 
 /** Most entries of each list field. */
-export const MAX_ENTRIES = Object.freeze({ tags: 50, approval_chain: 100 });
+export const MAX_ENTRIES = Object.freeze({ tags: 50, approval_chain: 100, groups: 50 });
 
 /** Deeper JSON is refused: PostgreSQL's parser and recursive consumers have finite stacks. */
 export const MAX_JSON_DEPTH = 100;

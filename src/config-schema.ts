@@ -32,8 +32,6 @@ import { POLICY_ACTIONS, POLICY_EFFECTS } from './core/policy.js';
 import { RiskSchema, RiskSection } from './core/risk.js';
 import { NotificationsSection } from './notify/notify-config.js';
 
-export { isObject, type Problem } from './core/config-kit.js';
-
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const ON_EXPIRY = ['none', 'reject'] as const;
 

@@ -12,13 +12,11 @@ import {
   FileSchema,
   type FileSections,
   formatPath,
-  isObject,
-  type Problem,
   schemaProblems,
   valueProblem,
 } from './config-schema.js';
 import type { ApproverMap } from './core/approvals.js';
-import { withDefaults } from './core/config-kit.js';
+import { isObject, type Problem, withDefaults } from './core/config-kit.js';
 import { compilePolicies, type PolicyDefinition } from './core/policy.js';
 import { type RiskConfig, RiskSchema, validateRiskConfig } from './core/risk.js';
 import type { Priority } from './core/types.js';
@@ -280,7 +278,7 @@ function resolveConfig(yamlText: string, env: Env, source: string, configPath: s
     problems.push(...policyProblems(file.policies as PolicyDefinition[] | undefined));
   }
   if (!problems.some((p) => !p.variable && /^notifications(\.|\[|$)/.test(p.path))) {
-    problems.push(...notificationProblems(file.notifications as Parameters<typeof notificationProblems>[0]));
+    problems.push(...notificationProblems(file.notifications));
   }
   if (!problems.some((p) => /^(oidc(\.|$)|CHANGELEDGER_OIDC)/.test(p.path))) problems.push(...oidcProblems(file));
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => formatProblem(problem, source)));

@@ -126,12 +126,10 @@ const KEYS_BY_TYPE: Record<ChannelType, readonly string[]> = {
   slack: ['type', 'webhook_url', 'bot_token', 'api_url', 'channel'],
 };
 
+/** A channel as the file writes it, read key by key. */
 type RawChannel = Record<string, unknown> & { type: ChannelType };
-type RawNotifications = {
-  channels?: Record<string, RawChannel>;
-  routes?: RouteDefinition[];
-  dispatcher?: Partial<DispatcherConfig>;
-};
+/** The `notifications` section as the file writes it. */
+type RawNotifications = Static<typeof NotificationsSection>;
 
 const isHttpUrl = (value: unknown): boolean =>
   typeof value === 'string' && /^https?:\/\//.test(value) && URL.canParse(value);
@@ -196,7 +194,7 @@ function routeProblems(routes: readonly RouteDefinition[], channels: readonly st
 export function notificationProblems(raw: RawNotifications | undefined): Problem[] {
   const channels = raw?.channels ?? {};
   return [
-    ...Object.entries(channels).flatMap(([name, channel]) => channelProblems(name, channel)),
+    ...Object.entries(channels).flatMap(([name, channel]) => channelProblems(name, channel as RawChannel)),
     ...routeProblems(raw?.routes ?? [], Object.keys(channels)),
   ];
 }

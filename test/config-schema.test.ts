@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG } from '../src/config.js';
 import { DEFAULTS, FileSchema } from '../src/config-schema.js';
 import { defaultsOf } from '../src/core/config-kit.js';
 import { DEFAULT_RISK_CONFIG, RiskSchema, RiskSection } from '../src/core/risk.js';
+import { DEFAULT_LIMITS } from '../src/core/validate-change-set.js';
 import { DEFAULT_DISPATCHER } from '../src/notify/notify-config.js';
 
 const markdown = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
@@ -79,6 +80,8 @@ describe('one declaration, every default', () => {
     expect(DEFAULT_CONFIG.approval.deadline_hours).toEqual(DEFAULTS.approval.deadlines);
     expect(DEFAULT_CONFIG.notifications.dispatcher).toEqual(DEFAULT_DISPATCHER);
     expect(DEFAULT_RISK_CONFIG).toEqual(defaultsOf(RiskSchema));
+    // Core's own fallback for callers without a configuration (core cannot import the schema).
+    expect(DEFAULT_LIMITS.max_items).toBe(DEFAULTS.limits.max_items);
   });
 
   it('every key of a section has a default (null for an unset one)', () => {

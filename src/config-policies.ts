@@ -1,7 +1,7 @@
 // The `policies` section: shape in config-schema.ts; here the rules a schema cannot say, and
 // compilation (an expression that does not compile stops the start, naming the policy).
 
-import type { Problem } from './config-schema.js';
+import type { Problem } from './core/config-kit.js';
 import { compilePolicy, PolicyCompileError, type PolicyDefinition } from './core/policy.js';
 
 export function policyProblems(policies: readonly PolicyDefinition[] | undefined): Problem[] {

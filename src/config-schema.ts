@@ -1,143 +1,153 @@
 // The configuration file's shape (SPEC §12) as a TypeBox schema, and the translation of its
 // validation errors into one problem per path with a message a person can act on.
 // Risk numbers are only type-checked here: their ranges belong to core's validateRiskConfig.
+// The building blocks (and Problem) are core/config-kit.ts; the `risk` section is core's, the
+// `notifications` section notify's.
 
-import { type Static, type TLiteral, type TOptional, type TProperties, type TSchema, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 import { Settings } from 'typebox/system';
 import { Value } from 'typebox/value';
+import { DEFAULT_APPROVERS } from './core/approvals.js';
+import {
+  bool,
+  defaultsOf,
+  fraction,
+  httpUrl,
+  int,
+  intAtLeast,
+  isObject,
+  list,
+  map,
+  millis,
+  oneOf,
+  type Problem,
+  type Resolved,
+  section,
+  str,
+  text,
+  unset,
+} from './core/config-kit.js';
+import { ID_MESSAGE, ID_PATTERN } from './core/input-rules.js';
 import { POLICY_ACTIONS, POLICY_EFFECTS } from './core/policy.js';
-import { CHANNEL_TYPES } from './notify/notify-config.js';
-
-export interface Problem {
-  /** A dotted path (`server.port`, `risk.quantity.thresholds[0].score`), or a variable name. */
-  path: string;
-  message: string;
-  /** True when `path` is an environment variable rather than a place in the file. */
-  variable?: boolean;
-}
+import { RiskSchema, RiskSection } from './core/risk.js';
+import { NotificationsSection } from './notify/notify-config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const ON_EXPIRY = ['none', 'reject'] as const;
 
-// setTimeout fires at once for any delay above 2^31 - 1 ms, so larger timeouts would be no timeout.
-const MAX_TIMER_MS = 2_147_483_647;
 // Deadlines are added to a Date; a year keeps them far from overflow and still generous.
 const MAX_DEADLINE_HOURS = 8760;
 
-const int = (minimum: number, maximum: number) =>
-  Type.Integer({ minimum, maximum, message: `must be an integer from ${minimum} to ${maximum}` });
-const intAtLeast = (minimum: number) =>
-  Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER, message: `must be an integer of at least ${minimum}` });
-const millis = () => int(1, MAX_TIMER_MS);
-const text = () => Type.String({ minLength: 1, message: 'must be a non-empty string' });
-const num = () => Type.Number({ message: 'must be a number' });
-const str = () => Type.String({ message: 'must be a string' });
-const fraction = (maximum: number) =>
-  Type.Number({ minimum: 0, maximum, message: `must be a number from 0 to ${maximum}` });
-const oneOf = <T extends string>(values: readonly T[]) =>
-  Type.Union(
-    // Typed as one literal of the whole union: Static<> only reads tuples, and this is equivalent.
-    values.map((value) => Type.Literal(value)) as [TLiteral<T>],
-    { message: `must be one of ${values.join(', ')}` },
-  );
 const principalOrGroup = () =>
   Type.String({ minLength: 1, pattern: '^(?!group:$)', message: 'must be a principal id or group:NAME' });
-const list = <T extends TSchema>(item: T) => Type.Array(item, { message: 'must be a list' });
-const map = <T extends TSchema>(value: T) => Type.Record(Type.String(), value, { message: 'must be a mapping' });
-/** A list entry: every key required, no others. */
-const row = <P extends TProperties>(properties: P) =>
-  Type.Object(properties, { additionalProperties: false, message: 'must be a mapping' });
-/** A section: every key optional, no others. (Type.Partial would drop the options.) */
-const section = <P extends TProperties>(properties: P) => {
-  const optional = Object.fromEntries(Object.entries(properties).map(([key, schema]) => [key, Type.Optional(schema)]));
-  return Type.Object(optional as { [K in keyof P]: TOptional<P[K]> }, {
-    additionalProperties: false,
-    message: 'must be a mapping',
-  });
-};
-
-const RiskSection = section({
-  operation: section({ scores: map(num()), default: num(), cap: num() }),
-  target: section({
-    sensitive_types: list(str()),
-    sensitive_type_score: num(),
-    protected_prefixes: list(str()),
-    protected_prefix_score: num(),
-    cap: num(),
-  }),
-  agent_default: num(),
-  scope: section({ high_impact: list(str()), high_impact_score: num(), categories: map(num()), default: num() }),
-  quantity: section({ thresholds: list(row({ max_items: num(), score: num() })), above: num() }),
-  weights: section({ operation: num(), target: num(), agent: num(), scope: num(), quantity: num() }),
-  levels: section({ critical: num(), high: num(), medium: num() }),
-  approvals: section({ critical: num(), high: num(), medium: num(), low: num() }),
-  auto_approve: section({ operation_below: num(), target_below: num(), scope_below: num(), quantity_below: num() }),
-  recommendations: list(row({ factor: str(), above: num(), message: str() })),
-});
-
-const hours = () =>
+const hours = (fallback: number) =>
   Type.Number({
     exclusiveMinimum: 0,
     maximum: MAX_DEADLINE_HOURS,
     message: `must be a number of hours above 0 and at most ${MAX_DEADLINE_HOURS}`,
+    default: fallback,
   });
 
+/**
+ * The configuration file, declared once: every key's type, limits, message and default. The
+ * file's validation is this schema; `Config` (config.ts) and its defaults derive from it.
+ * docs/configuration.md documents it (test/config.test.ts checks the defaults it shows).
+ */
 export const FileSchema = section({
   server: section({
-    host: text(),
-    port: int(1, 65535),
-    body_limit_bytes: intAtLeast(1024),
-    request_timeout_ms: millis(),
-    shutdown_timeout_ms: millis(),
-    drain_ms: int(0, 60_000),
-    max_in_flight: int(0, 100_000),
-    admission_wait_ms: int(0, 60_000),
+    host: text('127.0.0.1'),
+    port: int(1, 65535, 8080),
+    body_limit_bytes: intAtLeast(1024, 10 * 1024 * 1024),
+    request_timeout_ms: millis(30_000),
+    shutdown_timeout_ms: millis(10_000),
+    /** After SIGTERM: how long /readyz answers 503 while requests are still served, before closing. */
+    drain_ms: int(0, 60_000, 1_000),
+    /** API requests this instance works on at once (admission control); 0 turns it off. */
+    max_in_flight: int(0, 100_000, 0),
+    /** How long a request waits for one of those slots before it is answered 503 OVERLOADED. */
+    admission_wait_ms: int(0, 60_000, 1_000),
   }),
-  database: section({ url: text(), data_dir: text(), pool_max: int(1, 1000), statement_timeout_ms: millis() }),
+  database: section({
+    url: unset(text()),
+    data_dir: text('./.changeledger'),
+    pool_max: int(1, 1000, 10),
+    statement_timeout_ms: millis(30_000),
+  }),
+  /** Merged over the defaults into core's risk config, with `agents` and `approval.auto_approve`. */
   risk: RiskSection,
-  agents: map(num()),
-  approvers: map(list(principalOrGroup())),
+  agents: RiskSchema.properties.agents,
+  /** Category → principal ids or `group:NAME`. */
+  approvers: map(list(principalOrGroup()), DEFAULT_APPROVERS as Record<string, string[]>),
   approval: section({
-    deadlines: section({ CRITICAL: hours(), HIGH: hours(), NORMAL: hours(), LOW: hours() }),
-    escalate_after: fraction(10),
-    on_expiry: oneOf(ON_EXPIRY),
-    expire_after: fraction(10),
-    escalation_contacts: list(principalOrGroup()),
-    auto_approve: Type.Boolean({ message: 'must be true or false' }),
-    require_content_hash: Type.Boolean({ message: 'must be true or false' }),
+    deadlines: section({ CRITICAL: hours(2), HIGH: hours(8), NORMAL: hours(24), LOW: hours(48) }),
+    /** Fraction of the deadline period, counted from the deadline, after which to escalate. */
+    escalate_after: fraction(10, 0.5),
+    on_expiry: oneOf(ON_EXPIRY, 'none'),
+    /** Fraction of the deadline period, counted from the deadline, after which to expire. */
+    expire_after: fraction(10, 1),
+    /** Who hears of an escalation: principal ids or `group:NAME`. */
+    escalation_contacts: list(principalOrGroup(), ['group:admin']),
+    auto_approve: bool(true),
+    /** Every decision must send the content_hash of the change-set its reviewer read. */
+    require_content_hash: bool(false),
   }),
   limits: section({
-    max_items: int(1, 100_000),
-    page_size_max: int(1, 1000),
-    write_requests_per_minute: int(0, 1_000_000),
-    write_burst: int(1, 1_000_000),
+    max_items: int(1, 100_000, 10_000),
+    page_size_max: int(1, 1000, 200),
+    /** Per principal and server instance; 0 turns the limit off. */
+    write_requests_per_minute: int(0, 1_000_000, 600),
+    write_burst: int(1, 1_000_000, 60),
   }),
   auth: section({
-    token_cache_ms: int(0, 60_000),
-    admin_may_issue_human_tokens: Type.Boolean({ message: 'must be true or false' }),
-    enrolment_ttl_hours: hours(),
+    /**
+     * How long a successful token lookup is remembered, per server instance (0 turns it off). A
+     * token revoked or a principal deactivated through another instance still works here for up
+     * to this long; through this instance the change takes effect at once.
+     */
+    token_cache_ms: int(0, 60_000, 1_000),
+    /**
+     * Whether an admin may issue API tokens for human principals (development set-ups only): off,
+     * a human gets credentials through a one-time enrolment that only they redeem.
+     */
+    admin_may_issue_human_tokens: bool(false),
+    /** How long an enrolment code may be redeemed, in hours. */
+    enrolment_ttl_hours: hours(24),
   }),
-  audit: section({ signing_key_file: text() }),
+  audit: section({
+    /**
+     * The Ed25519 key that signs audit chain heads (PKCS#8 PEM); null: <data_dir>/audit-signing-key.pem,
+     * created by `serve` when absent. A file named here must exist.
+     */
+    signing_key_file: unset(text()),
+  }),
+  /**
+   * Single sign-on for the dashboard (OpenID Connect, authorization code with PKCE); off while
+   * `issuer` is null. See docs/identity.md.
+   */
   oidc: section({
-    issuer: Type.String({ pattern: '^https?://', message: 'must be an http(s) URL' }),
-    client_id: text(),
-    client_secret: text(),
-    redirect_url: Type.String({ pattern: '^https?://', message: 'must be an http(s) URL' }),
-    scopes: list(text()),
-    principal_claim: text(),
-    groups_claim: text(),
-    group_map: map(text()),
-    auto_create: Type.Boolean({ message: 'must be true or false' }),
+    issuer: unset(httpUrl()),
+    client_id: unset(text()),
+    /** From the file or CHANGELEDGER_OIDC_CLIENT_SECRET (the environment wins). */
+    client_secret: unset(text()),
+    /** Where the provider sends the browser back; null: <dashboard_url>/api/ledger/auth/oidc/callback. */
+    redirect_url: unset(httpUrl()),
+    scopes: list(text(), ['openid', 'email', 'profile']),
+    /** The claim naming the principal: `email` matches a principal's email, any other claim its id. */
+    principal_claim: text('email'),
+    /** The claim listing the person's groups at the provider. */
+    groups_claim: text('groups'),
+    /** Provider group → changeledger group; empty: groups are not managed by sign-in. */
+    group_map: map(text(), {}),
+    /** Whether a person the ledger does not know becomes a new human principal at first sign-in. */
+    auto_create: bool(false),
   }),
-  dashboard_url: Type.String({ pattern: '^https?://', message: 'must be an http(s) URL' }),
-  log_level: oneOf(LOG_LEVELS),
+  dashboard_url: httpUrl('http://127.0.0.1:8080'),
+  log_level: oneOf(LOG_LEVELS, 'info'),
+  /** Policy definitions (compiled by engineConfigOf; every one compiles, the loader checked). */
   policies: list(
     Type.Object(
       {
-        name: Type.String({
-          pattern: '^[A-Za-z0-9._-]{1,64}$',
-          message: "must be 1–64 characters of A–Z, a–z, 0–9, '.', '_', '-'",
-        }),
+        name: Type.String({ pattern: ID_PATTERN.source, message: ID_MESSAGE }),
         condition: text(),
         effect: oneOf(POLICY_EFFECTS),
         actions: Type.Optional(list(oneOf(POLICY_ACTIONS))),
@@ -147,102 +157,18 @@ export const FileSchema = section({
       },
       { additionalProperties: false, message: 'must be a mapping' },
     ),
+    [],
   ),
-  notifications: section({
-    channels: map(
-      Type.Object(
-        {
-          type: oneOf(CHANNEL_TYPES),
-          url: Type.Optional(text()),
-          secret: Type.Optional(text()),
-          events: Type.Optional(list(text())),
-          headers: Type.Optional(map(str())),
-          host: Type.Optional(text()),
-          port: Type.Optional(int(1, 65535)),
-          secure: Type.Optional(Type.Boolean({ message: 'must be true or false' })),
-          user: Type.Optional(text()),
-          password: Type.Optional(text()),
-          from: Type.Optional(text()),
-          webhook_url: Type.Optional(text()),
-          bot_token: Type.Optional(text()),
-          api_url: Type.Optional(text()),
-          channel: Type.Optional(text()),
-          // Slack interactivity (issue 16): the Slack app's signing secret.
-          signing_secret: Type.Optional(text()),
-          // Event bus channels (nats, amqp).
-          servers: Type.Optional(list(text())),
-          subject_prefix: Type.Optional(text()),
-          stream: Type.Optional(text()),
-          create_stream: Type.Optional(Type.Boolean({ message: 'must be true or false' })),
-          token: Type.Optional(text()),
-          exchange: Type.Optional(text()),
-        },
-        { additionalProperties: false, message: 'must be a mapping' },
-      ),
-    ),
-    routes: list(
-      Type.Object(
-        {
-          events: list(text()),
-          when: Type.Optional(text()),
-          recipients: list(text()),
-          channels: Type.Optional(list(text())),
-        },
-        { additionalProperties: false, message: 'must be a mapping' },
-      ),
-    ),
-    dispatcher: section({
-      enabled: Type.Boolean({ message: 'must be true or false' }),
-      poll_interval_ms: millis(),
-      batch_size: int(1, 10_000),
-      concurrency: int(1, 1_000),
-      max_attempts: int(1, 100),
-      backoff_base_ms: millis(),
-      backoff_max_ms: millis(),
-      timeout_ms: millis(),
-    }),
-  }),
+  notifications: NotificationsSection,
 });
 
 export type FileConfig = Static<typeof FileSchema>;
 
-/** The defaults of every key outside `risk`, `agents` and `approvers` (core holds those). */
-export const DEFAULTS = {
-  server: {
-    host: '127.0.0.1',
-    port: 8080,
-    body_limit_bytes: 10 * 1024 * 1024,
-    request_timeout_ms: 30_000,
-    shutdown_timeout_ms: 10_000,
-    drain_ms: 1_000,
-    max_in_flight: 0,
-    admission_wait_ms: 1_000,
-  },
-  database: { url: null, data_dir: './.changeledger', pool_max: 10, statement_timeout_ms: 30_000 },
-  approval: {
-    escalate_after: 0.5,
-    on_expiry: 'none',
-    expire_after: 1,
-    escalation_contacts: ['group:admin'],
-    auto_approve: true,
-    require_content_hash: false,
-  },
-  deadline_hours: { CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 },
-  limits: { max_items: 10_000, page_size_max: 200, write_requests_per_minute: 600, write_burst: 60 },
-  auth: { token_cache_ms: 1_000, admin_may_issue_human_tokens: false, enrolment_ttl_hours: 24 },
-  audit: { signing_key_file: null },
-  oidc: {
-    issuer: null,
-    client_id: null,
-    redirect_url: null,
-    scopes: ['openid', 'email', 'profile'],
-    principal_claim: 'email',
-    groups_claim: 'groups',
-    auto_create: false,
-  },
-  dashboard_url: 'http://127.0.0.1:8080',
-  log_level: 'info',
-} as const;
+/** The file resolved: every key present, with its value or its default. */
+export type FileSections = Resolved<typeof FileSchema>;
+
+/** The default of every key of the file. */
+export const DEFAULTS: FileSections = defaultsOf(FileSchema);
 
 /** Environment variables that override one file key each (the environment wins). */
 export const ENV_OVERRIDES = [
@@ -256,9 +182,6 @@ export const ENV_OVERRIDES = [
 ] as const;
 
 type Json = Record<string, unknown>;
-
-export const isObject = (value: unknown): value is Json =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
  * A key with no value (`port:`, `port: null`) counts as not set, so a section whose keys are all

@@ -6,112 +6,40 @@ import { join, resolve } from 'node:path';
 import { type Alias, type Document, isAlias, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { policyProblems } from './config-policies.js';
 import {
-  DEFAULTS,
   dropEmptyKeys,
   ENV_OVERRIDES,
   type FileConfig,
+  FileSchema,
+  type FileSections,
   formatPath,
-  isObject,
-  type LOG_LEVELS,
-  type ON_EXPIRY,
-  type Problem,
   schemaProblems,
   valueProblem,
 } from './config-schema.js';
-import { type ApproverMap, DEFAULT_APPROVERS } from './core/approvals.js';
+import type { ApproverMap } from './core/approvals.js';
+import { isObject, type Problem, withDefaults } from './core/config-kit.js';
 import { compilePolicies, type PolicyDefinition } from './core/policy.js';
-import { DEFAULT_RISK_CONFIG, type RiskConfig, validateRiskConfig } from './core/risk.js';
+import { type RiskConfig, RiskSchema, validateRiskConfig } from './core/risk.js';
 import type { Priority } from './core/types.js';
 import type { EngineConfig } from './engine/engine-config.js';
 import { buildNotifications, type NotificationsConfig, notificationProblems } from './notify/notify-config.js';
 
-export interface Config {
-  server: {
-    host: string;
-    port: number;
-    body_limit_bytes: number;
-    request_timeout_ms: number;
-    shutdown_timeout_ms: number;
-    /** After SIGTERM: how long /readyz answers 503 while requests are still served, before closing. */
-    drain_ms: number;
-    /** API requests this instance works on at once (admission control); 0 turns it off. */
-    max_in_flight: number;
-    /** How long a request waits for one of those slots before it is answered 503 OVERLOADED. */
-    admission_wait_ms: number;
-  };
-  database: { url: string | null; data_dir: string; pool_max: number; statement_timeout_ms: number };
+/**
+ * The resolved configuration: the file's sections (config-schema.ts, where each key is declared
+ * with its default) with the file's values, and what the loader derives from them.
+ */
+export interface Config
+  extends Pick<FileSections, 'server' | 'database' | 'limits' | 'auth' | 'audit' | 'dashboard_url' | 'log_level'> {
   /** Core's risk config: `risk` merged over the defaults, plus `agents` and `approval.auto_approve`. */
   risk: RiskConfig;
   /** Category → principal ids or `group:NAME`. */
   approvers: ApproverMap;
-  approval: {
-    deadline_hours: Record<Priority, number>;
-    /** Fraction of the deadline period, counted from the deadline, after which to escalate. */
-    escalate_after: number;
-    on_expiry: (typeof ON_EXPIRY)[number];
-    /** Fraction of the deadline period, counted from the deadline, after which to expire. */
-    expire_after: number;
-    /** Who hears of an escalation: principal ids or `group:NAME`. */
-    escalation_contacts: string[];
-    auto_approve: boolean;
-    /** Every decision must send the content_hash of the change-set its reviewer read. */
-    require_content_hash: boolean;
-  };
-  limits: {
-    max_items: number;
-    page_size_max: number;
-    /** Per principal and server instance; 0 turns the limit off. */
-    write_requests_per_minute: number;
-    write_burst: number;
-  };
-  auth: {
-    /**
-     * How long a successful token lookup is remembered, per server instance (0 turns it off). A
-     * token revoked or a principal deactivated through another instance still works here for up
-     * to this long; through this instance the change takes effect at once.
-     */
-    token_cache_ms: number;
-    /**
-     * Whether an admin may issue API tokens for human principals (development set-ups only): off,
-     * a human gets credentials through a one-time enrolment that only they redeem.
-     */
-    admin_may_issue_human_tokens: boolean;
-    /** How long an enrolment code may be redeemed, in hours. */
-    enrolment_ttl_hours: number;
-  };
-  audit: {
-    /**
-     * The Ed25519 key that signs audit chain heads (PKCS#8 PEM); null: <data_dir>/audit-signing-key.pem,
-     * created by `serve` when absent. A file named here must exist.
-     */
-    signing_key_file: string | null;
-  };
-  /**
-   * Single sign-on for the dashboard (OpenID Connect, authorization code with PKCE); off while
-   * `issuer` is null. See docs/identity.md.
-   */
-  oidc: {
-    issuer: string | null;
-    client_id: string | null;
-    /** From the file or CHANGELEDGER_OIDC_CLIENT_SECRET (the environment wins). */
-    client_secret: string | null;
-    /** Where the provider sends the browser back; default <dashboard_url>/api/ledger/auth/oidc/callback. */
-    redirect_url: string;
-    scopes: string[];
-    /** The claim naming the principal: `email` matches a principal's email, any other claim its id. */
-    principal_claim: string;
-    /** The claim listing the person's groups at the provider. */
-    groups_claim: string;
-    /** Provider group → changeledger group; empty: groups are not managed by sign-in. */
-    group_map: Record<string, string>;
-    /** Whether a person the ledger does not know becomes a new human principal at first sign-in. */
-    auto_create: boolean;
-  };
+  /** The file's `approval`, its `deadlines` read as `deadline_hours`. */
+  approval: Omit<FileSections['approval'], 'deadlines'> & { deadline_hours: Record<Priority, number> };
+  /** `redirect_url` defaults to <dashboard_url>/api/ledger/auth/oidc/callback. */
+  oidc: FileSections['oidc'] & { redirect_url: string };
   /** Policy definitions (compiled by engineConfigOf; every one compiles, the loader checked). */
   policies: PolicyDefinition[];
   notifications: NotificationsConfig;
-  dashboard_url: string;
-  log_level: (typeof LOG_LEVELS)[number];
   /** From CHANGELEDGER_ADMIN_TOKEN only: a secret never belongs in the file. */
   admin_token: string | null;
   /** From CHANGELEDGER_AUDIT_KEY only (the signing key itself, PEM or its base64 body); wins over the file. */
@@ -270,16 +198,14 @@ function applyEnvironment(data: Record<string, unknown>, env: Env, problems: Pro
 }
 
 function buildRisk(file: FileConfig): RiskConfig {
-  const merged = structuredClone(DEFAULT_RISK_CONFIG) as unknown as Record<string, unknown>;
-  // Objects merge key by key; maps and lists one level down (scores, thresholds…) replace.
-  for (const [key, value] of Object.entries(file.risk ?? {})) {
-    const current = merged[key];
-    merged[key] = isObject(value) && isObject(current) ? { ...current, ...value } : value;
-  }
-  if (file.agents) merged.agents = { ...file.agents };
-  const enabled = file.approval?.auto_approve ?? DEFAULTS.approval.auto_approve;
-  merged.auto_approve = { ...(merged.auto_approve as object), enabled };
-  return merged as unknown as RiskConfig;
+  const risk = isObject(file.risk) ? file.risk : {};
+  const autoApprove = isObject(risk.auto_approve) ? risk.auto_approve : {};
+  // Sections merge key by key over the defaults; maps and lists (scores, thresholds…) replace.
+  return withDefaults(RiskSchema, {
+    ...risk,
+    agents: file.agents,
+    auto_approve: { ...autoApprove, enabled: file.approval?.auto_approve },
+  });
 }
 
 function riskProblems(risk: RiskConfig): Problem[] {
@@ -292,16 +218,8 @@ function riskProblems(risk: RiskConfig): Problem[] {
   });
 }
 
-function buildOidc(file: FileConfig, dashboardUrl: string): Config['oidc'] {
-  const oidc = file.oidc ?? {};
-  return {
-    ...DEFAULTS.oidc,
-    client_secret: null,
-    ...oidc,
-    redirect_url: oidc.redirect_url ?? `${dashboardUrl}/api/ledger/auth/oidc/callback`,
-    scopes: [...(oidc.scopes ?? DEFAULTS.oidc.scopes)],
-    group_map: { ...oidc.group_map },
-  };
+function buildOidc(oidc: FileSections['oidc'], dashboardUrl: string): Config['oidc'] {
+  return { ...oidc, redirect_url: oidc.redirect_url ?? `${dashboardUrl}/api/ledger/auth/oidc/callback` };
 }
 
 /** With an issuer, sign-in needs a client: its id, and the secret that also keys the login cookie. */
@@ -319,26 +237,23 @@ function oidcProblems(file: FileConfig): Problem[] {
 }
 
 function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: string | null): Config {
-  const { deadlines, ...approval } = file.approval ?? {};
+  const sections = withDefaults(FileSchema, file);
+  const { deadlines, ...approval } = sections.approval;
+  const dashboardUrl = sections.dashboard_url.replace(/\/+$/, '');
   return {
-    server: { ...DEFAULTS.server, ...file.server },
-    database: { ...DEFAULTS.database, ...file.database },
+    server: sections.server,
+    database: sections.database,
     risk,
-    approvers: structuredClone(file.approvers ?? DEFAULT_APPROVERS),
-    approval: {
-      ...DEFAULTS.approval,
-      ...approval,
-      deadline_hours: { ...DEFAULTS.deadline_hours, ...deadlines },
-      escalation_contacts: [...(approval.escalation_contacts ?? DEFAULTS.approval.escalation_contacts)],
-    },
-    limits: { ...DEFAULTS.limits, ...file.limits },
-    auth: { ...DEFAULTS.auth, ...file.auth },
-    audit: { ...DEFAULTS.audit, ...file.audit },
-    oidc: buildOidc(file, (file.dashboard_url ?? DEFAULTS.dashboard_url).replace(/\/+$/, '')),
-    policies: structuredClone((file.policies ?? []) as PolicyDefinition[]),
-    notifications: buildNotifications(file.notifications as Parameters<typeof buildNotifications>[0]),
-    dashboard_url: (file.dashboard_url ?? DEFAULTS.dashboard_url).replace(/\/+$/, ''),
-    log_level: file.log_level ?? DEFAULTS.log_level,
+    approvers: sections.approvers,
+    approval: { ...approval, deadline_hours: deadlines },
+    limits: sections.limits,
+    auth: sections.auth,
+    audit: sections.audit,
+    oidc: buildOidc(sections.oidc, dashboardUrl),
+    policies: sections.policies as PolicyDefinition[],
+    notifications: buildNotifications(file.notifications),
+    dashboard_url: dashboardUrl,
+    log_level: sections.log_level,
     admin_token: envValue(env, 'CHANGELEDGER_ADMIN_TOKEN') ?? null,
     audit_key: envValue(env, 'CHANGELEDGER_AUDIT_KEY') ?? null,
     config_path: configPath,
@@ -363,7 +278,7 @@ function resolveConfig(yamlText: string, env: Env, source: string, configPath: s
     problems.push(...policyProblems(file.policies as PolicyDefinition[] | undefined));
   }
   if (!problems.some((p) => !p.variable && /^notifications(\.|\[|$)/.test(p.path))) {
-    problems.push(...notificationProblems(file.notifications as Parameters<typeof notificationProblems>[0]));
+    problems.push(...notificationProblems(file.notifications));
   }
   if (!problems.some((p) => /^(oidc(\.|$)|CHANGELEDGER_OIDC)/.test(p.path))) problems.push(...oidcProblems(file));
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => formatProblem(problem, source)));

@@ -1,33 +1,79 @@
 // Risk assessment (SPEC §4): five factors, a weighted score, a level, the approvals the score
 // asks for, and whether the change-set may skip review. Pure: every input is passed in.
 
+import { Type } from 'typebox';
+import { bool, defaultsOf, list, map, num, type Resolved, row, section, str } from './config-kit.js';
 import type { RiskAssessment, RiskFactors, RiskLevel } from './types.js';
 
-export interface RiskConfig {
-  operation: { scores: Record<string, number>; default: number; cap: number };
-  target: {
-    sensitive_types: string[];
-    sensitive_type_score: number;
-    protected_prefixes: string[];
-    protected_prefix_score: number;
-    cap: number;
-  };
-  agents: Record<string, number>;
-  agent_default: number;
-  scope: { high_impact: string[]; high_impact_score: number; categories: Record<string, number>; default: number };
-  quantity: { thresholds: { max_items: number; score: number }[]; above: number };
-  weights: RiskFactors;
-  levels: { critical: number; high: number; medium: number };
-  approvals: { critical: number; high: number; medium: number; low: number };
-  auto_approve: {
-    enabled: boolean;
-    operation_below: number;
-    target_below: number;
-    scope_below: number;
-    quantity_below: number;
-  };
-  recommendations: { factor: keyof RiskFactors; above: number; message: string }[];
-}
+const AUTO_APPROVE_BOUNDS = {
+  operation_below: num(20),
+  target_below: num(15),
+  scope_below: num(25),
+  quantity_below: num(10),
+};
+
+/**
+ * The risk model, declared once with its defaults (the `risk` section of docs/configuration.md).
+ * Numbers are only type-checked here; their ranges and the rules across keys are
+ * validateRiskConfig's, checked on the merged model.
+ */
+export const RiskSchema = section({
+  operation: section({
+    scores: map(num(), { DELETE: 30, RESET: 30, CLEAR: 30, UPDATE: 10 }),
+    default: num(5),
+    cap: num(100),
+  }),
+  target: section({
+    sensitive_types: list(str(), ['SYSTEM', 'SECURITY', 'POLICY']),
+    sensitive_type_score: num(40),
+    protected_prefixes: list(str(), ['system.', 'security.', 'admin.']),
+    protected_prefix_score: num(35),
+    cap: num(100),
+  }),
+  /** The file's top-level `agents` section. */
+  agents: map(num(), { 'Agent-A': 15, 'Agent-B': 20, 'Agent-C': 35, 'Agent-D': 25 }),
+  agent_default: num(30),
+  scope: section({
+    high_impact: list(str(), ['INFRASTRUCTURE', 'SECURITY', 'COMPLIANCE']),
+    high_impact_score: num(50),
+    categories: map(num(), { UI_LAYOUT: 15, API_CHANGE: 35, CONFIG_UPDATE: 25, DESIGN_SYSTEM: 20 }),
+    default: num(30),
+  }),
+  quantity: section({
+    thresholds: list(row({ max_items: num(), score: num() }), [
+      { max_items: 5, score: 5 },
+      { max_items: 10, score: 15 },
+      { max_items: 20, score: 25 },
+      { max_items: 50, score: 40 },
+    ]),
+    above: num(50),
+  }),
+  weights: section({ operation: num(0.3), target: num(0.35), agent: num(0.15), scope: num(0.15), quantity: num(0.05) }),
+  levels: section({ critical: num(70), high: num(50), medium: num(30) }),
+  approvals: section({ critical: num(3), high: num(2), medium: num(1), low: num(0) }),
+  /** `enabled` is the file's `approval.auto_approve`. */
+  auto_approve: section({ enabled: bool(true), ...AUTO_APPROVE_BOUNDS }),
+  recommendations: list(
+    // Any string in the file, so validateRiskConfig can name the wrong one; a factor name once valid.
+    row({ factor: Type.Unsafe<keyof RiskFactors>(str()), above: num(), message: str() }),
+    [
+      {
+        factor: 'operation',
+        above: 50,
+        message: 'Consider breaking down high-risk operations into smaller change-sets',
+      },
+      { factor: 'target', above: 40, message: 'Additional security review recommended for sensitive targets' },
+      { factor: 'quantity', above: 30, message: 'Consider batching operations to reduce scope' },
+    ],
+  ),
+});
+
+const { agents: _agents, ...riskFileKeys } = RiskSchema.properties;
+
+/** The file's `risk` section: the model without `agents` and `auto_approve.enabled`, which live elsewhere. */
+export const RiskSection = section({ ...riskFileKeys, auto_approve: section(AUTO_APPROVE_BOUNDS) });
+
+export type RiskConfig = Resolved<typeof RiskSchema>;
 
 export interface RiskSubject {
   agent_id: string;
@@ -45,46 +91,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export const DEFAULT_RISK_CONFIG: RiskConfig = deepFreeze<RiskConfig>({
-  operation: { scores: { DELETE: 30, RESET: 30, CLEAR: 30, UPDATE: 10 }, default: 5, cap: 100 },
-  target: {
-    sensitive_types: ['SYSTEM', 'SECURITY', 'POLICY'],
-    sensitive_type_score: 40,
-    protected_prefixes: ['system.', 'security.', 'admin.'],
-    protected_prefix_score: 35,
-    cap: 100,
-  },
-  agents: { 'Agent-A': 15, 'Agent-B': 20, 'Agent-C': 35, 'Agent-D': 25 },
-  agent_default: 30,
-  scope: {
-    high_impact: ['INFRASTRUCTURE', 'SECURITY', 'COMPLIANCE'],
-    high_impact_score: 50,
-    categories: { UI_LAYOUT: 15, API_CHANGE: 35, CONFIG_UPDATE: 25, DESIGN_SYSTEM: 20 },
-    default: 30,
-  },
-  quantity: {
-    thresholds: [
-      { max_items: 5, score: 5 },
-      { max_items: 10, score: 15 },
-      { max_items: 20, score: 25 },
-      { max_items: 50, score: 40 },
-    ],
-    above: 50,
-  },
-  weights: { operation: 0.3, target: 0.35, agent: 0.15, scope: 0.15, quantity: 0.05 },
-  levels: { critical: 70, high: 50, medium: 30 },
-  approvals: { critical: 3, high: 2, medium: 1, low: 0 },
-  auto_approve: { enabled: true, operation_below: 20, target_below: 15, scope_below: 25, quantity_below: 10 },
-  recommendations: [
-    {
-      factor: 'operation',
-      above: 50,
-      message: 'Consider breaking down high-risk operations into smaller change-sets',
-    },
-    { factor: 'target', above: 40, message: 'Additional security review recommended for sensitive targets' },
-    { factor: 'quantity', above: 30, message: 'Consider batching operations to reduce scope' },
-  ],
-});
+export const DEFAULT_RISK_CONFIG: RiskConfig = deepFreeze(defaultsOf(RiskSchema));
 
 const FACTOR_NAMES: readonly (keyof RiskFactors)[] = ['operation', 'target', 'agent', 'scope', 'quantity'];
 

@@ -1,8 +1,9 @@
 // Bodies of the action routes (approve, apply, rollback, close…): small, strict, all problems at once.
+import { CONTENT_HASH_PATTERN, MAX_LENGTH } from './input-rules.js';
 import { APPLY_MODES, type ApplyMode, DECISIONS, type Decision } from './types.js';
 import { type ValidationIssue, validationError } from './validate-change-set.js';
 
-const MAX_REASON = 2_000;
+const MAX_REASON = MAX_LENGTH.reason;
 
 type Body = Record<string, unknown>;
 
@@ -32,9 +33,6 @@ function finish<T>(issues: ValidationIssue[], value: T): T {
   if (issues.length > 0) throw validationError(issues);
   return value;
 }
-
-/** `content_hash` as the API returns it. */
-export const CONTENT_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 function contentHashOf(body: Body, required: boolean, issues: ValidationIssue[]): string | null {
   const hash = body['content_hash'];

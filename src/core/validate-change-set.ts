@@ -2,6 +2,16 @@
 // its path, defaults filled in. Never throws, whatever the input.
 
 import { LedgerError } from './errors.js';
+import {
+  CATEGORY_MESSAGE,
+  CATEGORY_PATTERN,
+  ID_MESSAGE,
+  ID_PATTERN,
+  MAX_ENTRIES,
+  MAX_LENGTH,
+  UUID_PATTERN,
+  UUID_SHAPED_MESSAGE,
+} from './input-rules.js';
 import { type ChangeSetInput, PRIORITIES } from './types.js';
 import {
   type Body,
@@ -18,6 +28,8 @@ import {
   validateItems,
 } from './validate-items.js';
 
+// Re-exported for their existing importers (store/change-sets.ts, tests).
+export { ID_PATTERN, UUID_PATTERN } from './input-rules.js';
 export type { ValidationIssue } from './validate-items.js';
 
 export interface Limits {
@@ -43,21 +55,6 @@ export type ChangeSetPatch = Partial<
     | 'items'
   >
 >;
-
-/** change_set_id and principal ids. */
-export const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-const ID_MESSAGE = "must be 1–64 characters of A–Z, a–z, 0–9, '.', '_' or '-'";
-
-/**
- * The shape of the internal ids (a change-set's `id`). A reference shaped like this means an internal
- * id and nothing else (store/change-sets.ts byReference), so no change_set_id may have this shape.
- */
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const UUID_SHAPED_MESSAGE =
-  'must not be shaped like a UUID: it would be confused with the internal ids that also name change-sets ' +
-  '(in URLs, links and references); choose another id, e.g. with a prefix';
-const CATEGORY_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
-const CATEGORY_MESSAGE = 'must be an upper-case word: A–Z, 0–9 and _, starting with a letter, at most 64 characters';
 
 interface FieldRule {
   check: (value: unknown, path: string, issues: ValidationIssue[], limits: Limits) => Checked<unknown>;
@@ -91,20 +88,26 @@ function checkJsonObject(value: unknown, path: string, issues: ValidationIssue[]
 }
 
 const EDITABLE_FIELDS: Readonly<Record<keyof ChangeSetPatch, FieldRule>> = {
-  title: { required: true, check: (v, p, is) => checkString(v, p, is, { max: 200, nonBlank: true }) },
+  title: { required: true, check: (v, p, is) => checkString(v, p, is, { max: MAX_LENGTH.title, nonBlank: true }) },
   description: {
     fallback: () => null,
-    check: (v, p, is) => (v === null ? null : checkString(v, p, is, { max: 10_000 })),
+    check: (v, p, is) => (v === null ? null : checkString(v, p, is, { max: MAX_LENGTH.description })),
   },
-  agent_type: { required: true, check: (v, p, is) => checkString(v, p, is, { max: 64, nonBlank: true }) },
+  agent_type: {
+    required: true,
+    check: (v, p, is) => checkString(v, p, is, { max: MAX_LENGTH.agent_type, nonBlank: true }),
+  },
   category: {
     fallback: () => 'GENERAL',
     check: (v, p, is) => checkString(v, p, is, { pattern: CATEGORY_PATTERN, patternMessage: CATEGORY_MESSAGE }),
   },
   priority: { fallback: () => 'NORMAL', check: (v, p, is) => checkOneOf(v, p, is, PRIORITIES) },
-  tags: { fallback: () => [], check: checkStringList(50, (v, p, is) => checkString(v, p, is, { min: 1, max: 64 })) },
+  tags: {
+    fallback: () => [],
+    check: checkStringList(MAX_ENTRIES.tags, (v, p, is) => checkString(v, p, is, { min: 1, max: MAX_LENGTH.tag })),
+  },
   metadata: { fallback: () => ({}), check: checkJsonObject },
-  approval_chain: { fallback: () => [], check: checkStringList(100, checkId) },
+  approval_chain: { fallback: () => [], check: checkStringList(MAX_ENTRIES.approval_chain, checkId) },
   auto_apply: {
     fallback: () => false,
     check: (v, p, is) => (typeof v === 'boolean' ? v : fail(is, p, 'must be true or false')),

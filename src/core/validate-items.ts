@@ -2,6 +2,7 @@
 // JSON values and issue paths. Checks record issues and return INVALID instead of throwing, so
 // a caller can report every problem at once.
 
+import { MAX_JSON_DEPTH, MAX_LENGTH } from './input-rules.js';
 import { isJsonPointer, JSON_POINTER_MESSAGE } from './json-pointer.js';
 import { type ItemInput, type Json, OPERATION_TYPES, type OperationType, type PatchOperation } from './types.js';
 
@@ -13,9 +14,6 @@ export interface ValidationIssue {
 /** What a check returns when it has recorded an issue. */
 export const INVALID: unique symbol = Symbol('invalid');
 export type Checked<T> = T | typeof INVALID;
-
-/** Deeper JSON is refused: PostgreSQL's parser and recursive consumers have finite stacks. */
-export const MAX_JSON_DEPTH = 100;
 
 // PostgreSQL text and jsonb cannot store U+0000.
 const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
@@ -287,13 +285,13 @@ function checkItem(raw: unknown, path: string, issues: ValidationIssue[]): Draft
   const text = (min: number, max: number) => (value: unknown, at: string) =>
     checkString(value, at, issues, { min, max });
   const rawKey = raw['key'];
-  if (rawKey !== undefined) text(1, 128)(rawKey, `${path}.key`);
+  if (rawKey !== undefined) text(1, MAX_LENGTH.item_key)(rawKey, `${path}.key`);
   const op = requireField(raw, 'operation_type', path, issues, (v, at) => checkOneOf(v, at, issues, OPERATION_TYPES));
   const item: Partial<ItemInput> = {
     key: '', // set once every key in the change-set is known; first, so it reads first
     operation_type: op as OperationType,
-    target_type: requireField(raw, 'target_type', path, issues, text(1, 128)) as string,
-    target_id: requireField(raw, 'target_id', path, issues, text(1, 512)) as string,
+    target_type: requireField(raw, 'target_type', path, issues, text(1, MAX_LENGTH.target_type)) as string,
+    target_id: requireField(raw, 'target_id', path, issues, text(1, MAX_LENGTH.target_id)) as string,
     ...checkState(op, raw, path, issues),
   };
   if (raw['before_state'] !== undefined)

@@ -9,7 +9,7 @@
 // overflows the stack. (The size check is Fastify's bodyLimit, before parsing.)
 import type { FastifyInstance } from 'fastify';
 import { LedgerError } from '../core/errors.js';
-import { MAX_JSON_DEPTH } from '../core/validate-items.js';
+import { MAX_JSON_DEPTH } from '../core/input-rules.js';
 
 /**
  * The deepest nesting of a request body: a JSON value the engine accepts (MAX_JSON_DEPTH levels)

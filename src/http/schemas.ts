@@ -2,6 +2,14 @@
 // the OpenAPI document. The engine validates again in depth (cross-field rules, cycles).
 import { type TSchema, Type } from 'typebox';
 import {
+  CATEGORY_PATTERN,
+  CONTENT_HASH_PATTERN,
+  ID_DESCRIPTION,
+  ID_PATTERN,
+  MAX_ENTRIES,
+  MAX_LENGTH,
+} from '../core/input-rules.js';
+import {
   APPLY_MODES,
   DECISIONS,
   ITEM_STATUSES,
@@ -11,11 +19,11 @@ import {
   STATUSES,
 } from '../core/types.js';
 
-const Id = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'letters, digits, ".", "_", "-"; 1–64' });
+const Id = Type.String({ pattern: ID_PATTERN.source, description: ID_DESCRIPTION });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const AnyJson = Type.Unknown({ description: 'any JSON value' });
 const Timestamp = Type.String({ format: 'date-time' });
-const Reason = Type.Optional(Nullable(Type.String({ maxLength: 2000 })));
+const Reason = Type.Optional(Nullable(Type.String({ maxLength: MAX_LENGTH.reason })));
 
 const PatchOp = Type.Object(
   {
@@ -29,37 +37,36 @@ const PatchOp = Type.Object(
 
 export const ItemBody = Type.Object(
   {
-    key: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    key: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_LENGTH.item_key })),
     operation_type: Type.Union(OPERATION_TYPES.map((o) => Type.Literal(o))),
-    target_type: Type.String({ minLength: 1, maxLength: 128 }),
-    target_id: Type.String({ minLength: 1, maxLength: 512 }),
+    target_type: Type.String({ minLength: 1, maxLength: MAX_LENGTH.target_type }),
+    target_id: Type.String({ minLength: 1, maxLength: MAX_LENGTH.target_id }),
     after_state: Type.Optional(AnyJson),
     diff_data: Type.Optional(Type.Array(PatchOp, { minItems: 1 })),
     before_state: Type.Optional(AnyJson),
     base_version: Type.Optional(Type.Integer({ minimum: 0 })),
-    depends_on: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }))),
+    depends_on: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_LENGTH.item_key }))),
   },
   { additionalProperties: false },
 );
 
 const editable = {
-  title: Type.String({ minLength: 1, maxLength: 200 }),
-  description: Nullable(Type.String({ maxLength: 10_000 })),
-  agent_type: Type.String({ minLength: 1, maxLength: 64 }),
-  category: Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$' }),
+  title: Type.String({ minLength: 1, maxLength: MAX_LENGTH.title }),
+  description: Nullable(Type.String({ maxLength: MAX_LENGTH.description })),
+  agent_type: Type.String({ minLength: 1, maxLength: MAX_LENGTH.agent_type }),
+  category: Type.String({ pattern: CATEGORY_PATTERN.source }),
   priority: Type.Union(PRIORITIES.map((p) => Type.Literal(p))),
-  tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 }),
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: MAX_LENGTH.tag }), { maxItems: MAX_ENTRIES.tags }),
   metadata: Type.Record(Type.String(), AnyJson),
-  approval_chain: Type.Array(Id, { maxItems: 100 }),
+  approval_chain: Type.Array(Id, { maxItems: MAX_ENTRIES.approval_chain }),
   auto_apply: Type.Boolean(),
 };
 
 export const CreateBody = Type.Object(
   {
     change_set_id: Type.String({
-      pattern: '^[A-Za-z0-9._-]{1,64}$',
-      description:
-        'letters, digits, ".", "_", "-"; 1–64; never shaped like a UUID (a UUID-shaped reference means the internal id)',
+      pattern: ID_PATTERN.source,
+      description: `${ID_DESCRIPTION}; never shaped like a UUID (a UUID-shaped reference means the internal id)`,
     }),
     agent_id: Type.Optional(Id),
     ...Object.fromEntries(
@@ -85,7 +92,7 @@ export const DecisionBody = Type.Object(
     content_hash: Type.Optional(
       Nullable(
         Type.String({
-          pattern: '^sha256:[0-9a-f]{64}$',
+          pattern: CONTENT_HASH_PATTERN.source,
           description: 'the content_hash of the change-set the reviewer read (409 STALE_CONTENT when not current)',
         }),
       ),
@@ -131,7 +138,7 @@ export const PrincipalBody = Type.Object(
     display_name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
     email: Type.Optional(Nullable(Type.String({ maxLength: 320, format: 'email' }))),
     slack_id: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
-    groups: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), { maxItems: 50 })),
+    groups: Type.Optional(Type.Array(Type.String({ pattern: ID_PATTERN.source }), { maxItems: MAX_ENTRIES.groups })),
     risk: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 100 }))),
   },
   { additionalProperties: false },
@@ -142,7 +149,7 @@ export const PrincipalPatch = Type.Object(
     display_name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
     email: Type.Optional(Nullable(Type.String({ maxLength: 320, format: 'email' }))),
     slack_id: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
-    groups: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), { maxItems: 50 })),
+    groups: Type.Optional(Type.Array(Type.String({ pattern: ID_PATTERN.source }), { maxItems: MAX_ENTRIES.groups })),
     risk: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 100 }))),
     active: Type.Optional(Type.Boolean()),
   },

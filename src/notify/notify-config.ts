@@ -1,6 +1,21 @@
 // The `notifications` configuration: channels, routes and the dispatcher's settings, with the
 // rules a schema cannot say (what each channel type needs, routes naming real channels and events).
-import type { Problem } from '../config-schema.js';
+import { type Static, Type } from 'typebox';
+import {
+  bool,
+  defaultsOf,
+  int,
+  list,
+  map,
+  millis,
+  oneOf,
+  type Problem,
+  type Resolved,
+  section,
+  str,
+  text,
+  withDefaults,
+} from '../core/config-kit.js';
 import { compileRoutes, DEFAULT_ROUTES, RouteCompileError, type RouteDefinition } from '../core/routing.js';
 import { EVENT_TYPES } from '../engine/journal.js';
 
@@ -124,16 +139,71 @@ function buildBusChannel(raw: RawChannel): NatsChannel | AmqpChannel {
 
 export type ChannelConfig = WebhookChannel | EmailChannel | SlackChannel | NatsChannel | AmqpChannel;
 
-export interface DispatcherConfig {
-  enabled: boolean;
-  poll_interval_ms: number;
-  batch_size: number;
-  concurrency: number;
-  max_attempts: number;
-  backoff_base_ms: number;
-  backoff_max_ms: number;
-  timeout_ms: number;
-}
+/** The dispatcher's settings, declared once with their defaults (docs/notifications.md). */
+const DispatcherSection = section({
+  enabled: bool(true),
+  poll_interval_ms: millis(1_000),
+  batch_size: int(1, 10_000, 500),
+  concurrency: int(1, 1_000, 64),
+  max_attempts: int(1, 100, 8),
+  backoff_base_ms: millis(1_000),
+  backoff_max_ms: millis(3_600_000),
+  timeout_ms: millis(10_000),
+});
+
+const Route = Type.Object(
+  {
+    events: list(text()),
+    when: Type.Optional(text()),
+    recipients: list(text()),
+    channels: Type.Optional(list(text())),
+  },
+  { additionalProperties: false, message: 'must be a mapping' },
+);
+
+/** The file's `notifications` section: its shape; what each channel type needs is notificationProblems'. */
+export const NotificationsSection = section({
+  channels: map(
+    Type.Object(
+      {
+        type: oneOf(CHANNEL_TYPES),
+        url: Type.Optional(text()),
+        secret: Type.Optional(text()),
+        events: Type.Optional(list(text())),
+        headers: Type.Optional(map(str())),
+        host: Type.Optional(text()),
+        port: Type.Optional(int(1, 65535)),
+        secure: Type.Optional(bool()),
+        user: Type.Optional(text()),
+        password: Type.Optional(text()),
+        from: Type.Optional(text()),
+        webhook_url: Type.Optional(text()),
+        bot_token: Type.Optional(text()),
+        api_url: Type.Optional(text()),
+        channel: Type.Optional(text()),
+        // Slack interactivity: the Slack app's signing secret.
+        signing_secret: Type.Optional(text()),
+        // Event bus channels (nats, amqp).
+        servers: Type.Optional(list(text())),
+        subject_prefix: Type.Optional(text()),
+        stream: Type.Optional(text()),
+        create_stream: Type.Optional(bool()),
+        token: Type.Optional(text()),
+        exchange: Type.Optional(text()),
+      },
+      { additionalProperties: false, message: 'must be a mapping' },
+    ),
+    {},
+  ),
+  routes: list(
+    Route,
+    // core/routing.ts keeps the default routes (read-only lists); withDefaults hands out a copy.
+    DEFAULT_ROUTES as unknown as Static<typeof Route>[],
+  ),
+  dispatcher: DispatcherSection,
+});
+
+export type DispatcherConfig = Resolved<typeof DispatcherSection>;
 
 export interface NotificationsConfig {
   channels: Record<string, ChannelConfig>;
@@ -141,16 +211,7 @@ export interface NotificationsConfig {
   dispatcher: DispatcherConfig;
 }
 
-export const DEFAULT_DISPATCHER: DispatcherConfig = Object.freeze({
-  enabled: true,
-  poll_interval_ms: 1_000,
-  batch_size: 500,
-  concurrency: 64,
-  max_attempts: 8,
-  backoff_base_ms: 1_000,
-  backoff_max_ms: 3_600_000,
-  timeout_ms: 10_000,
-});
+export const DEFAULT_DISPATCHER: DispatcherConfig = Object.freeze(defaultsOf(DispatcherSection));
 
 const KEYS_BY_TYPE: Record<ChannelType, readonly string[]> = {
   webhook: ['type', 'url', 'secret', 'events', 'headers'],
@@ -159,12 +220,10 @@ const KEYS_BY_TYPE: Record<ChannelType, readonly string[]> = {
   ...BUS_CHANNEL_KEYS,
 };
 
+/** A channel as the file writes it, read key by key. */
 type RawChannel = Record<string, unknown> & { type: ChannelType };
-type RawNotifications = {
-  channels?: Record<string, RawChannel>;
-  routes?: RouteDefinition[];
-  dispatcher?: Partial<DispatcherConfig>;
-};
+/** The `notifications` section as the file writes it. */
+type RawNotifications = Static<typeof NotificationsSection>;
 
 const isHttpUrl = (value: unknown): boolean =>
   typeof value === 'string' && /^https?:\/\//.test(value) && URL.canParse(value);
@@ -237,7 +296,7 @@ function routeProblems(routes: readonly RouteDefinition[], channels: readonly st
 export function notificationProblems(raw: RawNotifications | undefined): Problem[] {
   const channels = raw?.channels ?? {};
   return [
-    ...Object.entries(channels).flatMap(([name, channel]) => channelProblems(name, channel)),
+    ...Object.entries(channels).flatMap(([name, channel]) => channelProblems(name, channel as RawChannel)),
     ...routeProblems(raw?.routes ?? [], Object.keys(channels)),
   ];
 }
@@ -277,11 +336,12 @@ function buildChannel(raw: RawChannel): ChannelConfig {
 }
 
 export function buildNotifications(raw: RawNotifications | undefined): NotificationsConfig {
+  const { channels, routes, dispatcher } = withDefaults(NotificationsSection, raw);
   return {
     channels: Object.fromEntries(
-      Object.entries(raw?.channels ?? {}).map(([name, channel]) => [name, buildChannel(channel)]),
+      Object.entries(channels).map(([name, channel]) => [name, buildChannel(channel as RawChannel)]),
     ),
-    routes: structuredClone((raw?.routes ?? DEFAULT_ROUTES) as RouteDefinition[]),
-    dispatcher: { ...DEFAULT_DISPATCHER, ...raw?.dispatcher },
+    routes: routes as RouteDefinition[],
+    dispatcher,
   };
 }

@@ -4,7 +4,7 @@
 import { type CompiledRoute, compileRoutes } from '../core/routing.js';
 import type { Db } from '../store/db.js';
 import { type ClaimedDelivery, claimDueDeliveries, type DeliveryOutcome, recordOutcomes } from '../store/deliveries.js';
-import type { Channel } from './channels/channel.js';
+import { type Channel, DeliveryError } from './channels/channel.js';
 import type { DispatcherConfig, NotificationsConfig } from './notify-config.js';
 import { routeEvents } from './router.js';
 
@@ -101,9 +101,10 @@ export class Dispatcher {
       if (delivery.attempts >= this.config.max_attempts) {
         return { id: delivery.id, status: 'DEAD', next_attempt_at: null, last_error: reason, delivered_at: null };
       }
-      const next = new Date(
-        this.clock().getTime() + backoffMs(delivery.attempts, this.config, this.random),
-      ).toISOString();
+      // The receiver's Retry-After (a Slack 429) is a floor under the back-off, never shortened.
+      const asked = error instanceof DeliveryError ? (error.retryAfterMs ?? 0) : 0;
+      const wait = Math.max(asked, backoffMs(delivery.attempts, this.config, this.random));
+      const next = new Date(this.clock().getTime() + wait).toISOString();
       return { id: delivery.id, status: 'PENDING', next_attempt_at: next, last_error: reason, delivered_at: null };
     } finally {
       clearTimeout(timer);

@@ -105,6 +105,7 @@ export const FileSchema = section({
     escalation_contacts: list(principalOrGroup()),
     auto_approve: Type.Boolean({ message: 'must be true or false' }),
     require_content_hash: Type.Boolean({ message: 'must be true or false' }),
+    deadline_check_interval_ms: int(100, 3_600_000),
   }),
   limits: section({
     max_items: int(1, 100_000),
@@ -217,6 +218,7 @@ export const DEFAULTS = {
     escalation_contacts: ['group:admin'],
     auto_approve: true,
     require_content_hash: false,
+    deadline_check_interval_ms: 30_000,
   },
   deadline_hours: { CRITICAL: 2, HIGH: 8, NORMAL: 24, LOW: 48 },
   limits: { max_items: 10_000, page_size_max: 200, write_requests_per_minute: 600, write_burst: 60 },

@@ -56,6 +56,8 @@ export interface Config {
     auto_approve: boolean;
     /** Every decision must send the content_hash of the change-set its reviewer read. */
     require_content_hash: boolean;
+    /** How often this instance looks for due reminders, escalations and expiries (the scheduler's tick). */
+    deadline_check_interval_ms: number;
   };
   limits: {
     max_items: number;

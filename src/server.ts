@@ -123,7 +123,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       });
       dispatcher.start();
     }
-    const deadlines = new DeadlineScheduler(engine, undefined, (error) =>
+    const deadlines = new DeadlineScheduler(engine, config.approval.deadline_check_interval_ms, (error) =>
       app.log.error({ err: error }, 'approval deadline pass failed'),
     );
     deadlines.start();

@@ -156,6 +156,7 @@ export const FileSchema = section({
           type: oneOf(CHANNEL_TYPES),
           url: Type.Optional(text()),
           secret: Type.Optional(text()),
+          legacy_signature: Type.Optional(Type.Boolean({ message: 'must be true or false' })),
           events: Type.Optional(list(text())),
           headers: Type.Optional(map(str())),
           host: Type.Optional(text()),

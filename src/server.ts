@@ -120,6 +120,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         notifications: config.notifications,
         channels: createChannels(config.notifications, { dashboardUrl: config.dashboard_url }),
         onError: (error) => app.log.error({ err: error }, 'notification dispatch pass failed'),
+        onOutcome: (channel, outcome, seconds) => app.metrics.observeDelivery(channel, outcome, seconds),
       });
       dispatcher.start();
     }

@@ -16,6 +16,8 @@ export interface DispatcherDeps {
   clock?: () => Date;
   random?: () => number;
   onError?: (error: unknown) => void;
+  /** Each attempt's outcome, once recorded, and how long its send took (e.g. for metrics). */
+  onOutcome?: (channel: string, outcome: DeliveryOutcome['status'], seconds: number) => void;
 }
 
 export interface PassResult {
@@ -64,6 +66,13 @@ export class Dispatcher {
 
   private get config(): DispatcherConfig {
     return this.deps.notifications.dispatcher;
+  }
+
+  /** Sends one delivery; its outcome and how long the send took. */
+  private async timedSend(delivery: ClaimedDelivery): Promise<{ outcome: DeliveryOutcome; seconds: number }> {
+    const started = performance.now();
+    const outcome = await this.send(delivery);
+    return { outcome, seconds: (performance.now() - started) / 1000 };
   }
 
   private async send(delivery: ClaimedDelivery): Promise<DeliveryOutcome> {
@@ -117,8 +126,11 @@ export class Dispatcher {
     // A claim outlives the slowest send; a dispatcher that died mid-send is retried after it.
     const lockedUntil = new Date(now.getTime() + this.config.timeout_ms * 2 + 1_000).toISOString();
     const claimed = await claimDueDeliveries(this.deps.db, now.toISOString(), lockedUntil, this.config.batch_size);
-    const outcomes = await mapLimit(claimed, this.config.concurrency, (delivery) => this.send(delivery));
+    const sent = await mapLimit(claimed, this.config.concurrency, (delivery) => this.timedSend(delivery));
+    const outcomes = sent.map((s) => s.outcome);
     await recordOutcomes(this.deps.db, outcomes);
+    for (const [i, { outcome, seconds }] of sent.entries())
+      this.deps.onOutcome?.(claimed[i]!.channel, outcome.status, seconds);
     return {
       delivered: outcomes.filter((o) => o.status === 'DELIVERED').length,
       retried: outcomes.filter((o) => o.status === 'PENDING').length,

@@ -5,37 +5,13 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseSamples, total } from '../../scripts/prometheus-text.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { createChannels } from '../../src/notify/channels/index.js';
 import { Dispatcher } from '../../src/notify/dispatcher.js';
 import { buildNotifications } from '../../src/notify/notify-config.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture, skipSetUpEvents } from '../helpers/fixture.js';
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The Prometheus text format's samples. */
-function parseSamples(text: string): Sample[] {
-  return text
-    .split('\n')
-    .filter((line) => line && !line.startsWith('#'))
-    .map((line) => {
-      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-      if (!match) throw new Error(`not a sample: ${line}`);
-      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-      return { name: match[1]!, labels, value: Number(match[3]) };
-    });
-}
-
-/** The sum of the samples of `name` whose labels include `labels`. */
-const total = (samples: Sample[], name: string, labels: Record<string, string> = {}): number =>
-  samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
 
 /** A receiver answering 500 to the first `failures` requests, then 200; or always 503 (`gone`). */
 function receiver(failures: number | 'gone'): Promise<{ server: Server; url: string }> {

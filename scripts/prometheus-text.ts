@@ -24,3 +24,9 @@ export const total = (samples: readonly Sample[], name: string, labels: Record<s
   samples
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
+
+/** How much `name` (summed over the samples with `labels`) grew from one scrape to a later one. */
+export const growth =
+  (before: readonly Sample[], after: readonly Sample[]) =>
+  (name: string, labels: Record<string, string> = {}): number =>
+    total(after, name, labels) - total(before, name, labels);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseSamples, total } from '../../scripts/prometheus-text.js';
+import { growth, parseSamples, total } from '../../scripts/prometheus-text.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { createChannels } from '../../src/notify/channels/index.js';
 import { Dispatcher } from '../../src/notify/dispatcher.js';
@@ -96,8 +96,7 @@ describeEachBackend('operations metrics', (backend) => {
     expect((await post('olga', 'apply', { mode: 'ATOMIC' })).statusCode).toBe(200);
 
     const after = await scrape();
-    const moved = (name: string, labels: Record<string, string>) =>
-      total(after, name, labels) - total(before, name, labels);
+    const moved = growth(before, after);
     expect(moved('changeledger_actions_total', { action: 'create', outcome: 'done' })).toBe(1);
     expect(moved('changeledger_actions_total', { action: 'submit', outcome: 'done' })).toBe(1);
     expect(moved('changeledger_actions_total', { action: 'approve', outcome: 'done' })).toBe(1);
@@ -125,8 +124,7 @@ describeEachBackend('operations metrics', (backend) => {
     f.clock.advance(5_000);
     expect(await dispatcher.runOnce()).toMatchObject({ delivered: 1, retried: 0, dead: 1 });
     const after = await scrape();
-    const moved = (name: string, labels: Record<string, string>) =>
-      total(after, name, labels) - total(before, name, labels);
+    const moved = growth(before, after);
     expect(moved('changeledger_deliveries_total', { channel: 'ops', outcome: 'retried' })).toBe(1);
     expect(moved('changeledger_deliveries_total', { channel: 'ops', outcome: 'delivered' })).toBe(1);
     expect(moved('changeledger_deliveries_total', { channel: 'gone', outcome: 'retried' })).toBe(1);

@@ -126,7 +126,10 @@ async function traffic(url: string, tokens: Record<string, string>, until: numbe
   const call = (who: string, method: string, path: string, body?: unknown) =>
     fetch(`${url}/api/ledger${path}`, {
       method,
-      headers: { authorization: `Bearer ${tokens[who]}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${tokens[who]}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     }).then((r) => r.json() as Promise<{ id?: string }>);
   let n = 0;
@@ -287,6 +290,7 @@ const COLORS: Record<string, string> = { green: '#73bf69', orange: '#ff9830', re
 
 function format(value: number, unit: string | undefined): string {
   if (unit === 's') {
+    if (value === 0) return '0 s';
     if (value >= 86_400) return `${(value / 86_400).toFixed(1)} day`;
     if (value >= 3_600) return `${(value / 3_600).toFixed(1)} hour`;
     if (value >= 60) return `${(value / 60).toFixed(1)} min`;
@@ -327,7 +331,8 @@ function timeseriesPanel(
     .map((f) => {
       const at = range[0] + f * (range[1] - range[0]);
       const label = new Date(at).toISOString().slice(11, 19);
-      return `<text x="${x(at)}" y="${h + 26}" class="axis" text-anchor="middle">${label}</text>`;
+      const anchor = f === 0 ? 'start' : f === 1 ? 'end' : 'middle';
+      return `<text x="${x(at)}" y="${h + 26}" class="axis" text-anchor="${anchor}">${label}</text>`;
     })
     .join('');
   const lines = series

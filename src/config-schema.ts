@@ -90,6 +90,8 @@ export const FileSchema = section({
     auto_approve: bool(true),
     /** Every decision must send the content_hash of the change-set its reviewer read. */
     require_content_hash: bool(false),
+    /** How often this instance looks for due reminders, escalations and expiries (the scheduler's tick). */
+    deadline_check_interval_ms: int(100, 3_600_000, 30_000),
   }),
   limits: section({
     max_items: int(1, 100_000, 10_000),

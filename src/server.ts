@@ -122,10 +122,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
         notifications: config.notifications,
         channels: createChannels(config.notifications, { dashboardUrl: config.dashboard_url }),
         onError: (error) => app.log.error({ err: error }, 'notification dispatch pass failed'),
+        onOutcome: (channel, outcome, seconds) => app.metrics.observeDelivery(channel, outcome, seconds),
       });
       dispatcher.start();
     }
-    const deadlines = new DeadlineScheduler(engine, undefined, (error) =>
+    const deadlines = new DeadlineScheduler(engine, config.approval.deadline_check_interval_ms, (error) =>
       app.log.error({ err: error }, 'approval deadline pass failed'),
     );
     deadlines.start();

@@ -68,6 +68,7 @@ describe('defaults', () => {
     ['approval.escalation_contacts', ['group:admin']],
     ['approval.auto_approve', true],
     ['approval.require_content_hash', false],
+    ['approval.deadline_check_interval_ms', 30_000],
     ['limits.max_items', 10_000],
     ['limits.page_size_max', 200],
     ['limits.write_requests_per_minute', 600],
@@ -135,6 +136,7 @@ approval:
   escalation_contacts: [group:sre, alice]
   auto_approve: false
   require_content_hash: true
+  deadline_check_interval_ms: 5000
 limits:
   max_items: 500
   page_size_max: 50
@@ -199,6 +201,7 @@ describe('a full file', () => {
         escalation_contacts: ['group:sre', 'alice'],
         auto_approve: false,
         require_content_hash: true,
+        deadline_check_interval_ms: 5_000,
       },
     ],
     ['limits', { max_items: 500, page_size_max: 50, write_requests_per_minute: 0, write_burst: 60 }],
@@ -295,6 +298,11 @@ describe('errors name the exact path', () => {
       'a require_content_hash that is not a boolean',
       'approval:\n  require_content_hash: "yes"\n',
       at('approval.require_content_hash', 'must be true or false'),
+    ],
+    [
+      'a deadline check interval of 0',
+      'approval:\n  deadline_check_interval_ms: 0\n',
+      at('approval.deadline_check_interval_ms', 'must be an integer from 100 to 3600000'),
     ],
     [
       'an escalation too late',

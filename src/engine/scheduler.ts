@@ -148,7 +148,7 @@ export async function runDeadlines(ctx: EngineContext, options: { batch?: number
 }
 
 /**
- * Runs a pass every `intervalMs` in the background: never two at once, a failed pass reported to
+ * Runs a pass every `intervalMs` (`approval.deadline_check_interval_ms`) in the background: never two at once, a failed pass reported to
  * `onError` (never thrown), and an unref'd timer that does not keep the process alive.
  */
 export class DeadlineScheduler {

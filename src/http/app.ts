@@ -13,7 +13,7 @@ import { DEFAULT_WEB_ROOT, registerDashboard } from './dashboard.js';
 import { toLedgerError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerInputGuard } from './input-guard.js';
-import { registerMetrics } from './metrics.js';
+import { type Metrics, registerMetrics } from './metrics.js';
 import { type RateLimit, registerRateLimit } from './rate-limit.js';
 import { changeSetRoutes } from './routes/change-sets.js';
 import { deliveryRoutes } from './routes/deliveries.js';
@@ -50,6 +50,8 @@ export interface AppDeps {
 export interface LedgerApp extends FastifyInstance {
   /** Turns /readyz unready (graceful shutdown starts here). */
   markShuttingDown(): void;
+  /** This app's Prometheus metrics (GET /metrics); the dispatcher reports deliveries here. */
+  metrics: Metrics;
 }
 
 export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
@@ -115,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const metrics = registerMetrics(app, engine.db);
+  app.metrics = metrics;
   // Before authentication: a shed request has not touched the database at all.
   registerAdmission(app, {
     ...(deps.admission ?? { maxInFlight: 0, waitMs: 0 }),

@@ -10,7 +10,7 @@ import {
   type DeliveryOutcome,
   recordOutcomes,
 } from '../store/deliveries.js';
-import type { Channel } from './channels/channel.js';
+import { type Channel, DeliveryError } from './channels/channel.js';
 import type { DispatcherConfig, NotificationsConfig } from './notify-config.js';
 import { routeEvents } from './router.js';
 
@@ -22,6 +22,8 @@ export interface DispatcherDeps {
   clock?: () => Date;
   random?: () => number;
   onError?: (error: unknown) => void;
+  /** Each attempt's outcome, once recorded, and how long its send took (e.g. for metrics). */
+  onOutcome?: (channel: string, outcome: DeliveryOutcome['status'], seconds: number) => void;
 }
 
 export interface PassResult {
@@ -72,6 +74,15 @@ export class Dispatcher {
     return this.deps.notifications.dispatcher;
   }
 
+  /** Sends one delivery; its outcome and how long the send took. */
+  /** Sends one delivery and reports its outcome and how long the send took (the delivery metrics). */
+  private async sendObserved(delivery: ClaimedDelivery): Promise<DeliveryOutcome> {
+    const started = performance.now();
+    const outcome = await this.send(delivery);
+    this.deps.onOutcome?.(delivery.channel, outcome.status, (performance.now() - started) / 1000);
+    return outcome;
+  }
+
   private async send(delivery: ClaimedDelivery): Promise<DeliveryOutcome> {
     const channel = this.deps.channels[delivery.channel];
     // A timer cleared as soon as the send settles: AbortSignal.timeout leaves one pending per send
@@ -107,9 +118,10 @@ export class Dispatcher {
       if (delivery.attempts >= this.config.max_attempts) {
         return { id: delivery.id, status: 'DEAD', next_attempt_at: null, last_error: reason, delivered_at: null };
       }
-      const next = new Date(
-        this.clock().getTime() + backoffMs(delivery.attempts, this.config, this.random),
-      ).toISOString();
+      // The receiver's Retry-After (a Slack 429) is a floor under the back-off, never shortened.
+      const asked = error instanceof DeliveryError ? (error.retryAfterMs ?? 0) : 0;
+      const wait = Math.max(asked, backoffMs(delivery.attempts, this.config, this.random));
+      const next = new Date(this.clock().getTime() + wait).toISOString();
       return { id: delivery.id, status: 'PENDING', next_attempt_at: next, last_error: reason, delivered_at: null };
     } finally {
       clearTimeout(timer);
@@ -146,7 +158,7 @@ export class Dispatcher {
         });
         continue;
       }
-      const outcome = await this.send(delivery);
+      const outcome = await this.sendObserved(delivery);
       outcomes.push(outcome);
       if (outcome.status === 'PENDING')
         blocker = {
@@ -173,7 +185,7 @@ export class Dispatcher {
     );
     const outcomes = (
       await Promise.all([
-        mapLimit(claimed, this.config.concurrency, (delivery) => this.send(delivery)),
+        mapLimit(claimed, this.config.concurrency, (delivery) => this.sendObserved(delivery)),
         ...ordered.map((name) => this.sendInOrder(name, now, lockedUntil)),
       ])
     ).flat();

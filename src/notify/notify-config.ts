@@ -18,6 +18,7 @@ import {
 } from '../core/config-kit.js';
 import { compileRoutes, DEFAULT_ROUTES, RouteCompileError, type RouteDefinition } from '../core/routing.js';
 import { EVENT_TYPES } from '../engine/journal.js';
+import { isWellFormedSecret } from './channels/webhook.js';
 
 export const CHANNEL_TYPES = ['webhook', 'email', 'slack', 'nats', 'amqp'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
@@ -25,8 +26,10 @@ export type ChannelType = (typeof CHANNEL_TYPES)[number];
 export interface WebhookChannel {
   type: 'webhook';
   url: string;
-  /** HMAC-SHA256 key for X-Changeledger-Signature; null sends no signature. */
+  /** `whsec_…` (or a plain secret, used as is): the Standard Webhooks signing key; null sends no signature. */
   secret: string | null;
+  /** Also send the pre-Standard X-Changeledger-Signature (kept for one release; default true). */
+  legacy_signature: boolean;
   /** Event types this endpoint receives ('*' = all); webhooks subscribe, they are not routed to people. */
   events: string[];
   headers: Record<string, string>;
@@ -169,6 +172,8 @@ export const NotificationsSection = section({
         type: oneOf(CHANNEL_TYPES),
         url: Type.Optional(text()),
         secret: Type.Optional(text()),
+        // Webhooks: also send the X-Changeledger-Signature of earlier releases.
+        legacy_signature: Type.Optional(bool()),
         events: Type.Optional(list(text())),
         headers: Type.Optional(map(str())),
         host: Type.Optional(text()),
@@ -214,7 +219,7 @@ export interface NotificationsConfig {
 export const DEFAULT_DISPATCHER: DispatcherConfig = Object.freeze(defaultsOf(DispatcherSection));
 
 const KEYS_BY_TYPE: Record<ChannelType, readonly string[]> = {
-  webhook: ['type', 'url', 'secret', 'events', 'headers'],
+  webhook: ['type', 'url', 'secret', 'legacy_signature', 'events', 'headers'],
   email: ['type', 'host', 'port', 'secure', 'user', 'password', 'from'],
   slack: ['type', 'webhook_url', 'bot_token', 'api_url', 'channel', 'signing_secret'],
   ...BUS_CHANNEL_KEYS,
@@ -246,6 +251,8 @@ function channelProblems(name: string, channel: RawChannel): Problem[] {
     needs('url', 'a webhook channel needs url');
     if (channel['url'] !== undefined && !isHttpUrl(channel['url']))
       problems.push({ path: at('url'), message: 'must be an http(s) URL' });
+    if (typeof channel['secret'] === 'string' && !isWellFormedSecret(channel['secret']))
+      problems.push({ path: at('secret'), message: 'a whsec_ secret must be base64 after the prefix' });
   } else if (channel.type === 'nats' || channel.type === 'amqp') {
     problems.push(...busChannelProblems(channel, at));
   } else if (channel.type === 'email') {
@@ -309,6 +316,7 @@ function buildChannel(raw: RawChannel): ChannelConfig {
       type: 'webhook',
       url: get('url', ''),
       secret: get('secret', null),
+      legacy_signature: get('legacy_signature', true),
       events: get('events', ['*']),
       headers: get('headers', {}),
     };

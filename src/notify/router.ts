@@ -49,6 +49,13 @@ function byEntry(entry: string, directory: Directory): Principal[] {
   return directory.principals.filter((p) => p.id === entry);
 }
 
+/** Events addressed to one person: an approval request or reminder, or an escalation. */
+const NAMES_ITS_RECIPIENT: ReadonlySet<string> = new Set([
+  'changeset.approval_requested',
+  'changeset.approval_reminder',
+  'changeset.approval_escalated',
+]);
+
 /**
  * approvers | creator | stakeholders | principal | principal ids | group:NAME → active principals,
  * never the event's actor, except that `principal` (the one a credentials event is about) is told
@@ -57,7 +64,10 @@ function byEntry(entry: string, directory: Directory): Principal[] {
 export function resolveRecipients(tokens: readonly string[], event: UnroutedEvent, directory: Directory): Principal[] {
   const facts = event.change_set ? directory.changeSets.get(event.change_set) : undefined;
   const data = (event.envelope['data'] ?? {}) as Record<string, unknown>;
-  const named = [data['approver_id'], data['recipient_id']].filter((v): v is string => typeof v === 'string');
+  // Only these events name the person they are for; a decision's approver_id is its actor.
+  const named = NAMES_ITS_RECIPIENT.has(event.type)
+    ? [data['approver_id'], data['recipient_id']].filter((v): v is string => typeof v === 'string')
+    : [];
   const found = new Map<string, Principal>();
   let concerned: Principal[] = [];
   const add = (entries: readonly string[], except?: string) => {

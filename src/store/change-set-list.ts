@@ -57,6 +57,15 @@ export async function listChangeSets(db: Queryable, filter: ListFilter): Promise
   return rows;
 }
 
+/** When the longest-waiting change-set pending approval was submitted; null when none waits. */
+export async function oldestPendingSubmission(db: Queryable): Promise<Date | null> {
+  const { rows } = await db.query<{ at: string | Date | null }>(
+    "SELECT min(submitted_at) AS at FROM change_sets WHERE status = 'PENDING_APPROVAL'",
+  );
+  const at = rows[0]?.at;
+  return at ? new Date(at) : null;
+}
+
 export async function countByStatus(db: Queryable): Promise<Record<string, number>> {
   const { rows } = await db.query<{ status: string; n: number }>(
     'SELECT status, count(*)::int AS n FROM change_sets GROUP BY status',

@@ -1,12 +1,17 @@
 // Approval deadlines (SPEC §5): a reminder at the deadline to the approvers who have not decided,
 // an escalation to the escalation contacts after escalate_after, an optional expiry — each once per
 // round of approval, also when several instances run the same pass at the same moment.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_CONFIG, parseConfig } from '../../src/config.js';
 import { compilePolicies } from '../../src/core/policy.js';
 import type { ChangeSet, Principal } from '../../src/core/types.js';
 import { Engine } from '../../src/engine/engine.js';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../src/engine/engine-config.js';
 import { DeadlineScheduler } from '../../src/engine/scheduler.js';
+import { startServer } from '../../src/server.js';
 import type { Db } from '../../src/store/db.js';
 import { openPgDb } from '../../src/store/pg-db.js';
 import { describeEachBackend, describePostgres, TEST_DATABASE_URL } from '../helpers/backends.js';
@@ -328,6 +333,36 @@ describe('DeadlineScheduler', () => {
     expect(seen.active).toBe(0);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(seen.calls).toBe(1);
+  });
+});
+
+describe('approval.deadline_check_interval_ms', () => {
+  it('is 30 seconds by default', () => {
+    expect(DEFAULT_CONFIG.approval.deadline_check_interval_ms).toBe(30_000);
+  });
+
+  it("sets a running server's tick: a deadline already past is reminded within a few ticks", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'changeledger-tick-'));
+    const config = parseConfig(
+      `database: { data_dir: ${JSON.stringify(dir)} }\napproval: { deadline_check_interval_ms: 200 }\nlog_level: silent\n`,
+      { env: {} },
+    );
+    const server = await startServer({ ...config, server: { ...config.server, port: 0 } });
+    try {
+      // Submitted with the fixture's clock (2026-11-25): the deadline is long past in real time,
+      // so the server's first pass finds it due; with the 30 s default none would run in 5 s.
+      const f = await makeFixture(server.db);
+      const cs = await f.engine.submit(f.p['Agent-D']!, (await f.engine.create(f.p['Agent-D']!, configChange())).id);
+      const started = Date.now();
+      while ((await reminded(server.db, cs.id)).length === 0 && Date.now() - started < 5_000) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // The bootstrap admin (group admin) may approve anything too.
+      expect(await reminded(server.db, cs.id)).toEqual(['admin', 'alice', 'root', 'root2']);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

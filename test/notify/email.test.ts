@@ -141,6 +141,23 @@ describeEachBackend('email notifications', (backend) => {
     expect(decision.parsed.text).toContain(`${DASHBOARD}/changesets/${cs.id}`);
   });
 
+  it('tells the creator and the other eligible approvers of a rejection, and not the approver who rejected', async () => {
+    let cs = await f.engine.create(f.p['Agent-D']!, configChange());
+    cs = await f.engine.submit(f.p['Agent-D']!, cs.id);
+    await dispatcher.runOnce();
+    const before = smtp.mails.length;
+    await f.engine.decide(f.p['alice']!, cs.id, { decision: 'REJECTED', reason: 'wrong value' });
+    await dispatcher.runOnce();
+    const decisions = smtp.mails
+      .slice(before)
+      .filter((m) => m.parsed.subject === `Rejected by alice: ${cs.change_set_id}`)
+      .map((m) => m.to.join())
+      .sort();
+    // The default route "a rejection also goes to the other approvers": root and root2 may approve
+    // anything; alice made the decision and is not told of it.
+    expect(decisions).toEqual(['agent-d@example.com', 'root2@example.com', 'root@example.com']);
+  });
+
   it('retries a mail the server refused, without resending the ones it took', async () => {
     smtp.refuse.add('root2@example.com');
     let cs = await f.engine.create(f.p['Agent-D']!, configChange());

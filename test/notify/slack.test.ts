@@ -187,7 +187,12 @@ describeEachBackend('slack notifications', (backend) => {
         'slack chat.postMessage rate limited (429), Retry-After 30s',
       );
       slack.answer.next = null;
+      // Retry-After 30: the back-off alone (about 2 to 4 s) would retry far sooner.
       f.clock.advance(5_000);
+      expect(await dispatcher.runOnce()).toMatchObject({ delivered: 0, retried: 0 });
+      f.clock.advance(24_000);
+      expect(await dispatcher.runOnce()).toMatchObject({ delivered: 0, retried: 0 });
+      f.clock.advance(1_000);
       expect(await dispatcher.runOnce()).toMatchObject({ delivered: 1, retried: 0 });
     });
   });

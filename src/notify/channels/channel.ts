@@ -23,4 +23,18 @@ export interface Channel {
 /** A failure worth retrying, with the receiver's answer when there was one. */
 export class DeliveryError extends Error {
   override name = 'DeliveryError';
+  /** The receiver's Retry-After, in ms from now: the next attempt comes no sooner. */
+  retryAfterMs: number | null = null;
+}
+
+/**
+ * An HTTP `Retry-After` (delay-seconds, or an HTTP date) in ms from `now`; null when absent or
+ * unreadable. A date in the past is 0.
+ */
+export function retryAfterMs(header: string | null, now: number): number | null {
+  if (header === null) return null;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }

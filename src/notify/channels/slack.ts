@@ -2,13 +2,16 @@
 // principal's slack_id, a direct message, or to the configured channel). Block Kit from messages.ts.
 import { decisionBindingOf, renderMessage, type SlackPayload, slackPayload } from '../messages.js';
 import type { SlackChannel } from '../notify-config.js';
-import { type Channel, DeliveryError, type OutgoingMessage } from './channel.js';
+import { type Channel, DeliveryError, type OutgoingMessage, retryAfterMs } from './channel.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'changeledger' };
 
+/** A 429: retried, but not before Slack's Retry-After (the dispatcher honours retryAfterMs). */
 function rateLimited(response: Response, what: string): DeliveryError {
   const after = response.headers.get('retry-after');
-  return new DeliveryError(`${what} rate limited (429)${after ? `, Retry-After ${after}s` : ''}`);
+  const error = new DeliveryError(`${what} rate limited (429)${after ? `, Retry-After ${after}s` : ''}`);
+  error.retryAfterMs = retryAfterMs(after, Date.now());
+  return error;
 }
 
 /** Incoming webhook: Slack answers 200 "ok", anything else is a failure worth retrying. */

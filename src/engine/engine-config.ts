@@ -26,7 +26,8 @@ export interface EngineConfig {
   auth: FileSections['auth'];
 }
 
-const { deadlines, auto_approve: _autoApprove, ...approval } = DEFAULTS.approval;
+// The server's own settings (auto-approval is in the risk model; the deadline tick is the scheduler's).
+const { deadlines, auto_approve: _autoApprove, deadline_check_interval_ms: _tick, ...approval } = DEFAULTS.approval;
 
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
   risk: DEFAULT_RISK_CONFIG,

@@ -19,6 +19,7 @@ import {
   valueProblem,
 } from './config-schema.js';
 import { type ApproverMap, DEFAULT_APPROVERS } from './core/approvals.js';
+import { deepFreeze } from './core/deep-freeze.js';
 import { compilePolicies, type PolicyDefinition } from './core/policy.js';
 import { DEFAULT_RISK_CONFIG, type RiskConfig, validateRiskConfig } from './core/risk.js';
 import type { Priority } from './core/types.js';
@@ -134,14 +135,6 @@ export class ConfigError extends Error {
 }
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 // An empty environment variable counts as unset, as `PORT=` in a compose file usually means.
 const envValue = (env: Env, name: string): string | undefined => (env[name] === '' ? undefined : env[name]);

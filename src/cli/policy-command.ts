@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { engineConfigOf, loadConfig } from '../config.js';
 import { POLICY_ACTIONS, type PolicyAction } from '../core/policy.js';
 import { PRINCIPAL_KINDS, type Principal, type PrincipalKind } from '../core/types.js';
-import { type PolicyTestResult, testPolicies } from '../engine/policy-test.js';
+import { type PolicyTestResult, testPolicies } from '../engine/index.js';
 import { readChangeSetFile } from './client-commands.js';
 import { printResult, table } from './format.js';
 

@@ -1,6 +1,7 @@
 // Risk assessment (SPEC §4): five factors, a weighted score, a level, the approvals the score
 // asks for, and whether the change-set may skip review. Pure: every input is passed in.
 
+import { deepFreeze } from './deep-freeze.js';
 import type { RiskAssessment, RiskFactors, RiskLevel } from './types.js';
 
 export interface RiskConfig {
@@ -35,14 +36,6 @@ export interface RiskSubject {
   agent_risk: number | null;
   category: string;
   items: ReadonlyArray<{ operation_type: string; target_type: string; target_id: string }>;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 export const DEFAULT_RISK_CONFIG: RiskConfig = deepFreeze<RiskConfig>({

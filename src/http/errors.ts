@@ -3,7 +3,6 @@
 // 500 with a generic message (the details go to the log, never to the client).
 import { LedgerError } from '../core/errors.js';
 import { type ValidationIssue, validationError } from '../core/validate-change-set.js';
-import { translateDbError } from '../store/errors.js';
 
 interface SchemaError {
   instancePath?: string;
@@ -72,8 +71,9 @@ const BY_STATUS: Record<number, LedgerError['code']> = {
   503: 'UNAVAILABLE',
 };
 
+/** Database errors arrive translated already (store/errors.ts, in both adapters). */
 export function toLedgerError(raw: unknown): LedgerError {
-  const error = translateDbError(raw) as FrameworkError;
+  const error = raw as FrameworkError;
   if (error instanceof LedgerError) return error;
   if (Array.isArray(error.validation)) return validationError(schemaIssues(error.validation, error.validationContext));
   const byCode = error.code ? BY_FRAMEWORK_CODE[error.code] : undefined;

@@ -3,8 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STATUSES } from '../core/types.js';
-import { countByStatus } from '../store/change-set-list.js';
-import type { Db } from '../store/db.js';
+import type { Engine } from '../engine/index.js';
 
 export interface Metrics {
   registry: Registry;
@@ -15,7 +14,7 @@ export interface Metrics {
   overloaded: Counter<'stage'>;
 }
 
-export function registerMetrics(app: FastifyInstance, db: Db): Metrics {
+export function registerMetrics(app: FastifyInstance, engine: Engine): Metrics {
   const registry = new Registry();
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({
@@ -37,7 +36,7 @@ export function registerMetrics(app: FastifyInstance, db: Db): Metrics {
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const counts = await countByStatus(db).catch(() => null);
+      const counts = await engine.countByStatus().catch(() => null);
       if (!counts) return;
       for (const status of STATUSES) this.set({ status }, counts[status] ?? 0);
     },

@@ -6,7 +6,7 @@
 // good; so the feed holds 7 (and everything after it) back until 6 appears, or until 7 has been
 // visible for `gapGraceMs`, after which 6 is taken for rolled back (or burnt by the sequence).
 import type { Db } from '../store/db.js';
-import { lastEventId, readEvents, type StoredEvent } from '../store/outbox.js';
+import { type EventQuery, lastEventId, readEvents, type StoredEvent } from '../store/outbox.js';
 
 /** The channel the outbox trigger notifies (migration 0004). */
 export const EVENTS_CHANNEL = 'changeledger_events';
@@ -78,6 +78,11 @@ export class EventFeed {
 
   private now(): number {
     return (this.options.now ?? performance.now.bind(performance))();
+  }
+
+  /** Stored events in id order (a stream's replay after Last-Event-ID), straight from the outbox. */
+  readStored(query: EventQuery): Promise<FeedEvent[]> {
+    return readEvents(this.options.db, query);
   }
 
   /** The id up to which every event has been released (or given up on). */

@@ -1,8 +1,8 @@
 // The `notifications` configuration: channels, routes and the dispatcher's settings, with the
 // rules a schema cannot say (what each channel type needs, routes naming real channels and events).
 import type { Problem } from '../config-schema.js';
+import { EVENT_TYPES } from '../core/events.js';
 import { compileRoutes, DEFAULT_ROUTES, RouteCompileError, type RouteDefinition } from '../core/routing.js';
-import { EVENT_TYPES } from '../engine/journal.js';
 
 export const CHANNEL_TYPES = ['webhook', 'email', 'slack'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];

@@ -1,6 +1,7 @@
 // Routing: each outbox event, once, into deliveries — one per webhook subscribed to it, and per
 // matched route one per channel-wide channel or one per recipient with an address on the channel.
 import { randomUUID } from 'node:crypto';
+import { matchesEntry } from '../core/approvals.js';
 import { type CompiledRoute, matchRoutes } from '../core/routing.js';
 import type { ApprovalStep, Principal } from '../core/types.js';
 import type { Db, Queryable } from '../store/db.js';
@@ -45,8 +46,7 @@ async function loadDirectory(tx: Queryable, events: readonly UnroutedEvent[]): P
 }
 
 function byEntry(entry: string, directory: Directory): Principal[] {
-  if (entry.startsWith('group:')) return directory.principals.filter((p) => p.groups.includes(entry.slice(6)));
-  return directory.principals.filter((p) => p.id === entry);
+  return directory.principals.filter((p) => matchesEntry(entry, p));
 }
 
 /**

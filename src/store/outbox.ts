@@ -45,10 +45,15 @@ export interface StoredEvent {
 }
 
 /** Committed events with `afterId < id ≤ upToId`, in id order, optionally of some types or one change-set. */
-export async function readEvents(
-  db: Queryable,
-  filter: { afterId: number; upToId?: number; types?: readonly string[]; changeSet?: string; limit: number },
-): Promise<StoredEvent[]> {
+export interface EventQuery {
+  afterId: number;
+  upToId?: number;
+  types?: readonly string[];
+  changeSet?: string;
+  limit: number;
+}
+
+export async function readEvents(db: Queryable, filter: EventQuery): Promise<StoredEvent[]> {
   const { rows } = await db.query<{
     id: number;
     type: string;

@@ -4,7 +4,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine } from '../../engine/index.js';
 import type { EventFeed, FeedEvent } from '../../notify/event-feed.js';
 import { openEventStream, parseLastEventId, resolveEventFilter } from '../../notify/event-stream.js';
 import { bearer } from '../auth.js';
@@ -67,7 +67,7 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
   const open = new Set<() => void>();
   const credentials = new StreamCredentialWatch({
     check: (tokens) => engine.stillAuthenticating(tokens),
-    periodMs: options.credentialCheckMs ?? (engine.ctx.config.auth.token_cache_ms || 1_000),
+    periodMs: options.credentialCheckMs ?? (engine.config.auth.token_cache_ms || 1_000),
     onError: (error) => app.log.error({ err: error }, 'event stream credential check failed'),
   });
   const stopHearing = engine.onCredentialsChanged(() => credentials.sweep());
@@ -95,7 +95,7 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
     async (request, reply) => {
       const feed = options.feed;
       if (!feed) throw new LedgerError('UNAVAILABLE', 'event stream not enabled');
-      const filter = await resolveEventFilter(engine.db, request.query);
+      const filter = await resolveEventFilter(request.query, (reference) => engine.changeSetId(reference));
       const after = parseLastEventId(request.headers['last-event-id'], request.query.last_event_id);
       reply.hijack();
       const sse = startSse(reply, options.maxBufferedBytes ?? 8 * 1024 * 1024);
@@ -119,7 +119,6 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
       sse.res.on('close', cleanUp);
       try {
         stream = await openEventStream({
-          db: engine.db,
           feed,
           filter,
           after,

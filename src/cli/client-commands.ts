@@ -85,7 +85,7 @@ export function parseDecision(value: string): Decision {
   return decision as Decision;
 }
 
-export function parseMode(value: string): ApplyMode {
+function parseMode(value: string): ApplyMode {
   const mode = value.toUpperCase().replace(/-/g, '_');
   if (!APPLY_MODES.includes(mode as ApplyMode))
     throw new Error(`--mode must be one of ${APPLY_MODES.join(', ')}, got "${value}"`);

@@ -19,7 +19,7 @@ interface PolicyTestOptions {
 }
 
 /** Exit status of `policy test` when the action would be denied (0 otherwise). */
-export const DENIED_EXIT_CODE = 2;
+const DENIED_EXIT_CODE = 2;
 
 function principalOf(options: PolicyTestOptions, body: Record<string, unknown>): Principal {
   if (!PRINCIPAL_KINDS.includes(options.kind as PrincipalKind)) {

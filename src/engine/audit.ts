@@ -53,7 +53,7 @@ export interface VerifyResult {
 
 const PAGE = 5_000;
 const BATCH_CHAINS = 500;
-export const MAX_FINDINGS = 100;
+const MAX_FINDINGS = 100;
 
 async function* chains(db: Queryable): AsyncGenerator<AuditEntry[]> {
   let current: AuditEntry[] = [];

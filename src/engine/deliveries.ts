@@ -12,14 +12,14 @@ import { type EngineContext, inTransaction } from './context.js';
 import { Journal } from './journal.js';
 import { decodeCursor, encodeCursor } from './list.js';
 
-export const DELIVERY_GROUPS = [ADMIN_GROUP, 'operator'] as const;
-export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'DEAD'] as const;
+const DELIVERY_GROUPS = [ADMIN_GROUP, 'operator'] as const;
+const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'DEAD'] as const;
 
 /** The delivery without its address unless `actor` may see the recipient's contacts. */
 const asSeenBy = (actor: Principal, view: DeliveryView): DeliveryView =>
   view.recipient && !maySeeContacts(actor, view.recipient) ? { ...view, address: null } : view;
 
-export function assertDeliveryOperator(actor: Principal): void {
+function assertDeliveryOperator(actor: Principal): void {
   if (!actor.active || !DELIVERY_GROUPS.some((group) => actor.groups.includes(group))) {
     throw new LedgerError(
       'FORBIDDEN',

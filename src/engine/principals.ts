@@ -181,7 +181,7 @@ export async function revokeToken(ctx: EngineContext, actor: Principal, tokenId:
 }
 
 /** The most entries a TokenCache keeps; beyond it the oldest goes. */
-export const TOKEN_CACHE_MAX_ENTRIES = 10_000;
+const TOKEN_CACHE_MAX_ENTRIES = 10_000;
 
 /** Where a lookup began: the cache's generation, and the monotonic time. */
 export interface CacheLookup {

@@ -17,7 +17,7 @@ import { Journal } from './journal.js';
 import { commitChangeSet } from './scope.js';
 
 /** The actor of everything the scheduler records. */
-export const EXPIRY_REASON = 'approval deadline expired';
+const EXPIRY_REASON = 'approval deadline expired';
 const DEFAULT_BATCH = 100;
 
 export interface DeadlineResult {

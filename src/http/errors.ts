@@ -2,6 +2,7 @@
 // Known refusals keep their code; framework errors are mapped by their code; anything else is a
 // 500 with a generic message (the details go to the log, never to the client).
 import { LedgerError } from '../core/errors.js';
+import { pointerToPath } from '../core/json-pointer.js';
 import { type ValidationIssue, validationError } from '../core/validate-change-set.js';
 
 interface SchemaError {
@@ -9,15 +10,6 @@ interface SchemaError {
   keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
-}
-
-/** `/items/3/target_id` → `items[3].target_id`. */
-export function pointerToPath(pointer: string): string {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((path, token) => (/^\d+$/.test(token) ? `${path}[${token}]` : path ? `${path}.${token}` : token), '');
 }
 
 function schemaIssues(errors: readonly SchemaError[], context: string | undefined): ValidationIssue[] {

@@ -9,7 +9,7 @@ import type { Db } from '../store/db.js';
 import { type EventQuery, lastEventId, readEvents, type StoredEvent } from '../store/outbox.js';
 
 /** The channel the outbox trigger notifies (migration 0004). */
-export const EVENTS_CHANNEL = 'changeledger_events';
+const EVENTS_CHANNEL = 'changeledger_events';
 
 export type FeedEvent = StoredEvent;
 
@@ -20,7 +20,7 @@ export interface EventFilter {
   changeSet?: string | undefined;
 }
 
-export const matchesFilter = (event: FeedEvent, filter: EventFilter): boolean =>
+const matchesFilter = (event: FeedEvent, filter: EventFilter): boolean =>
   (!filter.types || filter.types.length === 0 || filter.types.includes(event.type)) &&
   (!filter.changeSet || event.change_set === filter.changeSet);
 

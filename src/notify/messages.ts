@@ -226,7 +226,7 @@ export const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (
 export const escapeSlack = (value: string): string =>
   value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function changeSetLink(dashboardUrl: string, changeSet: EventChangeSet | null): string {
+function changeSetLink(dashboardUrl: string, changeSet: EventChangeSet | null): string {
   const base = dashboardUrl.replace(/\/+$/, '');
   return changeSet ? `${base}/changesets/${encodeURIComponent(changeSet.id)}` : base;
 }

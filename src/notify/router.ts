@@ -54,7 +54,7 @@ function byEntry(entry: string, directory: Directory): Principal[] {
  * never the event's actor, except that `principal` (the one a credentials event is about) is told
  * even of its own act: a redeemed enrolment must reach its owner, whoever redeemed it.
  */
-export function resolveRecipients(tokens: readonly string[], event: UnroutedEvent, directory: Directory): Principal[] {
+function resolveRecipients(tokens: readonly string[], event: UnroutedEvent, directory: Directory): Principal[] {
   const facts = event.change_set ? directory.changeSets.get(event.change_set) : undefined;
   const data = (event.envelope['data'] ?? {}) as Record<string, unknown>;
   const named = [data['approver_id'], data['recipient_id']].filter((v): v is string => typeof v === 'string');
@@ -91,11 +91,11 @@ function addressOf(channel: ChannelConfig, principal: Principal): string | null 
 }
 
 /** Webhooks and channel-wide Slack posts get one delivery per event, whoever the recipients. */
-export const isChannelWide = (channel: ChannelConfig): boolean =>
+const isChannelWide = (channel: ChannelConfig): boolean =>
   channel.type === 'webhook' ||
   (channel.type === 'slack' && (channel.webhook_url !== null || channel.channel !== null));
 
-export function deliveriesFor(
+function deliveriesFor(
   event: UnroutedEvent,
   routes: readonly CompiledRoute[],
   channels: Readonly<Record<string, ChannelConfig>>,

@@ -33,6 +33,7 @@ import { submitChangeSet } from './submit.js';
 import { transitionChangeSet } from './transitions.js';
 
 export class Engine {
+  /** For engine/ and tests: http/, cli/ and notify/ use the methods instead (test/architecture.test.ts). */
   readonly ctx: EngineContext;
   /** Recent successful token lookups (config `auth.token_cache_ms`); see principals.ts. */
   private readonly tokenCache: principals.TokenCache;
@@ -44,6 +45,7 @@ export class Engine {
     this.tokenCache = new principals.TokenCache(deps.config.auth.token_cache_ms);
   }
 
+  /** For the composition root and tests, like `ctx`. */
   get db(): Db {
     return this.ctx.db;
   }

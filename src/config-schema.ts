@@ -28,6 +28,7 @@ import {
   unset,
 } from './core/config-kit.js';
 import { ID_MESSAGE, ID_PATTERN } from './core/input-rules.js';
+import { pointerTokens, pointerToPath } from './core/json-pointer.js';
 import { POLICY_ACTIONS, POLICY_EFFECTS } from './core/policy.js';
 import { RiskSchema, RiskSection } from './core/risk.js';
 import { NotificationsSection } from './notify/notify-config.js';
@@ -183,8 +184,6 @@ export const ENV_OVERRIDES = [
   { variable: 'CHANGELEDGER_OIDC_CLIENT_SECRET', path: ['oidc', 'client_secret'], typed: false },
 ] as const;
 
-type Json = Record<string, unknown>;
-
 /**
  * A key with no value (`port:`, `port: null`) counts as not set, so a section whose keys are all
  * commented out is fine. Only keys of fixed-shape sections: in a map, a null value stays an error.
@@ -203,30 +202,15 @@ export function dropEmptyKeys(value: unknown, schema: TSchema = FileSchema): voi
   }
 }
 
-function unescapeToken(token: string): string {
-  return token.replace(/~1/g, '/').replace(/~0/g, '~');
-}
-
 /** `['risk', 'quantity', 'thresholds', 0]` → `risk.quantity.thresholds[0]`. */
 export function formatPath(path: readonly (string | number)[]): string {
   return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? key : `.${key}`)).join('');
 }
 
-/** `/risk/quantity/thresholds/0/score` → `risk.quantity.thresholds[0].score`, walking the value. */
-export function formatPointer(pointer: string, root: unknown): string {
-  let path = '';
-  let node: unknown = root;
-  for (const token of pointer.split('/').slice(1).map(unescapeToken)) {
-    path += Array.isArray(node) ? `[${token}]` : path === '' ? token : `.${token}`;
-    node = isObject(node) || Array.isArray(node) ? (node as Json)[token] : undefined;
-  }
-  return path;
-}
-
 /** The `message` option of the schema at a `#/properties/…` path, if it has one. */
 function messageAt(schemaPath: string): string | undefined {
   let node: unknown = FileSchema;
-  for (const token of schemaPath.split('/').slice(1).map(unescapeToken)) {
+  for (const token of pointerTokens(schemaPath)) {
     node = isObject(node) ? node[token] : undefined;
   }
   return isObject(node) && typeof node.message === 'string' ? node.message : undefined;
@@ -247,7 +231,7 @@ function allErrors(value: unknown) {
 export function schemaProblems(value: unknown): Problem[] {
   const found = new Map<string, { custom?: string; fallback: string }>();
   const note = (pointer: string, message: string, custom?: string) => {
-    const path = formatPointer(pointer, value);
+    const path = pointerToPath(pointer, { value });
     const seen = found.get(path) ?? { fallback: message };
     if (custom !== undefined && seen.custom === undefined) seen.custom = custom;
     found.set(path, seen);

@@ -17,6 +17,7 @@ import {
 } from './config-schema.js';
 import type { ApproverMap } from './core/approvals.js';
 import { isObject, type Problem, withDefaults } from './core/config-kit.js';
+import { deepFreeze } from './core/deep-freeze.js';
 import { compilePolicies, type PolicyDefinition } from './core/policy.js';
 import { type RiskConfig, RiskSchema, validateRiskConfig } from './core/risk.js';
 import type { Priority } from './core/types.js';
@@ -62,14 +63,6 @@ export class ConfigError extends Error {
 }
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 // An empty environment variable counts as unset, as `PORT=` in a compose file usually means.
 const envValue = (env: Env, name: string): string | undefined => (env[name] === '' ? undefined : env[name]);

@@ -1,13 +1,35 @@
 // The library's public surface.
 export { DEFAULT_APPROVERS } from './core/approvals.js';
 export { ERROR_CATALOG, LedgerError } from './core/errors.js';
+export { EVENT_TYPES, type EventType } from './core/events.js';
 export { assessRisk, DEFAULT_RISK_CONFIG } from './core/risk.js';
 export type * from './core/types.js';
-export type { VerifyFinding, VerifyResult } from './engine/audit.js';
 export { type AuditKey, loadAuditKey, parseAuditKey } from './engine/audit-key.js';
 export { AuditSigner } from './engine/audit-signer.js';
-export { Engine } from './engine/engine.js';
-export { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './engine/engine-config.js';
+export { DEFAULT_ENGINE_CONFIG } from './engine/engine-config.js';
+export {
+  type ApplyResult,
+  type DeadlineResult,
+  type DecideOptions,
+  type DeliveryPage,
+  type DeliveryQuery,
+  type DeliveryView,
+  type EditOptions,
+  Engine,
+  type EngineConfig,
+  type HistoryView,
+  type ListQuery,
+  type MigrationResult,
+  type PlanResult,
+  type PrincipalSeen,
+  type ResourceView,
+  type RollbackResult,
+  type SchemaStatus,
+  type SsoIdentity,
+  type SsoOptions,
+  type VerifyFinding,
+  type VerifyResult,
+} from './engine/index.js';
 export type { Db } from './store/db.js';
 export { migrate } from './store/migrator.js';
 export { openPgDb } from './store/pg-db.js';

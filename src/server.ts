@@ -41,7 +41,7 @@ export function auditKeyOf(config: Config, options: { create: boolean }): AuditK
 }
 
 /** Single sign-on as configured: off (no login) while oidc.issuer is unset. */
-export function oidcOf(config: Config, engine: Engine) {
+function oidcOf(config: Config, engine: Engine) {
   const { issuer, client_id, client_secret, redirect_url, scopes, ...sso } = config.oidc;
   // The loader requires client_id and client_secret whenever issuer is set.
   const login =

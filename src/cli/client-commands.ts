@@ -7,10 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { AuditEntry } from '../core/audit-chain.js';
 import type { PlanItem } from '../core/plan.js';
 import { APPLY_MODES, type ApplyMode, type ChangeSet, type Decision } from '../core/types.js';
-import type { ApplyResult } from '../engine/apply.js';
-import type { PlanResult } from '../engine/plan.js';
-import type { RollbackResult } from '../engine/rollback.js';
-import type { HistoryView, ResourceView } from '../store/resources.js';
+import type { ApplyResult, HistoryView, PlanResult, ResourceView, RollbackResult } from '../engine/index.js';
 import { printResult, table } from './format.js';
 import { DEFAULT_URL, LedgerClient } from './http-client.js';
 import { syncResources } from './resource-sync.js';
@@ -89,7 +86,7 @@ export function parseDecision(value: string): Decision {
   return decision as Decision;
 }
 
-export function parseMode(value: string): ApplyMode {
+function parseMode(value: string): ApplyMode {
   const mode = value.toUpperCase().replace(/-/g, '_');
   if (!APPLY_MODES.includes(mode as ApplyMode))
     throw new Error(`--mode must be one of ${APPLY_MODES.join(', ')}, got "${value}"`);

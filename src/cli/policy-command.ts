@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { engineConfigOf, loadConfig } from '../config.js';
 import { POLICY_ACTIONS, type PolicyAction } from '../core/policy.js';
 import { PRINCIPAL_KINDS, type Principal, type PrincipalKind } from '../core/types.js';
-import { type PolicyTestResult, testPolicies } from '../engine/policy-test.js';
+import { type PolicyTestResult, testPolicies } from '../engine/index.js';
 import { readChangeSetFile } from './client-commands.js';
 import { printResult, table } from './format.js';
 
@@ -19,7 +19,7 @@ interface PolicyTestOptions {
 }
 
 /** Exit status of `policy test` when the action would be denied (0 otherwise). */
-export const DENIED_EXIT_CODE = 2;
+const DENIED_EXIT_CODE = 2;
 
 function principalOf(options: PolicyTestOptions, body: Record<string, unknown>): Principal {
   if (!PRINCIPAL_KINDS.includes(options.kind as PrincipalKind)) {

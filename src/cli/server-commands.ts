@@ -5,9 +5,8 @@ import type { Command } from 'commander';
 import { type Config, engineConfigOf, loadConfig } from '../config.js';
 import { adminTokenRefusal } from '../core/credentials.js';
 import { PRINCIPAL_KINDS, type PrincipalKind } from '../core/types.js';
-import { Engine } from '../engine/engine.js';
+import { Engine } from '../engine/index.js';
 import { auditKeyOf, openDatabase, startServer } from '../server.js';
-import { migrate } from '../store/migrator.js';
 import { printResult } from './format.js';
 
 const configOf = (command: Command) => loadConfig({ path: command.optsWithGlobals().config });
@@ -18,8 +17,9 @@ async function withEngine<T>(command: Command, fn: (engine: Engine, config: Conf
   const signer = auditKeyOf(config, { create: false })?.signer ?? null;
   const db = await openDatabase(config);
   try {
-    await migrate(db);
-    return await fn(new Engine({ db, config: engineConfigOf(config), signer }), config);
+    const engine = new Engine({ db, config: engineConfigOf(config), signer });
+    await engine.migrate();
+    return await fn(engine, config);
   } finally {
     await db.close();
   }
@@ -104,7 +104,7 @@ export function registerServerCommands(program: Command): void {
     .description('apply database migrations')
     .action((_o, command: Command) =>
       withEngine(command, async (engine) => {
-        const result = await migrate(engine.db);
+        const result = await engine.migrate();
         console.log(`schema at version ${result.current}`);
       }),
     );

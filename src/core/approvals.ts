@@ -16,6 +16,8 @@ export const DEFAULT_APPROVERS: ApproverMap = Object.freeze({
 });
 
 export const ADMIN_GROUP = 'admin';
+/** An approver or recipient entry `group:NAME` names every member of group NAME. */
+export const GROUP_PREFIX = 'group:';
 
 /** The risk-based step: the category's approvers, the change-set's approval chain and group admin. */
 export function riskStep(
@@ -24,14 +26,23 @@ export function riskStep(
   count: number,
   map: ApproverMap,
 ): ApprovalStep {
-  const approvers = [...(Object.hasOwn(map, category) ? map[category]! : []), ...approvalChain, `group:${ADMIN_GROUP}`];
+  const approvers = [
+    ...(Object.hasOwn(map, category) ? map[category]! : []),
+    ...approvalChain,
+    `${GROUP_PREFIX}${ADMIN_GROUP}`,
+  ];
   return { name: 'risk', count, approvers: [...new Set(approvers)] };
 }
 
 type Candidate = Pick<Principal, 'id' | 'groups' | 'active'>;
 
-export function matchesEntry(entry: string, principal: Candidate): boolean {
-  return entry.startsWith('group:') ? principal.groups.includes(entry.slice(6)) : entry === principal.id;
+/** The group an approver or recipient entry names (`group:NAME` → NAME), or null for a principal id. */
+export const groupOf = (entry: string): string | null =>
+  entry.startsWith(GROUP_PREFIX) ? entry.slice(GROUP_PREFIX.length) : null;
+
+export function matchesEntry(entry: string, principal: Pick<Principal, 'id' | 'groups'>): boolean {
+  const group = groupOf(entry);
+  return group === null ? entry === principal.id : principal.groups.includes(group);
 }
 
 /** Never the creator (admins included), never an inactive principal. */
@@ -52,8 +63,9 @@ export function stepAudience(steps: readonly ApprovalStep[]): { ids: string[]; g
   const ids = new Set<string>();
   const groups = new Set<string>();
   for (const entry of steps.flatMap((s) => s.approvers)) {
-    if (entry.startsWith('group:')) groups.add(entry.slice(6));
-    else ids.add(entry);
+    const group = groupOf(entry);
+    if (group === null) ids.add(entry);
+    else groups.add(group);
   }
   return { ids: [...ids], groups: [...groups] };
 }
@@ -100,7 +112,8 @@ export function assignToSteps(
   });
 }
 
-export interface DecisionRecord {
+/** A decision as the tally counts it (the stored row is store/approvals.ts DecisionRecord). */
+export interface TalliedDecision {
   approver: Candidate;
   decision: Decision;
   content_hash: string;
@@ -117,7 +130,7 @@ export interface ApprovalTally {
 /** Counts only current APPROVED decisions on the current content from principals still eligible. */
 export function tallyApprovals(
   steps: readonly ApprovalStep[],
-  decisions: readonly DecisionRecord[],
+  decisions: readonly TalliedDecision[],
   contentHash: string,
   createdBy: string,
 ): ApprovalTally {

@@ -5,6 +5,8 @@ import type { Json } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 export const SYSTEM_CHAIN = 'system';
+/** The actor of what no principal did: the deadline scheduler, the operator at the command line. */
+export const SYSTEM_ACTOR = 'system';
 
 export interface AuditContent {
   /** `system`, or the internal id of the change-set whose chain this entry extends. */

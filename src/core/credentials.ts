@@ -3,7 +3,15 @@
 // for a reviewer could approve in the reviewer's name. So admins issue tokens for agents and
 // services; a human redeems a one-time enrolment (docs/identity.md).
 import { ADMIN_GROUP } from './approvals.js';
-import type { PrincipalKind } from './types.js';
+import { LedgerError } from './errors.js';
+import type { Principal, PrincipalKind } from './types.js';
+
+/** Managing principals and tokens is for active admins (FORBIDDEN otherwise). */
+export function assertAdmin(actor: Principal): void {
+  if (!actor.active || !actor.groups.includes(ADMIN_GROUP)) {
+    throw new LedgerError('FORBIDDEN', `managing principals and tokens is for group ${ADMIN_GROUP}`);
+  }
+}
 
 /** Why an admin may not issue a token for `principal`, or null when they may. */
 export function adminTokenRefusal(

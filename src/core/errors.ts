@@ -72,5 +72,3 @@ export class LedgerError extends Error {
     };
   }
 }
-
-export const isLedgerError = (value: unknown): value is LedgerError => value instanceof LedgerError;

@@ -77,7 +77,7 @@ function describePatchError(error: Error): string {
 }
 
 /** Applies `patch` to a clone of `state`; the first failing op is reported by index and path. */
-export function patchState(
+function patchState(
   state: Json,
   patch: readonly PatchOperation[],
 ): { ok: true; state: Json } | { ok: false; message: string } {

@@ -1,5 +1,6 @@
 // The lifecycle is data: which action moves a change-set from which statuses, and who may act.
 // Guards and refusal messages are derived from this table, so every adapter says the same thing.
+import { groupOf } from './approvals.js';
 import { LedgerError } from './errors.js';
 import type { Principal, Status } from './types.js';
 
@@ -69,7 +70,8 @@ export function mayAct(action: Action, ctx: ActorContext): boolean {
   return LIFECYCLE[action].who.some((who) => {
     if (who === 'creator') return principal.id === ctx.createdBy;
     if (who === 'approver') return ctx.isEligibleApprover && principal.id !== ctx.createdBy;
-    return principal.groups.includes(who.slice('group:'.length));
+    const group = groupOf(who);
+    return group !== null && principal.groups.includes(group);
   });
 }
 

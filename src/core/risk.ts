@@ -3,6 +3,7 @@
 
 import { Type } from 'typebox';
 import { bool, defaultsOf, list, map, num, type Resolved, row, section, str } from './config-kit.js';
+import { deepFreeze } from './deep-freeze.js';
 import type { RiskAssessment, RiskFactors, RiskLevel } from './types.js';
 
 const AUTO_APPROVE_BOUNDS = {
@@ -81,14 +82,6 @@ export interface RiskSubject {
   agent_risk: number | null;
   category: string;
   items: ReadonlyArray<{ operation_type: string; target_type: string; target_id: string }>;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 export const DEFAULT_RISK_CONFIG: RiskConfig = deepFreeze(defaultsOf(RiskSchema));

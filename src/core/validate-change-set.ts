@@ -40,7 +40,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({ max_items: 10_00
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] };
 
-export type ChangeSetPatch = Partial<
+/** What an edit asks to change, validated (the columns an update writes are store's ChangeSetPatch). */
+export type ChangeSetEdit = Partial<
   Pick<
     ChangeSetInput,
     | 'title'
@@ -87,7 +88,7 @@ function checkJsonObject(value: unknown, path: string, issues: ValidationIssue[]
   return checkJson(value, path, issues);
 }
 
-const EDITABLE_FIELDS: Readonly<Record<keyof ChangeSetPatch, FieldRule>> = {
+const EDITABLE_FIELDS: Readonly<Record<keyof ChangeSetEdit, FieldRule>> = {
   title: { required: true, check: (v, p, is) => checkString(v, p, is, { max: MAX_LENGTH.title, nonBlank: true }) },
   description: {
     fallback: () => null,
@@ -159,7 +160,7 @@ export function validateCreateChangeSet(
   return { ok: true, value: value as unknown as ChangeSetInput & { agent_id?: string } };
 }
 
-export function validateEditChangeSet(body: unknown, limits: Limits): Validated<ChangeSetPatch> {
+export function validateEditChangeSet(body: unknown, limits: Limits): Validated<ChangeSetEdit> {
   if (!isPlainObject(body)) return notAnObject();
   const issues: ValidationIssue[] = [];
   for (const key of Object.keys(body)) {
@@ -170,7 +171,7 @@ export function validateEditChangeSet(body: unknown, limits: Limits): Validated<
   const value = checkFields(body, EDITABLE_FIELDS, limits, false, issues);
   if (issues.length > 0) return { ok: false, issues };
   if (Object.keys(value).length === 0) return { ok: false, issues: [{ path: '', message: 'nothing to change' }] };
-  return { ok: true, value: value as ChangeSetPatch };
+  return { ok: true, value: value as ChangeSetEdit };
 }
 
 const ISSUES_IN_MESSAGE = 3;

@@ -53,7 +53,7 @@ export interface VerifyResult {
 
 const PAGE = 5_000;
 const BATCH_CHAINS = 500;
-export const MAX_FINDINGS = 100;
+const MAX_FINDINGS = 100;
 
 async function* chains(db: Queryable): AsyncGenerator<AuditEntry[]> {
   let current: AuditEntry[] = [];
@@ -347,7 +347,7 @@ export async function adoptUnsignedHeads(
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 async function named(db: Queryable, broken: ChainBreak): Promise<VerifyResult['first_break']> {
-  if (broken.chain === 'system') return { ...broken, change_set_id: null };
+  if (broken.chain === SYSTEM_CHAIN) return { ...broken, change_set_id: null };
   const row = await findChangeSet(db, broken.chain);
   return { ...broken, change_set_id: row?.change_set_id ?? null };
 }

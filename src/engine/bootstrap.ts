@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../store/errors.js';
 import type { Engine } from './engine.js';
 import { hashToken } from './principals.js';
 
-export const ADMIN_ID = 'admin';
+const ADMIN_ID = 'admin';
 
 export interface BootstrapResult {
   /** Where the admin token comes from. */

@@ -3,10 +3,15 @@
 import { type PrincipalSeen, principalAsSeenBy } from '../core/contacts.js';
 import { LedgerError } from '../core/errors.js';
 import type { CompiledPolicy } from '../core/policy.js';
-import type { ChangeSet, Principal } from '../core/types.js';
+import type { ChangeSet, Json, Principal } from '../core/types.js';
 import { parseApply, parseDecision, parseReason, parseRollback } from '../core/validate-actions.js';
+import { countByStatus, oldestPendingSubmission } from '../store/change-set-list.js';
 import { readChangeSet } from '../store/change-set-read.js';
+import { findChangeSet } from '../store/change-sets.js';
 import type { Db } from '../store/db.js';
+import type { DeliveryView } from '../store/deliveries.js';
+import { claimKey, completeKey, type IdempotencyClaim, releaseKey, type StoredResponse } from '../store/idempotency.js';
+import { type MigrationResult, migrate, type SchemaStatus, schemaStatus } from '../store/migrator.js';
 import { findPrincipal, findPrincipalsBySlackId, listPrincipals } from '../store/principals.js';
 import { getHistory, getResource, type HistoryView, listResources, type ResourceView } from '../store/resources.js';
 import { type ApplyResult, applyChangeSet } from './apply.js';
@@ -14,7 +19,9 @@ import { adoptUnsignedHeads, changeSetAudit, verifyAudit } from './audit.js';
 import { type EngineContext, type EngineDeps, found, toContext } from './context.js';
 import { createChangeSet } from './create.js';
 import { type DecideOptions, decideChangeSet } from './decide.js';
+import { type DeliveryPage, type DeliveryQuery, listDeliveryPage, retryDeliveryNow } from './deliveries.js';
 import { type EditOptions, editChangeSet } from './edit.js';
+import type { EngineConfig } from './engine-config.js';
 import * as enrolments from './enrolments.js';
 import { decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
@@ -26,6 +33,7 @@ import { submitChangeSet } from './submit.js';
 import { transitionChangeSet } from './transitions.js';
 
 export class Engine {
+  /** For engine/ and tests: http/, cli/ and notify/ use the methods instead (test/architecture.test.ts). */
   readonly ctx: EngineContext;
   /** Recent successful token lookups (config `auth.token_cache_ms`); see principals.ts. */
   private readonly tokenCache: principals.TokenCache;
@@ -37,6 +45,7 @@ export class Engine {
     this.tokenCache = new principals.TokenCache(deps.config.auth.token_cache_ms);
   }
 
+  /** For the composition root and tests, like `ctx`. */
   get db(): Db {
     return this.ctx.db;
   }
@@ -273,6 +282,69 @@ export class Engine {
       this.tokenCache.clear();
       for (const listener of this.credentialListeners) listener();
     }
+  }
+
+  // What the HTTP layer and the CLI keep in or read from the database goes through here too: they
+  // never import store/ (test/architecture.test.ts, docs/architecture.md "The boundary").
+
+  /** The configuration this engine runs with (read-only). */
+  get config(): Readonly<EngineConfig> {
+    return this.ctx.config;
+  }
+
+  /** The engine's clock (a test may set it). */
+  now(): Date {
+    return this.ctx.clock();
+  }
+
+  /** Applies the pending schema migrations (once across instances: an advisory lock). */
+  migrate(): Promise<MigrationResult> {
+    return migrate(this.db);
+  }
+
+  /** Readiness: the schema version applied, and the one this code expects. */
+  schemaStatus(): Promise<SchemaStatus> {
+    return schemaStatus(this.db);
+  }
+
+  /** Change-sets by status (metrics). */
+  countByStatus(): Promise<Record<string, number>> {
+    return countByStatus(this.db);
+  }
+
+  /** When the longest-waiting pending change-set was submitted (metrics: the queue's age). */
+  oldestPendingSubmission(): ReturnType<typeof oldestPendingSubmission> {
+    return oldestPendingSubmission(this.db);
+  }
+
+  /** The uuid of a change-set named by its uuid or human id (NOT_FOUND otherwise): one small query. */
+  async changeSetId(reference: string): Promise<string> {
+    return found(await findChangeSet(this.db, reference), reference).id;
+  }
+
+  /** Claims an Idempotency-Key now: null when this request got it, else what is stored for it. */
+  claimIdempotencyKey(claim: Omit<IdempotencyClaim, 'now'>): Promise<StoredResponse | null> {
+    return claimKey(this.db, { ...claim, now: this.now().toISOString() });
+  }
+
+  /** Stores the response of the request that claimed the key, for replays. */
+  completeIdempotencyKey(principalId: string, key: string, statusCode: number, response: Json): Promise<void> {
+    return completeKey(this.db, principalId, key, statusCode, response);
+  }
+
+  /** Frees a key whose request was refused or failed. */
+  releaseIdempotencyKey(principalId: string, key: string): Promise<void> {
+    return releaseKey(this.db, principalId, key);
+  }
+
+  /** Notification deliveries, newest first (groups admin and operator; engine/deliveries.ts). */
+  listDeliveries(actor: Principal, query: DeliveryQuery, maxLimit?: number): Promise<DeliveryPage> {
+    return listDeliveryPage(this.ctx, actor, query, maxLimit);
+  }
+
+  /** A delivery due again now with a fresh set of attempts (audited on the system chain). */
+  retryDelivery(actor: Principal, id: string): Promise<DeliveryView> {
+    return retryDeliveryNow(this.ctx, actor, id);
   }
 
   /**

@@ -4,13 +4,15 @@
 // `token.issued` (via enrolment), routed to the principal's own contacts and to the admins, so a
 // code redeemed by anyone but its owner does not go unseen (docs/identity.md).
 import { randomBytes } from 'node:crypto';
+import { SYSTEM_ACTOR } from '../core/audit-chain.js';
+import { assertAdmin } from '../core/credentials.js';
 import { LedgerError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import { claimEnrolment, findEnrolmentByCodeHash, insertEnrolment, setEnrolmentToken } from '../store/enrolments.js';
 import { findPrincipal } from '../store/principals.js';
 import { type EngineContext, inTransaction } from './context.js';
 import { Journal } from './journal.js';
-import { assertAdmin, hashToken, type IssuedToken, newToken, storeToken } from './principals.js';
+import { hashToken, type IssuedToken, newToken, storeToken } from './principals.js';
 
 export interface CreatedEnrolment {
   enrolment_id: string;
@@ -29,7 +31,7 @@ export async function createEnrolment(
   principalId: string,
 ): Promise<CreatedEnrolment> {
   if (actor) assertAdmin(actor);
-  const actorId = actor?.id ?? 'system';
+  const actorId = actor?.id ?? SYSTEM_ACTOR;
   const now = ctx.clock();
   const at = now.toISOString();
   const expiresAt = new Date(now.getTime() + ctx.config.auth.enrolment_ttl_hours * 3_600_000).toISOString();

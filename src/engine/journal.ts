@@ -1,6 +1,7 @@
 // Everything an action records besides its own rows: audit entries (hash-chained) and outbox events.
 // Collected while the action decides, then written in the action's transaction.
 import { type AuditEntry, GENESIS_HASH, hashEntry, SYSTEM_CHAIN } from '../core/audit-chain.js';
+import type { EventType } from '../core/events.js';
 import type { Json, Status } from '../core/types.js';
 import { auditInsert, chainHeadUpdate, lockChainHead } from '../store/audit.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
@@ -9,26 +10,7 @@ import { type OutboxEvent, outboxInsert } from '../store/outbox.js';
 import { runWrites, type Write } from '../store/statement.js';
 import type { AuditSigner } from './audit-signer.js';
 
-export const EVENT_TYPES = [
-  'changeset.created',
-  'changeset.submitted',
-  'changeset.approval_requested',
-  'changeset.approval_decision',
-  'changeset.approved',
-  'changeset.rejected',
-  'changeset.withdrawn',
-  'changeset.reopened',
-  'changeset.applied',
-  'changeset.apply_failed',
-  'changeset.rolled_back',
-  'changeset.approval_reminder',
-  'changeset.approval_escalated',
-  // Credentials: routed by default to the principal concerned and to the other admins.
-  'principal.admin_granted',
-  'principal.admin_revoked',
-  'token.issued',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export type { EventType } from '../core/events.js';
 
 type Subject = Pick<ChangeSetRow, 'id' | 'change_set_id' | 'title' | 'status' | 'category' | 'priority' | 'agent_id'>;
 

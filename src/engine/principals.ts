@@ -2,8 +2,8 @@
 // Every change is audited on the system chain. Successful token lookups may be cached briefly
 // (TokenCache below); the Engine clears its cache on every change that could make one stale.
 import { createHash, randomBytes } from 'node:crypto';
-import { ADMIN_GROUP } from '../core/approvals.js';
-import { adminMembershipChange, adminTokenRefusal, kindChangeRefusal } from '../core/credentials.js';
+import { SYSTEM_ACTOR } from '../core/audit-chain.js';
+import { adminMembershipChange, adminTokenRefusal, assertAdmin, kindChangeRefusal } from '../core/credentials.js';
 import { LedgerError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import type { Queryable } from '../store/db.js';
@@ -24,12 +24,6 @@ import { Journal } from './journal.js';
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 export const newToken = (): string => `clg_${randomBytes(32).toString('base64url')}`;
-
-export function assertAdmin(actor: Principal): void {
-  if (!actor.active || !actor.groups.includes(ADMIN_GROUP)) {
-    throw new LedgerError('FORBIDDEN', `managing principals and tokens is for group ${ADMIN_GROUP}`);
-  }
-}
 
 export interface IssuedToken {
   token_id: string;
@@ -97,7 +91,7 @@ export async function createPrincipal(
   options: { withToken?: boolean; token?: string } = {},
 ): Promise<{ principal: Principal; token: IssuedToken | null }> {
   if (actor) assertAdmin(actor);
-  const actorId = actor?.id ?? 'system';
+  const actorId = actor?.id ?? SYSTEM_ACTOR;
   const at = ctx.clock().toISOString();
   const withToken =
     options.withToken !== false &&
@@ -159,7 +153,7 @@ export async function issueToken(
   token: string = newToken(),
 ): Promise<IssuedToken> {
   if (actor) assertAdmin(actor);
-  const actorId = actor?.id ?? 'system';
+  const actorId = actor?.id ?? SYSTEM_ACTOR;
   const at = ctx.clock().toISOString();
   return inTransaction(ctx, async (tx) => {
     const principal = await findPrincipal(tx, principalId);
@@ -187,7 +181,7 @@ export async function revokeToken(ctx: EngineContext, actor: Principal, tokenId:
 }
 
 /** The most entries a TokenCache keeps; beyond it the oldest goes. */
-export const TOKEN_CACHE_MAX_ENTRIES = 10_000;
+const TOKEN_CACHE_MAX_ENTRIES = 10_000;
 
 /** Where a lookup began: the cache's generation, and the monotonic time. */
 export interface CacheLookup {

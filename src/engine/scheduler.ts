@@ -2,7 +2,9 @@
 // after `escalate_after` an escalation to the escalation contacts, and with `on_expiry: reject`
 // a rejection after `expire_after`. Each is claimed with FOR UPDATE SKIP LOCKED and written with
 // its flag in one transaction, so however many instances run a pass, each happens once per round.
+
 import { isEligibleApprover, stepAudience } from '../core/approvals.js';
+import { SYSTEM_ACTOR } from '../core/audit-chain.js';
 import type { Principal } from '../core/types.js';
 import { claimDueChangeSets, type DueQuery, type NoticeKind, noticeHandled } from '../store/approval-notices.js';
 import { loadApprovals } from '../store/approvals.js';
@@ -15,8 +17,7 @@ import { Journal } from './journal.js';
 import { commitChangeSet } from './scope.js';
 
 /** The actor of everything the scheduler records. */
-export const SYSTEM_ACTOR = 'system';
-export const EXPIRY_REASON = 'approval deadline expired';
+const EXPIRY_REASON = 'approval deadline expired';
 const DEFAULT_BATCH = 100;
 
 export interface DeadlineResult {

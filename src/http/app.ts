@@ -4,9 +4,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { LedgerError, RETRY_AFTER_SECONDS } from '../core/errors.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/index.js';
 import type { EventFeed } from '../notify/event-feed.js';
-import { schemaStatus } from '../store/migrator.js';
 import { type Admission, registerAdmission } from './admission.js';
 import { registerAuth } from './auth.js';
 import { DEFAULT_WEB_ROOT, registerDashboard } from './dashboard.js';
@@ -116,7 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const metrics = registerMetrics(app, engine.db);
+  const metrics = registerMetrics(app, engine);
   app.metrics = metrics;
   // Before authentication: a shed request has not touched the database at all.
   registerAdmission(app, {
@@ -131,7 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     if (shuttingDown) return reply.status(503).send({ status: 'shutting down' });
     try {
-      const schema = await schemaStatus(engine.db);
+      const schema = await engine.schemaStatus();
       if (schema.current !== schema.expected)
         return reply.status(503).send({ status: 'migrations pending', ...schema });
       return { status: 'ready', ...schema };
@@ -150,7 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
 
   await app.register(
     async (api) => {
-      registerIdempotency(api, engine.db, engine.ctx.clock);
+      registerIdempotency(api, engine);
       changeSetRoutes(api, engine, metrics, deps.pageSizeMax ?? 200);
       ledgerRoutes(api, engine, { dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, '') });
       eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LedgerError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

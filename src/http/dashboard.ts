@@ -13,7 +13,7 @@ export const DEFAULT_WEB_ROOT =
   basename(dirname(here)) === 'src' ? join(here, '..', '..', 'dist', 'web') : join(here, '..', 'web');
 
 /** The routes the dashboard handles in the browser (deep links from notifications included). */
-export const DASHBOARD_ROUTES = [
+const DASHBOARD_ROUTES = [
   '/',
   '/queue',
   '/changesets',

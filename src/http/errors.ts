@@ -2,23 +2,14 @@
 // Known refusals keep their code; framework errors are mapped by their code; anything else is a
 // 500 with a generic message (the details go to the log, never to the client).
 import { LedgerError } from '../core/errors.js';
+import { pointerToPath } from '../core/json-pointer.js';
 import { type ValidationIssue, validationError } from '../core/validate-change-set.js';
-import { translateDbError } from '../store/errors.js';
 
 interface SchemaError {
   instancePath?: string;
   keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
-}
-
-/** `/items/3/target_id` → `items[3].target_id`. */
-export function pointerToPath(pointer: string): string {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((path, token) => (/^\d+$/.test(token) ? `${path}[${token}]` : path ? `${path}.${token}` : token), '');
 }
 
 function schemaIssues(errors: readonly SchemaError[], context: string | undefined): ValidationIssue[] {
@@ -72,8 +63,9 @@ const BY_STATUS: Record<number, LedgerError['code']> = {
   503: 'UNAVAILABLE',
 };
 
+/** Database errors arrive translated already (store/errors.ts, in both adapters). */
 export function toLedgerError(raw: unknown): LedgerError {
-  const error = translateDbError(raw) as FrameworkError;
+  const error = raw as FrameworkError;
   if (error instanceof LedgerError) return error;
   if (Array.isArray(error.validation)) return validationError(schemaIssues(error.validation, error.validationContext));
   const byCode = error.code ? BY_FRAMEWORK_CODE[error.code] : undefined;

@@ -9,8 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { canonicalJson, sha256Hex } from '../core/canonical-json.js';
 import { LedgerError } from '../core/errors.js';
 import type { Json, Principal } from '../core/types.js';
-import type { Db } from '../store/db.js';
-import { claimKey, completeKey, releaseKey } from '../store/idempotency.js';
+import type { Engine } from '../engine/index.js';
 
 const TTL_HOURS = 24;
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -44,7 +43,7 @@ function requestHash(request: FastifyRequest): string {
   return sha256Hex(`${request.method} ${request.url}\n${canonicalJson(body)}`);
 }
 
-async function replayOrClaim(db: Db, request: FastifyRequest, reply: FastifyReply, clock: () => Date): Promise<void> {
+async function replayOrClaim(engine: Engine, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const key = request.headers['idempotency-key'];
   if (request.method !== 'POST' || key === undefined || !request.principal) return;
   if (typeof key !== 'string' || !KEY.test(key)) {
@@ -53,11 +52,10 @@ async function replayOrClaim(db: Db, request: FastifyRequest, reply: FastifyRepl
     ]);
   }
   const hash = requestHash(request);
-  const stored = await claimKey(db, {
+  const stored = await engine.claimIdempotencyKey({
     principal_id: request.principal.id,
     key,
     request_hash: hash,
-    now: clock().toISOString(),
     ttl_hours: TTL_HOURS,
   });
   if (!stored) {
@@ -87,9 +85,9 @@ async function replayOrClaim(db: Db, request: FastifyRequest, reply: FastifyRepl
   await reply.status(stored.status_code).send(stored.response);
 }
 
-export function registerIdempotency(app: FastifyInstance, db: Db, clock: () => Date = () => new Date()): void {
+export function registerIdempotency(app: FastifyInstance, engine: Engine): void {
   app.decorateRequest('idempotencyKey', null);
-  app.addHook('preHandler', (request, reply) => replayOrClaim(db, request, reply, clock));
+  app.addHook('preHandler', (request, reply) => replayOrClaim(engine, request, reply));
   app.addHook('onSend', async (request, reply, payload) => {
     const key = request.idempotencyKey;
     const principal = request.principal;
@@ -98,11 +96,11 @@ export function registerIdempotency(app: FastifyInstance, db: Db, clock: () => D
     const status = reply.statusCode;
     // A refusal only frees the key; a success is stored for replays, parsed once, without its secrets.
     let settle: () => Promise<void>;
-    if (status >= 400) settle = () => releaseKey(db, principal.id, key);
+    if (status >= 400) settle = () => engine.releaseIdempotencyKey(principal.id, key);
     else {
       const parsed = typeof payload === 'string' ? (JSON.parse(payload) as Json) : null;
       const response = request.routeOptions.config.issuesSecret ? withoutSecrets(parsed) : parsed;
-      settle = () => completeKey(db, principal.id, key, status, response);
+      settle = () => engine.completeIdempotencyKey(principal.id, key, status, response);
     }
     // The answer stands whatever happens to the key: under overload (no pool connection in time) a
     // refusal still goes out as itself, and a success that committed does not turn into a 503. The

@@ -43,7 +43,7 @@ const hasEntries = (value: object): boolean => (Array.isArray(value) ? value.len
  * The first unstorable value, or a container nested deeper than MAX_BODY_DEPTH, walking
  * iteratively (bodies may nest thousands deep) and never below that depth.
  */
-export function findUnstorable(root: unknown, rootPath = ''): { path: string; message: string } | null {
+function findUnstorable(root: unknown, rootPath = ''): { path: string; message: string } | null {
   const stack: [unknown, string, number][] = [[root, rootPath, 0]];
   while (stack.length > 0) {
     const [value, path, depth] = stack.pop()!;

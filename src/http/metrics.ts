@@ -5,8 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STATUSES } from '../core/types.js';
-import { countByStatus, oldestPendingSubmission } from '../store/change-set-list.js';
-import type { Db } from '../store/db.js';
+import type { Engine } from '../engine/index.js';
 
 export interface Metrics {
   registry: Registry;
@@ -47,7 +46,7 @@ function refusalCode(payload: unknown): string {
   }
 }
 
-export function registerMetrics(app: FastifyInstance, db: Db): Metrics {
+export function registerMetrics(app: FastifyInstance, engine: Engine): Metrics {
   const registry = new Registry();
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({
@@ -69,7 +68,7 @@ export function registerMetrics(app: FastifyInstance, db: Db): Metrics {
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const counts = await countByStatus(db).catch(() => null);
+      const counts = await engine.countByStatus().catch(() => null);
       if (!counts) return;
       for (const status of STATUSES) this.set({ status }, counts[status] ?? 0);
     },
@@ -79,7 +78,7 @@ export function registerMetrics(app: FastifyInstance, db: Db): Metrics {
     help: 'How long the longest-waiting change-set pending approval has waited since submission (0: none waits)',
     registers: [registry],
     async collect() {
-      const at = await oldestPendingSubmission(db).catch(() => undefined);
+      const at = await engine.oldestPendingSubmission().catch(() => undefined);
       if (at === undefined) return;
       this.set(at ? Math.max(0, (Date.now() - at.getTime()) / 1000) : 0);
     },

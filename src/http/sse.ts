@@ -2,7 +2,7 @@
 // far behind is cut off and resumes with Last-Event-ID), a heartbeat comment, and an end when the
 // bearer token stops authenticating or the server closes. Routes supply only what they stream.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/index.js';
 import { bearer } from './auth.js';
 import { StreamCredentialWatch } from './stream-credentials.js';
 
@@ -73,7 +73,7 @@ export function sseStreams(app: FastifyInstance, engine: Engine, options: SseOpt
   const open = new Set<() => void>();
   const credentials = new StreamCredentialWatch({
     check: (tokens) => engine.stillAuthenticating(tokens),
-    periodMs: options.credentialCheckMs ?? (engine.ctx.config.auth.token_cache_ms || 1_000),
+    periodMs: options.credentialCheckMs ?? (engine.config.auth.token_cache_ms || 1_000),
     onError: (error) => app.log.error({ err: error }, 'event stream credential check failed'),
   });
   const stopHearing = engine.onCredentialsChanged(() => credentials.sweep());

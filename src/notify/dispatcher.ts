@@ -34,7 +34,7 @@ export interface PassResult {
 }
 
 /** Exponential back-off with "equal jitter": half the delay fixed, half random. */
-export function backoffMs(
+function backoffMs(
   attempt: number,
   config: Pick<DispatcherConfig, 'backoff_base_ms' | 'backoff_max_ms'>,
   random: () => number,

@@ -6,10 +6,11 @@
 // good; so the feed holds 7 (and everything after it) back until 6 appears, or until 7 has been
 // visible for `gapGraceMs`, after which 6 is taken for rolled back (or burnt by the sequence).
 import type { Db } from '../store/db.js';
-import { lastEventId, readEvents, type StoredEvent } from '../store/outbox.js';
+import { type EventQuery, lastEventId, readEvents, type StoredEvent } from '../store/outbox.js';
+import { changesOfCommits } from '../store/resources.js';
 
 /** The channel the outbox trigger notifies (migration 0004). */
-export const EVENTS_CHANNEL = 'changeledger_events';
+const EVENTS_CHANNEL = 'changeledger_events';
 
 export type FeedEvent = StoredEvent;
 
@@ -20,7 +21,7 @@ export interface EventFilter {
   changeSet?: string | undefined;
 }
 
-export const matchesFilter = (event: FeedEvent, filter: EventFilter): boolean =>
+const matchesFilter = (event: FeedEvent, filter: EventFilter): boolean =>
   (!filter.types || filter.types.length === 0 || filter.types.includes(event.type)) &&
   (!filter.changeSet || event.change_set === filter.changeSet);
 
@@ -78,6 +79,16 @@ export class EventFeed {
 
   private now(): number {
     return (this.options.now ?? performance.now.bind(performance))();
+  }
+
+  /** Stored events in id order (a stream's replay after Last-Event-ID), straight from the outbox. */
+  readStored(query: EventQuery): Promise<FeedEvent[]> {
+    return readEvents(this.options.db, query);
+  }
+
+  /** The resource writes of some commits (the resource watch), straight from the resource history. */
+  readResourceChanges(...args: Parameters<typeof changesOfCommits> extends [unknown, ...infer Rest] ? Rest : never) {
+    return changesOfCommits(this.options.db, ...args);
   }
 
   /** The id up to which every event has been released (or given up on). */

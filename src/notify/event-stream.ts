@@ -2,18 +2,18 @@
 // events after its Last-Event-ID replayed first, then live events from the feed — in id order,
 // none twice, none missed between the replay and the live part.
 import { LedgerError } from '../core/errors.js';
-import { EVENT_TYPES } from '../engine/journal.js';
-import { findChangeSet } from '../store/change-sets.js';
-import type { Queryable } from '../store/db.js';
-import { readEvents } from '../store/outbox.js';
+import { EVENT_TYPES } from '../core/events.js';
 import type { EventFeed, EventFilter, FeedEvent } from './event-feed.js';
 
 const REPLAY_PAGE = 500;
 
-/** `type` (comma-separated) and `change_set` (uuid or human id) → a feed filter. */
+/**
+ * `type` (comma-separated) and `change_set` (uuid or human id, turned into a uuid by `changeSetId`,
+ * which refuses an unknown one) → a feed filter.
+ */
 export async function resolveEventFilter(
-  db: Queryable,
   query: { type?: string | undefined; change_set?: string | undefined },
+  changeSetId: (reference: string) => Promise<string>,
 ): Promise<EventFilter> {
   const types = (query.type ?? '')
     .split(',')
@@ -27,12 +27,7 @@ export async function resolveEventFilter(
       [{ path: 'type', message: `unknown event type ${unknown.join(', ')}` }],
     );
   }
-  let changeSet: string | undefined;
-  if (query.change_set !== undefined) {
-    const row = await findChangeSet(db, query.change_set);
-    if (!row) throw new LedgerError('NOT_FOUND', `change-set ${query.change_set} does not exist`);
-    changeSet = row.id;
-  }
+  const changeSet = query.change_set === undefined ? undefined : await changeSetId(query.change_set);
   return { ...(types.length > 0 ? { types } : {}), ...(changeSet ? { changeSet } : {}) };
 }
 
@@ -56,7 +51,6 @@ export function parseLastEventId(
 }
 
 export interface EventStreamOptions {
-  db: Queryable;
   feed: EventFeed;
   filter: EventFilter;
   /** Resume after this event id (stored events after it come first); null → live events only. */
@@ -100,7 +94,7 @@ export async function openEventStream(options: EventStreamOptions): Promise<Even
   };
   try {
     while (options.after !== null && !closed) {
-      const page = await readEvents(options.db, {
+      const page = await options.feed.readStored({
         afterId: sent,
         upToId: subscription.cursor,
         ...(options.filter.types ? { types: options.filter.types } : {}),

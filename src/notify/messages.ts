@@ -3,7 +3,8 @@
 // Titles, reasons and error messages come from agents, so every interpolated value is escaped.
 import type { Json } from '../core/types.js';
 
-export interface ChangeSetSummary {
+/** The change-set as an event's envelope carries it (not the API's list summary). */
+export interface EventChangeSet {
   id: string;
   change_set_id: string;
   title: string;
@@ -80,7 +81,7 @@ function applyErrors(data: Data): string[] {
 
 interface Wording {
   headline: string;
-  subject: (id: string, data: Data, cs: ChangeSetSummary) => string;
+  subject: (id: string, data: Data, cs: EventChangeSet) => string;
   /** The lines that say what happened beyond the headline. */
   details: (data: Data, actor: string | undefined) => string[];
 }
@@ -225,7 +226,7 @@ export const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (
 export const escapeSlack = (value: string): string =>
   value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function changeSetLink(dashboardUrl: string, changeSet: ChangeSetSummary | null): string {
+function changeSetLink(dashboardUrl: string, changeSet: EventChangeSet | null): string {
   const base = dashboardUrl.replace(/\/+$/, '');
   return changeSet ? `${base}/changesets/${encodeURIComponent(changeSet.id)}` : base;
 }
@@ -233,7 +234,7 @@ export function changeSetLink(dashboardUrl: string, changeSet: ChangeSetSummary 
 const isObject = (value: Json | undefined): value is { [key: string]: Json } =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
-function summaryOf(value: Json | undefined): ChangeSetSummary | null {
+function eventChangeSet(value: Json | undefined): EventChangeSet | null {
   if (!isObject(value)) return null;
   const field = (key: string) => text(value[key]) ?? '';
   return {
@@ -277,7 +278,7 @@ function htmlBody(message: Omit<HumanMessage, 'text' | 'html'>, changeSetId: str
 
 /** The human message for one event envelope; an unknown type gets its type as the headline. */
 export function renderMessage(envelope: EventEnvelope, options: { dashboardUrl: string }): HumanMessage {
-  const cs = summaryOf(envelope.change_set);
+  const cs = eventChangeSet(envelope.change_set);
   const data = (isObject(envelope.data) ? envelope.data : {}) as Data;
   const wording = WORDING[envelope.type];
   const headline = wording?.headline ?? envelope.type;

@@ -16,8 +16,8 @@ import {
   text,
   withDefaults,
 } from '../core/config-kit.js';
+import { EVENT_TYPES } from '../core/events.js';
 import { compileRoutes, DEFAULT_ROUTES, RouteCompileError, type RouteDefinition } from '../core/routing.js';
-import { EVENT_TYPES } from '../engine/journal.js';
 import { isWellFormedSecret } from './channels/webhook.js';
 
 export const CHANNEL_TYPES = ['webhook', 'email', 'slack', 'nats', 'amqp'] as const;

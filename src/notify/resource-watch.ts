@@ -2,8 +2,7 @@
 // one target type), in ledger order, resumable. It rides on the event stream: each apply or
 // rollback event marks a commit, whose writes are read from the resource history, so replay,
 // live delivery, gaps and other instances are handled exactly as for events (event-stream.ts).
-import type { Queryable } from '../store/db.js';
-import { changesOfCommits, type ResourceChange } from '../store/resources.js';
+import type { ResourceChange } from '../store/resources.js';
 import type { EventFeed, FeedEvent } from './event-feed.js';
 import { openEventStream } from './event-stream.js';
 
@@ -17,7 +16,6 @@ export interface ResourceFilter {
 }
 
 export interface ResourceWatchOptions {
-  db: Queryable;
   feed: EventFeed;
   filter: ResourceFilter;
   /** Resume after this ledger version (the writes of later commits come first); null → live only. */
@@ -43,8 +41,7 @@ export async function openResourceWatch(options: ResourceWatchOptions): Promise<
       const changes =
         event.change_set === null || typeof occurred !== 'string'
           ? []
-          : await changesOfCommits(
-              options.db,
+          : await options.feed.readResourceChanges(
               [
                 {
                   ledger_version: event.id,
@@ -69,7 +66,6 @@ export async function openResourceWatch(options: ResourceWatchOptions): Promise<
     return queue;
   };
   const stream = await openEventStream({
-    db: options.db,
     feed: options.feed,
     filter: { types: RESOURCE_WRITE_EVENTS },
     after,

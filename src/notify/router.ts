@@ -1,6 +1,7 @@
 // Routing: each outbox event, once, into deliveries — one per webhook subscribed to it, and per
 // matched route one per channel-wide channel or one per recipient with an address on the channel.
 import { randomUUID } from 'node:crypto';
+import { matchesEntry } from '../core/approvals.js';
 import { type CompiledRoute, matchRoutes } from '../core/routing.js';
 import type { ApprovalStep, Principal } from '../core/types.js';
 import type { Db, Queryable } from '../store/db.js';
@@ -45,8 +46,7 @@ async function loadDirectory(tx: Queryable, events: readonly UnroutedEvent[]): P
 }
 
 function byEntry(entry: string, directory: Directory): Principal[] {
-  if (entry.startsWith('group:')) return directory.principals.filter((p) => p.groups.includes(entry.slice(6)));
-  return directory.principals.filter((p) => p.id === entry);
+  return directory.principals.filter((p) => matchesEntry(entry, p));
 }
 
 /** Events addressed to one person: an approval request or reminder, or an escalation. */
@@ -61,7 +61,7 @@ const NAMES_ITS_RECIPIENT: ReadonlySet<string> = new Set([
  * never the event's actor, except that `principal` (the one a credentials event is about) is told
  * even of its own act: a redeemed enrolment must reach its owner, whoever redeemed it.
  */
-export function resolveRecipients(tokens: readonly string[], event: UnroutedEvent, directory: Directory): Principal[] {
+function resolveRecipients(tokens: readonly string[], event: UnroutedEvent, directory: Directory): Principal[] {
   const facts = event.change_set ? directory.changeSets.get(event.change_set) : undefined;
   const data = (event.envelope['data'] ?? {}) as Record<string, unknown>;
   // Only these events name the person they are for; a decision's approver_id is its actor.
@@ -110,7 +110,7 @@ export const isSubscriber = (
 export const isChannelWide = (channel: ChannelConfig): boolean =>
   isSubscriber(channel) || (channel.type === 'slack' && (channel.webhook_url !== null || channel.channel !== null));
 
-export function deliveriesFor(
+function deliveriesFor(
   event: UnroutedEvent,
   routes: readonly CompiledRoute[],
   channels: Readonly<Record<string, ChannelConfig>>,

@@ -1,5 +1,5 @@
 // Queries on the audit trail: appends (never updates), and reads in chain order for verification.
-import type { AuditEntry } from '../core/audit-chain.js';
+import { type AuditEntry, SYSTEM_CHAIN } from '../core/audit-chain.js';
 import { iso, json, type Queryable } from './db.js';
 import type { Write } from './statement.js';
 
@@ -86,7 +86,9 @@ export async function loadChainHeads(db: Queryable): Promise<Map<string, Recorde
 
 /** The system chain head's signature (null when unsigned or not yet written). */
 export async function systemHeadSignature(db: Queryable): Promise<string | null> {
-  const { rows } = await db.query<{ sig: string | null }>("SELECT sig FROM audit_heads WHERE chain = 'system'");
+  const { rows } = await db.query<{ sig: string | null }>('SELECT sig FROM audit_heads WHERE chain = $1', [
+    SYSTEM_CHAIN,
+  ]);
   return rows[0]?.sig ?? null;
 }
 
@@ -98,7 +100,7 @@ export async function signHead(
   sig: string,
 ): Promise<boolean> {
   const { rows } =
-    chain === 'system'
+    chain === SYSTEM_CHAIN
       ? await db.query(
           'UPDATE audit_heads SET sig = $4 WHERE chain = $1 AND head = $2 AND count = $3 AND sig IS NULL RETURNING 1',
           [chain, head.hash, head.count, sig],

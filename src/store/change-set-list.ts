@@ -1,4 +1,5 @@
 // The list route's query: filters, newest first, keyset (cursor) pagination.
+import { GROUP_PREFIX } from '../core/approvals.js';
 import type { Principal } from '../core/types.js';
 import { type ChangeSetSummaryRow, SUMMARY_COLUMNS } from './change-set-read.js';
 import type { Queryable } from './db.js';
@@ -41,7 +42,7 @@ export async function listChangeSets(db: Queryable, filter: ListFilter): Promise
       ) => `EXISTS (SELECT 1 FROM jsonb_array_elements(c.approval_steps) s, jsonb_array_elements_text(s->'approvers') e
                WHERE e = ${me} OR e = ANY(${p}::text[]))
         AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.change_set = c.id AND a.approver_id = ${me} AND NOT a.stale)`,
-      groups.map((g) => `group:${g}`),
+      groups.map((g) => `${GROUP_PREFIX}${g}`),
     );
   }
   if (filter.after) {

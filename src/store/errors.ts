@@ -35,7 +35,7 @@ const CONNECTION_CODES = new Set([
 ]);
 
 /** The database cannot be reached: the client gets 503 UNAVAILABLE, never a 500. */
-export function isConnectionError(error: unknown): boolean {
+function isConnectionError(error: unknown): boolean {
   const code = sqlState(error);
   if (code && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
   const message = error instanceof Error ? error.message : '';
@@ -49,7 +49,7 @@ export function isConnectionError(error: unknown): boolean {
  * overloaded (503 OVERLOADED). pg-pool raises this error, which has no code, only for a request
  * queued behind a full pool (a new connection that cannot be opened fails as a connection error).
  */
-export function isPoolWaitTimeout(error: unknown): boolean {
+function isPoolWaitTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === 'timeout exceeded when trying to connect';
 }
 

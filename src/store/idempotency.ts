@@ -8,11 +8,16 @@ export interface StoredResponse {
   response: Json;
 }
 
+export interface IdempotencyClaim {
+  principal_id: string;
+  key: string;
+  request_hash: string;
+  now: string;
+  ttl_hours: number;
+}
+
 /** Claims the key; returns null when this request got it, else what is stored for it. */
-export async function claimKey(
-  db: Queryable,
-  claim: { principal_id: string; key: string; request_hash: string; now: string; ttl_hours: number },
-): Promise<StoredResponse | null> {
+export async function claimKey(db: Queryable, claim: IdempotencyClaim): Promise<StoredResponse | null> {
   await db.query(
     `DELETE FROM idempotency_keys WHERE principal_id = $1 AND key = $2 AND created_at < $3::timestamptz - make_interval(hours => $4)`,
     [claim.principal_id, claim.key, claim.now, claim.ttl_hours],
@@ -35,7 +40,7 @@ export async function completeKey(
   principalId: string,
   key: string,
   statusCode: number,
-  response: unknown,
+  response: Json,
 ): Promise<void> {
   await db.query(
     'UPDATE idempotency_keys SET status_code = $3, response = $4::jsonb WHERE principal_id = $1 AND key = $2',

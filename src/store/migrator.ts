@@ -27,6 +27,10 @@ export class SchemaError extends Error {
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
+/** The migrations shipped with this code, read and hashed once (they do not change while it runs). */
+let bundled: Migration[] | undefined;
+const bundledMigrations = (): Migration[] => (bundled ??= loadMigrations());
+
 export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir)
     .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
@@ -66,7 +70,7 @@ function checkHistory(applied: { version: number; checksum: string }[], known: M
   }
 }
 
-export async function migrate(db: Db, migrations: Migration[] = loadMigrations()): Promise<MigrationResult> {
+export async function migrate(db: Db, migrations: Migration[] = bundledMigrations()): Promise<MigrationResult> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     const applied = await appliedMigrations(tx);
@@ -87,11 +91,13 @@ export async function migrate(db: Db, migrations: Migration[] = loadMigrations()
   });
 }
 
+export interface SchemaStatus {
+  current: number;
+  expected: number;
+}
+
 /** For readiness: is the schema exactly what this code expects? */
-export async function schemaStatus(
-  db: Db,
-  migrations: Migration[] = loadMigrations(),
-): Promise<{ current: number; expected: number }> {
+export async function schemaStatus(db: Db, migrations: Migration[] = bundledMigrations()): Promise<SchemaStatus> {
   const expected = migrations.at(-1)?.version ?? 0;
   const { rows: exists } = await db.query<{ present: boolean }>(
     "SELECT to_regclass('schema_migrations') IS NOT NULL AS present",

@@ -23,18 +23,6 @@ export function outboxInsert(events: readonly OutboxEvent[]): Write | null {
      ORDER BY x.n`;
 }
 
-export async function loadEvents(
-  db: Queryable,
-  filter: { changeSet?: string; afterId?: number; limit?: number } = {},
-): Promise<({ id: number } & OutboxEvent['envelope'])[]> {
-  const { rows } = await db.query<{ id: number; envelope: OutboxEvent['envelope'] }>(
-    `SELECT id, envelope FROM outbox_events
-     WHERE ($1::uuid IS NULL OR change_set = $1::uuid) AND id > $2 ORDER BY id LIMIT $3`,
-    [filter.changeSet ?? null, filter.afterId ?? 0, filter.limit ?? 1000],
-  );
-  return rows.map((row) => ({ id: row.id, ...row.envelope }));
-}
-
 /** An event as event streams carry it: the envelope with its id, plus what subscribers filter on. */
 export interface StoredEvent {
   id: number;
@@ -45,10 +33,15 @@ export interface StoredEvent {
 }
 
 /** Committed events with `afterId < id ≤ upToId`, in id order, optionally of some types or one change-set. */
-export async function readEvents(
-  db: Queryable,
-  filter: { afterId: number; upToId?: number; types?: readonly string[]; changeSet?: string; limit: number },
-): Promise<StoredEvent[]> {
+export interface EventQuery {
+  afterId: number;
+  upToId?: number;
+  types?: readonly string[];
+  changeSet?: string;
+  limit: number;
+}
+
+export async function readEvents(db: Queryable, filter: EventQuery): Promise<StoredEvent[]> {
   const { rows } = await db.query<{
     id: number;
     type: string;

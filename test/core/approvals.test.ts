@@ -3,12 +3,12 @@ import {
   ADMIN_GROUP,
   assignToSteps,
   DEFAULT_APPROVERS,
-  type DecisionRecord,
   isEligibleApprover,
   isEligibleForStep,
   requiredApprovals,
   riskStep,
   stepAudience,
+  type TalliedDecision,
   tallyApprovals,
   unsatisfiableSteps,
 } from '../../src/core/approvals.js';
@@ -21,8 +21,8 @@ const person = (id: string, groups: string[] = [], active = true) => ({ id, grou
 const step = (name: string, count: number, approvers: string[]): ApprovalStep => ({ name, count, approvers });
 const decision = (
   approver: ReturnType<typeof person>,
-  over: Partial<Omit<DecisionRecord, 'approver'>> = {},
-): DecisionRecord => ({
+  over: Partial<Omit<TalliedDecision, 'approver'>> = {},
+): TalliedDecision => ({
   approver,
   decision: 'APPROVED' as Decision,
   content_hash: HASH,

@@ -9,7 +9,7 @@ import type { Principal } from '../../src/core/types.js';
 import type { ApplyResult } from '../../src/engine/apply.js';
 import { Engine } from '../../src/engine/engine.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
-import { loadEvents } from '../../src/store/outbox.js';
+import { readEvents } from '../../src/store/outbox.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
 import {
@@ -55,7 +55,7 @@ describeEachBackend('optimistic actions', (backend) => {
   const entriesBy = async (id: string, actor: string, action: string) =>
     (await f.engine.audit(id)).filter((e) => e.actor === actor && e.action === action);
   const decisionEvents = async (id: string) =>
-    (await loadEvents(f.db, { changeSet: id })).filter((e) => e['type'] === 'changeset.approval_decision');
+    readEvents(f.db, { afterId: 0, changeSet: id, types: ['changeset.approval_decision'], limit: 1000 });
 
   it('decides in two statements and no transaction when nobody else writes', async () => {
     const cs = await pending();

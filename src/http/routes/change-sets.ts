@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
 import type { ChangeSet } from '../../core/types.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
 import type { Metrics } from '../metrics.js';
 import * as S from '../schemas.js';

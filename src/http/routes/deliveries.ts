@@ -1,8 +1,7 @@
 // /api/ledger/deliveries: notification deliveries (groups admin and operator) and manual retries.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Engine } from '../../engine/engine.js';
-import { listDeliveryPage, retryDeliveryNow } from '../../notify/deliveries-service.js';
+import type { Engine } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
 import * as S from '../schemas.js';
 
@@ -22,7 +21,7 @@ export function deliveryRoutes(app: FastifyInstance, engine: Engine, pageSizeMax
         response: S.responses({ 200: S.DeliveryList, ...errors }),
       },
     },
-    (request) => listDeliveryPage(engine.ctx, actorOf(request), request.query, pageSizeMax),
+    (request) => engine.listDeliveries(actorOf(request), request.query, pageSizeMax),
   );
 
   r.post(
@@ -35,6 +34,6 @@ export function deliveryRoutes(app: FastifyInstance, engine: Engine, pageSizeMax
         response: S.responses({ 200: S.DeliveryView, ...errors }),
       },
     },
-    (request) => retryDeliveryNow(engine.ctx, actorOf(request), request.params.id),
+    (request) => engine.retryDelivery(actorOf(request), request.params.id),
   );
 }

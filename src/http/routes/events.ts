@@ -5,7 +5,7 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine } from '../../engine/index.js';
 import type { EventFeed } from '../../notify/event-feed.js';
 import { openEventStream, parseLastEventId, resolveEventFilter } from '../../notify/event-stream.js';
 import { openResourceWatch } from '../../notify/resource-watch.js';
@@ -37,11 +37,10 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
     async (request, reply) => {
       const feed = options.feed;
       if (!feed) throw new LedgerError('UNAVAILABLE', 'event stream not enabled');
-      const filter = await resolveEventFilter(engine.db, request.query);
+      const filter = await resolveEventFilter(request.query, (reference) => engine.changeSetId(reference));
       const after = parseLastEventId(request.headers['last-event-id'], request.query.last_event_id);
       await serve(request, reply, (sse) =>
         openEventStream({
-          db: engine.db,
           feed,
           filter,
           after,
@@ -83,7 +82,6 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
       const { prefix, target_type } = request.query;
       await serve(request, reply, (sse) =>
         openResourceWatch({
-          db: engine.db,
           feed,
           filter: { prefix, target_type },
           after,

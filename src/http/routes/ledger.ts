@@ -3,8 +3,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Engine } from '../../engine/engine.js';
-import { assertAdmin } from '../../engine/principals.js';
+import { assertAdmin } from '../../core/credentials.js';
+import type { Engine } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
 import * as S from '../schemas.js';
 

@@ -4,9 +4,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
-import type { Engine } from '../../engine/engine.js';
-import { LOGIN_COOKIE, LOGIN_TTL_SECONDS, type OidcLogin } from '../../engine/oidc-login.js';
-import type { SsoOptions } from '../../engine/sso.js';
+import { type Engine, LOGIN_COOKIE, LOGIN_TTL_SECONDS, type OidcLogin, type SsoOptions } from '../../engine/index.js';
 import * as S from '../schemas.js';
 
 export interface OidcRouteOptions {

@@ -6,21 +6,20 @@ import { ADMIN_GROUP } from '../core/approvals.js';
 import { maySeeContacts } from '../core/contacts.js';
 import { LedgerError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
-import { type EngineContext, inTransaction } from '../engine/context.js';
-import { Journal } from '../engine/journal.js';
-import { decodeCursor, encodeCursor } from '../engine/list.js';
+import { UUID_PATTERN } from '../core/validate-change-set.js';
 import { type DeliveryView, listDeliveries, retryDelivery } from '../store/deliveries.js';
+import { type EngineContext, inTransaction } from './context.js';
+import { Journal } from './journal.js';
+import { decodeCursor, encodeCursor } from './list.js';
 
-export const DELIVERY_GROUPS = [ADMIN_GROUP, 'operator'] as const;
-export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'DEAD'] as const;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DELIVERY_GROUPS = [ADMIN_GROUP, 'operator'] as const;
+const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'DEAD'] as const;
 
 /** The delivery without its address unless `actor` may see the recipient's contacts. */
 const asSeenBy = (actor: Principal, view: DeliveryView): DeliveryView =>
   view.recipient && !maySeeContacts(actor, view.recipient) ? { ...view, address: null } : view;
 
-export function assertDeliveryOperator(actor: Principal): void {
+function assertDeliveryOperator(actor: Principal): void {
   if (!actor.active || !DELIVERY_GROUPS.some((group) => actor.groups.includes(group))) {
     throw new LedgerError(
       'FORBIDDEN',
@@ -37,7 +36,12 @@ export interface DeliveryQuery {
   cursor?: string | undefined;
 }
 
-const validCursor = ([createdAt, id]: string[]) => !Number.isNaN(Date.parse(createdAt!)) && UUID.test(id!);
+const validCursor = ([createdAt, id]: string[]) => !Number.isNaN(Date.parse(createdAt!)) && UUID_PATTERN.test(id!);
+
+export interface DeliveryPage {
+  data: DeliveryView[];
+  next_cursor: string | null;
+}
 
 /** Newest first; `next_cursor` continues after the last row of the page. */
 export async function listDeliveryPage(
@@ -45,7 +49,7 @@ export async function listDeliveryPage(
   actor: Principal,
   query: DeliveryQuery,
   maxLimit = 200,
-): Promise<{ data: DeliveryView[]; next_cursor: string | null }> {
+): Promise<DeliveryPage> {
   assertDeliveryOperator(actor);
   if (query.status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(query.status)) {
     throw new LedgerError('VALIDATION_FAILED', `unknown status ${query.status}: use ${DELIVERY_STATUSES.join(', ')}`, [
@@ -72,7 +76,7 @@ export async function listDeliveryPage(
 /** Due now with a fresh set of attempts; a delivery already delivered is a CONFLICT. */
 export async function retryDeliveryNow(ctx: EngineContext, actor: Principal, id: string): Promise<DeliveryView> {
   assertDeliveryOperator(actor);
-  if (!UUID.test(id)) throw new LedgerError('NOT_FOUND', `delivery ${id} does not exist`);
+  if (!UUID_PATTERN.test(id)) throw new LedgerError('NOT_FOUND', `delivery ${id} does not exist`);
   const at = ctx.clock().toISOString();
   return inTransaction(ctx, async (tx) => {
     const result = await retryDelivery(tx, id, at);

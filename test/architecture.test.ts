@@ -40,7 +40,10 @@ function allowed({ from, to, typeOnly }: Edge): boolean {
     case 'store':
       return target === 'core';
     case 'engine':
-      return target === 'core' || target === 'store';
+      // engine-config.ts takes the engine's defaults from the one configuration schema (declarations only).
+      return (
+        target === 'core' || target === 'store' || (from === 'engine/engine-config.ts' && to === 'config-schema.ts')
+      );
     case 'notify':
       // The shape of a configuration problem (config-schema.ts), named in notify-config.ts's checks.
       return target === 'core' || target === 'store' || (typeOnly && to === 'config-schema.ts');

@@ -9,7 +9,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Json } from '../core/types.js';
-import type { LedgerClient } from './http-client.js';
+import { ApiError, type LedgerClient } from './http-client.js';
 
 export interface ResourceChange {
   ledger_version: number;
@@ -136,9 +136,12 @@ export async function syncResources(options: SyncOptions): Promise<{ ledgerVersi
         }
       }
     } catch (error) {
-      // A refusal or a failed write will not go away by itself: stop, and say why.
-      if (!(error instanceof Error) || !/^cannot reach|terminated|ECONNRESET|other side closed/.test(error.message))
-        throw error;
+      // A server going away or too busy is waited out; a refusal or a failed write will not go away
+      // by itself: stop, and say why.
+      const transient =
+        (error instanceof ApiError && (error.statusCode === 503 || error.statusCode === 429)) ||
+        (error instanceof Error && /^cannot reach|terminated|ECONNRESET|other side closed/.test(error.message));
+      if (!transient) throw error;
       if (options.once) throw error;
       options.log(`${error.message}; reconnecting`);
     }

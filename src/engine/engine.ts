@@ -14,6 +14,7 @@ import { claimKey, completeKey, type IdempotencyClaim, releaseKey, type StoredRe
 import { type MigrationResult, migrate, type SchemaStatus, schemaStatus } from '../store/migrator.js';
 import { findPrincipal, findPrincipalsBySlackId, listPrincipals } from '../store/principals.js';
 import { getHistory, getResource, type HistoryView, listResources, type ResourceView } from '../store/resources.js';
+import { claimSlackRequest } from '../store/slack-requests.js';
 import { type ApplyResult, applyChangeSet } from './apply.js';
 import { adoptUnsignedHeads, changeSetAudit, verifyAudit } from './audit.js';
 import { type EngineContext, type EngineDeps, found, toContext } from './context.js';
@@ -305,6 +306,14 @@ export class Engine {
   /** Readiness: the schema version applied, and the one this code expects. */
   schemaStatus(): Promise<SchemaStatus> {
     return schemaStatus(this.db);
+  }
+
+  /**
+   * Records a Slack request's signature, once: false when it was seen before (a replay). Kept
+   * `keepSeconds`, so a signature is refused for as long as its timestamp would pass.
+   */
+  claimSlackRequest(signature: string, keepSeconds: number): Promise<boolean> {
+    return claimSlackRequest(this.db, signature, this.now().toISOString(), keepSeconds);
   }
 
   /** Change-sets by status (metrics). */

@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { LedgerError } from '../core/errors.js';
 import type { ChangeSet, Decision, Principal } from '../core/types.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/index.js';
 import { type DecisionBinding, escapeSlack, renderMessage, SLACK_ACTIONS, slackPayload } from '../notify/messages.js';
 import { callSlack, type SlackApp } from '../notify/slack-api.js';
 

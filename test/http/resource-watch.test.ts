@@ -66,10 +66,12 @@ async function presentFiles(dir: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const type of await readdir(dir, { withFileTypes: true })) {
     if (!type.isDirectory()) continue;
-    for (const file of await readdir(join(dir, type.name)))
-      out[decodeURIComponent(file.replace(/\.json$/, ''))] = JSON.parse(
-        await readFile(join(dir, type.name, file), 'utf8'),
-      );
+    for (const file of await readdir(join(dir, type.name))) {
+      if (!file.endsWith('.json')) continue; // a write in progress (its temporary file)
+      // The sync may remove a file between the listing and the read.
+      const text = await readFile(join(dir, type.name, file), 'utf8').catch(() => null);
+      if (text !== null) out[decodeURIComponent(file.slice(0, -'.json'.length))] = JSON.parse(text);
+    }
   }
   return out;
 }
@@ -225,17 +227,20 @@ describeEachBackend('resource watch', (backend) => {
       const client = new LedgerClient({ url: base, token });
       const options = { client, prefix, dir, format: 'json' as const, stateFile: join(dir, '.changeledger-sync.json') };
       const following = syncResources({ ...options, once: false, signal: stop.signal, log: () => {} });
-      const moved = await applied(f, [
-        { operation_type: 'UPDATE', target_id: `${prefix}limits`, after_state: { max: 30 } },
-        { operation_type: 'DELETE', target_id: `${prefix}new` },
-      ]);
-      await eventually(async () => sameContent(await presentFiles(dir), await current()), 30_000);
-      expect(await presentFiles(dir)).toMatchObject({ [`${prefix}limits`]: { max: 30 } });
-      await f.engine.rollback(f.p['Agent-D']!, moved, { reason: 'too much' });
-      await eventually(async () => (await presentFiles(dir))[`${prefix}new`] !== undefined, 30_000);
-      expect(await presentFiles(dir)).toEqual(await current());
-      stop.abort();
-      await following;
+      try {
+        const moved = await applied(f, [
+          { operation_type: 'UPDATE', target_id: `${prefix}limits`, after_state: { max: 30 } },
+          { operation_type: 'DELETE', target_id: `${prefix}new` },
+        ]);
+        await eventually(async () => sameContent(await presentFiles(dir), await current()), 30_000);
+        expect(await presentFiles(dir)).toMatchObject({ [`${prefix}limits`]: { max: 30 } });
+        await f.engine.rollback(f.p['Agent-D']!, moved, { reason: 'too much' });
+        await eventually(async () => (await presentFiles(dir))[`${prefix}new`] !== undefined, 30_000);
+        expect(await presentFiles(dir)).toEqual(await current());
+      } finally {
+        stop.abort();
+        await following;
+      }
 
       // While it is stopped: a file removed by hand, and another commit. A resumed sync applies only the
       // new commit (the removed file stays removed: history before the state file is not replayed).

@@ -4,9 +4,8 @@
 // once. What a verified interaction does is in http/slack-interactions.ts.
 import type { FastifyInstance } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine } from '../../engine/index.js';
 import type { SlackApp } from '../../notify/slack-api.js';
-import { claimSlackRequest } from '../../store/slack-requests.js';
 import { SlackInteractions } from '../slack-interactions.js';
 import { SLACK_WINDOW_SECONDS, verifySlackRequest } from '../slack-signature.js';
 
@@ -46,10 +45,10 @@ export function slackRoutes(
         if (options.apps.length === 0)
           throw new LedgerError('NOT_FOUND', 'Slack interactivity is not configured on this server (signing_secret)');
         const raw = typeof request.body === 'string' ? request.body : '';
-        const now = engine.ctx.clock();
+        const now = engine.now();
         const { app, signature } = verifySlackRequest(options.apps, request.headers, raw, now);
         // Kept twice the window: a signature is refused as a replay for as long as its timestamp passes.
-        if (!(await claimSlackRequest(engine.db, signature, now.toISOString(), 2 * SLACK_WINDOW_SECONDS)))
+        if (!(await engine.claimSlackRequest(signature, 2 * SLACK_WINDOW_SECONDS)))
           throw new LedgerError('UNAUTHENTICATED', 'this Slack request was already received: a replay is refused');
         const payload = new URLSearchParams(raw).get('payload');
         let parsed: unknown;

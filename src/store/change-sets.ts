@@ -8,7 +8,7 @@ import {
 } from '../core/change-set-shape.js';
 import { UUID_PATTERN } from '../core/validate-change-set.js';
 import { iso, json, type Queryable } from './db.js';
-import type { Write } from './statement.js';
+import { keyed, type Write } from './statement.js';
 
 /** A row of change_sets as the engine works with it (columns declared in core/change-set-shape.ts). */
 export interface ChangeSetRow extends ChangeSetFieldsRow {}
@@ -43,10 +43,13 @@ const param = (column: string, value: unknown): unknown => (JSON_COLUMNS.has(col
 
 /** The INSERT of a new change-set row, for `runWrites`. */
 export function changeSetInsert(row: ChangeSetRow): Write {
-  return (p) => {
-    const values = CHANGE_SET_COLUMNS.map((column) => `${p.add(param(column, row[column]))}${cast(column)}`);
-    return `INSERT INTO change_sets (${CHANGE_SET_COLUMNS.join(', ')}) VALUES (${values.join(', ')})`;
-  };
+  return keyed(
+    () => [row.id],
+    (p) => {
+      const values = CHANGE_SET_COLUMNS.map((column) => `${p.add(param(column, row[column]))}${cast(column)}`);
+      return `INSERT INTO change_sets (${CHANGE_SET_COLUMNS.join(', ')}) VALUES (${values.join(', ')})`;
+    },
+  );
 }
 
 export type ChangeSetPatch = Partial<Omit<ChangeSetRow, (typeof CHANGE_SET_FIXED_FIELDS)[number]>>;
@@ -65,11 +68,14 @@ export function changeSetUpdate(
   options: { newRound?: boolean; expectVersion?: number } = {},
 ): Write {
   const entries = Object.entries(patch).filter(([column, value]) => UPDATABLE.has(column) && value !== undefined);
-  return (p) => {
-    let where = `id = ${p.add(id)}::uuid`;
-    if (options.expectVersion !== undefined) where += ` AND version = ${p.add(options.expectVersion)}::integer`;
-    const sets = entries.map(([column, value]) => `${column} = ${p.add(param(column, value))}${cast(column)}`);
-    if (options.newRound) sets.push('reminded_at = NULL', 'escalated_at = NULL', 'expired_at = NULL');
-    return `UPDATE change_sets SET ${[...sets, 'version = version + 1'].join(', ')} WHERE ${where} RETURNING version`;
-  };
+  return keyed(
+    () => [id],
+    (p) => {
+      let where = `id = ${p.add(id)}::uuid`;
+      if (options.expectVersion !== undefined) where += ` AND version = ${p.add(options.expectVersion)}::integer`;
+      const sets = entries.map(([column, value]) => `${column} = ${p.add(param(column, value))}${cast(column)}`);
+      if (options.newRound) sets.push('reminded_at = NULL', 'escalated_at = NULL', 'expired_at = NULL');
+      return `UPDATE change_sets SET ${[...sets, 'version = version + 1'].join(', ')} WHERE ${where} RETURNING version`;
+    },
+  );
 }

@@ -1,4 +1,5 @@
 // The domain's vocabulary, shared by every layer. Plain data only: no behaviour lives here.
+import type { ChangeSetSummary } from './change-set-shape.js';
 
 export const STATUSES = [
   'DRAFT',
@@ -143,39 +144,9 @@ export interface PolicyEvaluation {
   evaluated_at: string;
 }
 
-export interface ChangeSet {
-  id: string;
-  change_set_id: string;
-  title: string;
-  description: string | null;
-  agent_id: string;
-  agent_type: string;
-  category: string;
-  priority: Priority;
-  tags: string[];
-  metadata: { [key: string]: Json };
-  approval_chain: string[];
-  auto_apply: boolean;
-  status: Status;
-  risk: RiskAssessment;
-  approval_steps: ApprovalStep[];
-  required_approvals: number;
-  received_approvals: number;
+/** A change-set as the API returns it: its fields (declared in change-set-shape.ts), approvals and items. */
+export interface ChangeSet extends ChangeSetSummary {
   approvals: Approval[];
-  approval_deadline: string | null;
-  policy_evaluations: PolicyEvaluation[];
-  content_hash: string;
-  version: number;
-  created_at: string;
-  created_by: string;
-  updated_at: string;
-  updated_by: string;
-  submitted_at: string | null;
-  applied_at: string | null;
-  applied_by: string | null;
-  rolled_back_at: string | null;
-  rolled_back_by: string | null;
-  item_count: number;
   items: Item[];
 }
 

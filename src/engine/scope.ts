@@ -15,7 +15,7 @@ import { type ChangeSetPatch, type ChangeSetRow, changeSetUpdate } from '../stor
 import type { Queryable } from '../store/db.js';
 import { isRetryable, isUniqueViolation, sqlState } from '../store/errors.js';
 import type { StoredItem } from '../store/items.js';
-import { runWrites, type Write } from '../store/statement.js';
+import { guardedWritesOnly, runWrites, type Write } from '../store/statement.js';
 import type { AuditSigner } from './audit-signer.js';
 import { type EngineContext, found, inTransaction } from './context.js';
 import type { Journal } from './journal.js';
@@ -59,7 +59,9 @@ export async function optimistic<T>(
 ): Promise<T> {
   const contents = found(await readChangeSetContents(ctx.db, reference), reference);
   try {
-    return await act({ tx: ctx.db, ...contents, guard: contents.row.version, signer: ctx.signer });
+    // Outside production, a write through `tx` other than commitChangeSet's statement throws.
+    const tx = guardedWritesOnly(ctx.db);
+    return await act({ tx, ...contents, guard: contents.row.version, signer: ctx.signer });
   } catch (error) {
     if (!lostTheRace(error)) throw error;
   }

@@ -1,4 +1,5 @@
 // The change-set as the API returns it: snake_case, items and approvals included, internals left out.
+import { type ChangeSetSummary, SUMMARY_FIELDS } from '../core/change-set-shape.js';
 import type { Approval, ChangeSet, Item } from '../core/types.js';
 import type { ApprovalWithApprover } from '../store/approvals.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
@@ -28,41 +29,11 @@ export function approvalView(approval: ApprovalWithApprover | Approval): Approva
   return { id, approver_id, decision, reason, content_hash, stale, decided_at };
 }
 
-/** The change-set's public fields, without items and approvals (internal columns left out). */
-export function summaryOf(row: ChangeSetRow): Omit<ChangeSet, 'items' | 'approvals'> {
-  return {
-    id: row.id,
-    change_set_id: row.change_set_id,
-    title: row.title,
-    description: row.description,
-    agent_id: row.agent_id,
-    agent_type: row.agent_type,
-    category: row.category,
-    priority: row.priority,
-    tags: row.tags,
-    metadata: row.metadata,
-    approval_chain: row.approval_chain,
-    auto_apply: row.auto_apply,
-    status: row.status,
-    risk: row.risk,
-    approval_steps: row.approval_steps,
-    required_approvals: row.required_approvals,
-    received_approvals: row.received_approvals,
-    approval_deadline: row.approval_deadline,
-    policy_evaluations: row.policy_evaluations,
-    content_hash: row.content_hash,
-    item_count: row.item_count,
-    version: row.version,
-    created_at: row.created_at,
-    created_by: row.created_by,
-    updated_at: row.updated_at,
-    updated_by: row.updated_by,
-    submitted_at: row.submitted_at,
-    applied_at: row.applied_at,
-    applied_by: row.applied_by,
-    rolled_back_at: row.rolled_back_at,
-    rolled_back_by: row.rolled_back_by,
-  };
+/** The change-set's public fields, without items and approvals (internal columns left out), in the API's order. */
+export function summaryOf(row: ChangeSetRow): ChangeSetSummary {
+  const summary: Record<string, unknown> = {};
+  for (const field of SUMMARY_FIELDS) summary[field] = row[field];
+  return summary as ChangeSetSummary;
 }
 
 export function changeSetView(

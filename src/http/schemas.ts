@@ -1,6 +1,7 @@
 // Schemas of every body, parameter and response: they validate requests at the edge and generate
 // the OpenAPI document. The engine validates again in depth (cross-field rules, cycles).
 import { type TSchema, Type } from 'typebox';
+import { CHANGE_SET_FIELDS, ChangeSetSummarySchema, Timestamp } from '../core/change-set-shape.js';
 import {
   CATEGORY_PATTERN,
   CONTENT_HASH_PATTERN,
@@ -22,7 +23,6 @@ import {
 const Id = Type.String({ pattern: ID_PATTERN.source, description: ID_DESCRIPTION });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const AnyJson = Type.Unknown({ description: 'any JSON value' });
-const Timestamp = Type.String({ format: 'date-time' });
 const Reason = Type.Optional(Nullable(Type.String({ maxLength: MAX_LENGTH.reason })));
 
 const PatchOp = Type.Object(
@@ -171,21 +171,6 @@ export const ErrorResponse = Type.Object({
   details: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
 });
 
-const Risk = Type.Object({
-  score: Type.Integer(),
-  level: Type.String(),
-  factors: Type.Object({
-    operation: Type.Integer(),
-    target: Type.Integer(),
-    agent: Type.Integer(),
-    scope: Type.Integer(),
-    quantity: Type.Integer(),
-  }),
-  recommendations: Type.Array(Type.String()),
-  auto_approve: Type.Boolean(),
-  required_approvals: Type.Integer(),
-});
-
 const ItemView = Type.Object({
   id: Type.String(),
   sequence: Type.Integer(),
@@ -213,50 +198,10 @@ const ApprovalView = Type.Object({
   decided_at: Timestamp,
 });
 
-const summaryFields = {
-  id: Type.String({ format: 'uuid' }),
-  change_set_id: Type.String(),
-  title: Type.String(),
-  description: Nullable(Type.String()),
-  agent_id: Type.String(),
-  agent_type: Type.String(),
-  category: Type.String(),
-  priority: Type.String(),
-  tags: Type.Array(Type.String()),
-  metadata: Type.Record(Type.String(), AnyJson),
-  approval_chain: Type.Array(Type.String()),
-  auto_apply: Type.Boolean(),
-  status: Type.Union(STATUSES.map((s) => Type.Literal(s))),
-  risk: Risk,
-  approval_steps: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      count: Type.Integer(),
-      approvers: Type.Array(Type.String()),
-      message: Type.Optional(Type.String()),
-    }),
-  ),
-  required_approvals: Type.Integer(),
-  received_approvals: Type.Integer(),
-  approval_deadline: Nullable(Timestamp),
-  policy_evaluations: Type.Array(Type.Record(Type.String(), AnyJson)),
-  content_hash: Type.String(),
-  item_count: Type.Integer(),
-  version: Type.Integer(),
-  created_at: Timestamp,
-  created_by: Type.String(),
-  updated_at: Timestamp,
-  updated_by: Type.String(),
-  submitted_at: Nullable(Timestamp),
-  applied_at: Nullable(Timestamp),
-  applied_by: Nullable(Type.String()),
-  rolled_back_at: Nullable(Timestamp),
-  rolled_back_by: Nullable(Type.String()),
-};
-
-export const ChangeSetSummary = Type.Object(summaryFields);
+// The change-set's fields are declared once, in core/change-set-shape.ts.
+export const ChangeSetSummary = ChangeSetSummarySchema;
 export const ChangeSetView = Type.Object({
-  ...summaryFields,
+  ...CHANGE_SET_FIELDS,
   approvals: Type.Array(ApprovalView),
   items: Type.Array(ItemView),
 });

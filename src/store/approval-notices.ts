@@ -2,7 +2,7 @@
 // reminder, an escalation or an expiry, and the flags that say this round's notice was handled.
 import { type ChangeSetRow, toChangeSetRow } from './change-sets.js';
 import type { Queryable } from './db.js';
-import type { Write } from './statement.js';
+import { keyed, type Write } from './statement.js';
 
 export type NoticeKind = 'reminder' | 'escalation' | 'expiry';
 
@@ -58,7 +58,10 @@ export function noticeHandled(
   at: string,
   head: { audit_head: string; audit_count: number; audit_sig: string | null },
 ): Write {
-  return (p) =>
-    `UPDATE change_sets SET ${FLAG[kind]} = ${p.add(at)}::timestamptz, audit_head = ${p.add(head.audit_head)},
-       audit_count = ${p.add(head.audit_count)}, audit_sig = ${p.add(head.audit_sig)}::text WHERE id = ${p.add(id)}::uuid`;
+  return keyed(
+    () => [id],
+    (p) =>
+      `UPDATE change_sets SET ${FLAG[kind]} = ${p.add(at)}::timestamptz, audit_head = ${p.add(head.audit_head)},
+       audit_count = ${p.add(head.audit_count)}, audit_sig = ${p.add(head.audit_sig)}::text WHERE id = ${p.add(id)}::uuid`,
+  );
 }

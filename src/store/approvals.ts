@@ -1,7 +1,7 @@
 // Queries on approvals: one current decision per principal, stale ones kept as history.
 import type { Approval, Decision, Principal } from '../core/types.js';
 import { iso, type Queryable } from './db.js';
-import type { Write } from './statement.js';
+import { keyed, type Write } from './statement.js';
 
 export interface ApprovalWithApprover extends Approval {
   approver: Pick<Principal, 'id' | 'groups' | 'active'>;
@@ -51,14 +51,17 @@ export interface DecisionRecord {
 
 /** Records a principal's decision, replacing its earlier current one (a principal has one decision). */
 export function decisionUpsert(input: DecisionRecord): Write {
-  return (p) =>
-    `INSERT INTO approvals (id, change_set, approver_id, decision, reason, content_hash, decided_at)
+  return keyed(
+    () => [[input.change_set, input.approver_id]],
+    (p) =>
+      `INSERT INTO approvals (id, change_set, approver_id, decision, reason, content_hash, decided_at)
      VALUES (${[input.id, input.change_set, input.approver_id, input.decision, input.reason, input.content_hash]
        .map((value) => p.add(value))
        .join(', ')}, ${p.add(input.decided_at)}::timestamptz)
      ON CONFLICT (change_set, approver_id) WHERE NOT stale
      DO UPDATE SET decision = EXCLUDED.decision, reason = EXCLUDED.reason,
-       content_hash = EXCLUDED.content_hash, decided_at = EXCLUDED.decided_at`;
+       content_hash = EXCLUDED.content_hash, decided_at = EXCLUDED.decided_at`,
+  );
 }
 
 /** The UPDATE that makes a change-set's current decisions stale, for `runWrites`. */

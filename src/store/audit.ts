@@ -1,17 +1,20 @@
 // Queries on the audit trail: appends (never updates), and reads in chain order for verification.
 import { type AuditEntry, SYSTEM_CHAIN } from '../core/audit-chain.js';
 import { iso, json, type Queryable } from './db.js';
-import type { Write } from './statement.js';
+import { keyed, type Write } from './statement.js';
 
 /** The INSERT of `entries` (null when there are none), for `runWrites`. */
 export function auditInsert(entries: readonly Omit<AuditEntry, 'seq'>[]): Write | null {
   if (entries.length === 0) return null;
-  return (p) =>
-    `INSERT INTO audit_entries (chain, chain_seq, at, actor, action, change_set, data, prev_hash, hash)
+  return keyed(
+    () => entries.map((entry) => [entry.chain, entry.chain_seq]),
+    (p) =>
+      `INSERT INTO audit_entries (chain, chain_seq, at, actor, action, change_set, data, prev_hash, hash)
      SELECT x.chain, x.chain_seq, x.at, x.actor, x.action, x.change_set, x.data, x.prev_hash, x.hash
      FROM jsonb_to_recordset(${p.add(json(entries))}::jsonb) AS x(chain text, chain_seq integer, at timestamptz,
        actor text, action text, change_set uuid, data jsonb, prev_hash text, hash text)
-     ORDER BY x.chain, x.chain_seq`;
+     ORDER BY x.chain, x.chain_seq`,
+  );
 }
 
 /** Locks a non-change-set chain's head (creating it on first use) so appends to it are serialised. */
@@ -32,9 +35,12 @@ export async function lockChainHead(
 
 /** The UPDATE of a non-change-set chain's head, for `runWrites`. */
 export function chainHeadUpdate(chain: string, head: string, count: number, sig: string | null): Write {
-  return (p) =>
-    `UPDATE audit_heads SET head = ${p.add(head)}, count = ${p.add(count)}::integer, sig = ${p.add(sig)}::text
-     WHERE chain = ${p.add(chain)}`;
+  return keyed(
+    () => [chain],
+    (p) =>
+      `UPDATE audit_heads SET head = ${p.add(head)}, count = ${p.add(count)}::integer, sig = ${p.add(sig)}::text
+     WHERE chain = ${p.add(chain)}`,
+  );
 }
 
 const toEntry = (row: Record<string, unknown>): AuditEntry => ({

@@ -1,12 +1,14 @@
 // The read side of change-sets, shaped for the API in SQL: GET /changesets/:id in one statement
 // (the change-set, its items and its approvals), and the columns a list summary needs.
 //
-// The change-set's columns come back in the order of the view (summaryOf, then approvals, items in
-// changeSetView: src/engine/view.ts), so each row is the response object itself. Timestamps are
-// formatted by PostgreSQL exactly as Date#toISOString() formats them (UTC, milliseconds truncated,
-// as pg's and PGlite's Date parsing truncate them; years 0–9999), so that no row pays for a Date
-// parse and a toISOString per timestamp. The internal columns (audit_head, audit_count,
+// The change-set's columns come back in the order of the view (SUMMARY_FIELDS of
+// core/change-set-shape.ts, then approvals, items in changeSetView: src/engine/view.ts), so each
+// row is the response object itself. Timestamps are formatted by PostgreSQL exactly as
+// Date#toISOString() formats them (UTC, milliseconds truncated, as pg's and PGlite's Date parsing
+// truncate them; years 0–9999), so that no row pays for a Date parse and a toISOString per
+// timestamp. The internal columns (audit_head, audit_count,
 // reminded_at, escalated_at, expired_at) are never read here.
+import { type ChangeSetSummary, SUMMARY_FIELDS, TIMESTAMP_COLUMNS } from '../core/change-set-shape.js';
 import type { Approval, ChangeSet } from '../core/types.js';
 import { APPROVAL_ORDER } from './approvals.js';
 import { byReference } from './change-sets.js';
@@ -14,56 +16,9 @@ import type { Queryable } from './db.js';
 import { ITEM_VIEW_COLUMNS, itemOfTuple, itemsAggregate } from './items.js';
 
 /** A change-set as lists show it: every public field but its items and approvals. */
-export type ChangeSetSummaryRow = Omit<ChangeSet, 'items' | 'approvals'>;
+export type ChangeSetSummaryRow = ChangeSetSummary;
 
-/** summaryOf's fields, in its order (the order of the JSON the API writes). */
-const SUMMARY_FIELDS = [
-  'id',
-  'change_set_id',
-  'title',
-  'description',
-  'agent_id',
-  'agent_type',
-  'category',
-  'priority',
-  'tags',
-  'metadata',
-  'approval_chain',
-  'auto_apply',
-  'status',
-  'risk',
-  'approval_steps',
-  'required_approvals',
-  'received_approvals',
-  'approval_deadline',
-  'policy_evaluations',
-  'content_hash',
-  'item_count',
-  'version',
-  'created_at',
-  'created_by',
-  'updated_at',
-  'updated_by',
-  'submitted_at',
-  'applied_at',
-  'applied_by',
-  'rolled_back_at',
-  'rolled_back_by',
-] as const satisfies readonly (keyof ChangeSetSummaryRow)[];
-
-// Every field of the summary is selected: this fails to compile when ChangeSet gains one.
-type Unselected = Exclude<keyof ChangeSetSummaryRow, (typeof SUMMARY_FIELDS)[number]>;
-const everyFieldSelected: [Unselected] extends [never] ? true : Unselected = true;
-void everyFieldSelected;
-
-const TIMESTAMPS = new Set<string>([
-  'approval_deadline',
-  'created_at',
-  'updated_at',
-  'submitted_at',
-  'applied_at',
-  'rolled_back_at',
-]);
+const TIMESTAMPS = new Set<string>(TIMESTAMP_COLUMNS);
 
 /** A timestamptz expression as text equal to `toISOString()` of the Date the drivers would parse it into. */
 export const isoText = (expression: string): string =>

@@ -1,7 +1,7 @@
 // Queries on change_set_items, written and updated many rows per statement.
 import type { Item, ItemError, ItemStatus, Json, OperationType, PatchOperation } from '../core/types.js';
 import { json, type Queryable } from './db.js';
-import { runWrites, type Write } from './statement.js';
+import { keyed, runWrites, type Write } from './statement.js';
 
 /** An item with what apply recorded about the target before it wrote, for rollback. */
 export interface StoredItem extends Item {
@@ -117,15 +117,18 @@ export function itemsInsert(changeSet: string, items: readonly Item[]): Write | 
     base_version: item.base_version ?? null,
     depends_on: item.depends_on,
   }));
-  return (p) =>
-    `INSERT INTO change_set_items (id, change_set, sequence, key, operation_type, target_type, target_id, after_state,
+  return keyed(
+    () => items.map((item) => item.id),
+    (p) =>
+      `INSERT INTO change_set_items (id, change_set, sequence, key, operation_type, target_type, target_id, after_state,
        has_after_state, diff_data, before_state, has_before_state, base_version, depends_on)
      SELECT x.id, ${p.add(changeSet)}::uuid, x.sequence, x.key, x.operation_type, x.target_type, x.target_id,
        x.after_state, x.has_after_state, x.diff_data, x.before_state, x.has_before_state, x.base_version,
        ARRAY(SELECT jsonb_array_elements_text(x.depends_on))
      FROM jsonb_to_recordset(${p.add(json(records))}::jsonb) AS x(id uuid, sequence integer, key text,
        operation_type text, target_type text, target_id text, after_state jsonb, has_after_state boolean,
-       diff_data jsonb, before_state jsonb, has_before_state boolean, base_version integer, depends_on jsonb)`;
+       diff_data jsonb, before_state jsonb, has_before_state boolean, base_version integer, depends_on jsonb)`,
+  );
 }
 
 export async function insertItems(db: Queryable, changeSet: string, items: readonly Item[]): Promise<void> {
@@ -150,14 +153,17 @@ export interface ItemUpdate {
 /** The UPDATE of items' outcomes (null when there are none), for `runWrites`. */
 export function itemsUpdate(updates: readonly ItemUpdate[]): Write | null {
   if (updates.length === 0) return null;
-  return (p) =>
-    `UPDATE change_set_items i SET status = x.status, error = x.error, applied_version = x.applied_version,
+  return keyed(
+    () => updates.map((update) => update.id),
+    (p) =>
+      `UPDATE change_set_items i SET status = x.status, error = x.error, applied_version = x.applied_version,
        previous_present = x.previous_present, previous_state = x.previous_state,
        previous_version = x.previous_version, applied_order = x.applied_order
      FROM jsonb_to_recordset(${p.add(json(updates))}::jsonb) AS x(id uuid, status text, error jsonb,
        applied_version integer, previous_present boolean, previous_state jsonb, previous_version integer,
        applied_order integer)
-     WHERE i.id = x.id`;
+     WHERE i.id = x.id`,
+  );
 }
 
 /** What an item is again when its change-set is reopened: pending, with no outcome. */

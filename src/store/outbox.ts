@@ -1,7 +1,7 @@
 // The outbox: events written in the same transaction as the change they describe.
 import type { Json } from '../core/types.js';
 import { json, type Queryable } from './db.js';
-import type { Write } from './statement.js';
+import { keyed, type Write } from './statement.js';
 
 export interface OutboxEvent {
   type: string;
@@ -15,12 +15,16 @@ export interface OutboxEvent {
 /** The INSERT of `events` in their order (null when there are none), for `runWrites`. */
 export function outboxInsert(events: readonly OutboxEvent[]): Write | null {
   if (events.length === 0) return null;
-  return (p) =>
-    `INSERT INTO outbox_events (type, occurred_at, actor, change_set, envelope)
+  // Each event is a new row, its id from the sequence: no other part can write it.
+  return keyed(
+    () => [],
+    (p) =>
+      `INSERT INTO outbox_events (type, occurred_at, actor, change_set, envelope)
      SELECT x.type, x.occurred_at, x.actor, x.change_set, x.envelope
      FROM jsonb_to_recordset(${p.add(json(events.map((event, n) => ({ n, ...event }))))}::jsonb) AS x(n integer,
        type text, occurred_at timestamptz, actor text, change_set uuid, envelope jsonb)
-     ORDER BY x.n`;
+     ORDER BY x.n`,
+  );
 }
 
 /** An event as event streams carry it: the envelope with its id, plus what subscribers filter on. */

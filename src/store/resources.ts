@@ -3,7 +3,7 @@ import type { TargetState } from '../core/item-semantics.js';
 import { targetKey } from '../core/item-semantics.js';
 import type { Json } from '../core/types.js';
 import { iso, json, type Queryable } from './db.js';
-import type { Write } from './statement.js';
+import { keyed, type Write } from './statement.js';
 
 export interface Target {
   target_type: string;
@@ -81,6 +81,9 @@ export async function loadFirstStates(db: Queryable, targets: readonly Target[])
   return result;
 }
 
+/** A resource row's key, as the statement checks compare them (store/statement.ts). */
+const targetRow = (target: Target): [string, string] => [target.target_type, target.target_id];
+
 export interface TargetWrite extends Target {
   present: boolean;
   state: Json;
@@ -107,22 +110,28 @@ export function targetWrites(writes: TargetWrites, context: { changeSet: string;
   const out: Write[] = [];
   if (writes.states.length > 0) {
     out.push(
-      (p) =>
-        `UPDATE resources r SET present = x.present, state = x.state, version = x.version,
+      keyed(
+        () => writes.states.map(targetRow),
+        (p) =>
+          `UPDATE resources r SET present = x.present, state = x.state, version = x.version,
            updated_at = ${p.add(context.at)}::timestamptz, change_set = ${p.add(context.changeSet)}::uuid
          FROM jsonb_to_recordset(${p.add(json(writes.states))}::jsonb) AS x(target_type text, target_id text,
            present boolean, state jsonb, version integer)
          WHERE r.target_type = x.target_type AND r.target_id = x.target_id`,
+      ),
     );
   }
   const history = historyInsert(writes.history, context);
   if (history) out.push(history);
   if (writes.unused.length > 0) {
     out.push(
-      (p) =>
-        `DELETE FROM resources r USING jsonb_to_recordset(${p.add(json(writes.unused))}::jsonb)
+      keyed(
+        () => writes.unused.map(targetRow),
+        (p) =>
+          `DELETE FROM resources r USING jsonb_to_recordset(${p.add(json(writes.unused))}::jsonb)
            AS t(target_type text, target_id text)
          WHERE r.target_type = t.target_type AND r.target_id = t.target_id AND r.version = 0`,
+      ),
     );
   }
   return out;
@@ -142,25 +151,31 @@ export function guardedStateWrites(
   const out: Write[] = [];
   if (existing.length > 0) {
     out.push(
-      (p) =>
-        `UPDATE resources r SET present = x.present, state = x.state, version = x.version,
+      keyed(
+        () => existing.map(targetRow),
+        (p) =>
+          `UPDATE resources r SET present = x.present, state = x.state, version = x.version,
            updated_at = ${p.add(context.at)}::timestamptz, change_set = ${p.add(context.changeSet)}::uuid
          FROM jsonb_to_recordset(${p.add(json(existing))}::jsonb) AS x(target_type text, target_id text,
            present boolean, state jsonb, version integer, expected integer)
          WHERE r.target_type = x.target_type AND r.target_id = x.target_id AND r.version = x.expected
          RETURNING 1`,
+      ),
     );
   }
   if (absent.length > 0) {
     out.push(
-      (p) =>
-        `INSERT INTO resources (target_type, target_id, present, state, version, updated_at, change_set)
+      keyed(
+        () => absent.map(targetRow),
+        (p) =>
+          `INSERT INTO resources (target_type, target_id, present, state, version, updated_at, change_set)
          SELECT x.target_type, x.target_id, x.present, x.state, x.version, ${p.add(context.at)}::timestamptz,
            ${p.add(context.changeSet)}::uuid
          FROM jsonb_to_recordset(${p.add(json(absent))}::jsonb) AS x(target_type text, target_id text,
            present boolean, state jsonb, version integer)
          ORDER BY x.target_type, x.target_id
          ON CONFLICT DO NOTHING RETURNING 1`,
+      ),
     );
   }
   return out;
@@ -172,13 +187,16 @@ export function historyInsert(
   context: { changeSet: string; actor: string; at: string },
 ): Write | null {
   if (history.length === 0) return null;
-  return (p) =>
-    `INSERT INTO resource_history (target_type, target_id, version, present, state, operation, change_set, item,
+  return keyed(
+    () => history.map((h) => [h.target_type, h.target_id, h.version]),
+    (p) =>
+      `INSERT INTO resource_history (target_type, target_id, version, present, state, operation, change_set, item,
        actor, at)
      SELECT x.target_type, x.target_id, x.version, x.present, x.state, x.operation,
        ${p.add(context.changeSet)}::uuid, x.item, ${p.add(context.actor)}::text, ${p.add(context.at)}::timestamptz
      FROM jsonb_to_recordset(${p.add(json(history))}::jsonb) AS x(target_type text, target_id text,
-       version integer, present boolean, state jsonb, operation text, item uuid)`;
+       version integer, present boolean, state jsonb, operation text, item uuid)`,
+  );
 }
 
 export type LaterWrite = {

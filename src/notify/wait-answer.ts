@@ -1,6 +1,7 @@
 // The answer to a wait (GET /changesets/{id}/wait): how it ended, the outcome in one word, who
 // decided and why, and the one thing to do next, as an agent can act on it (docs/agents.md).
 import type { ChangeSet, Json, Status } from '../core/types.js';
+import { EVENT_TYPES } from '../engine/journal.js';
 import type { FeedEvent } from './event-feed.js';
 import { WAITING, type WaitEnd, type WaitEndedBy, type WaitFor } from './waiters.js';
 
@@ -44,18 +45,16 @@ export interface WaitAnswer {
   next: WaitNext;
 }
 
-/** The lifecycle events the latest of which explains a status that ended a wait at once. */
-export const LIFECYCLE_EVENTS = [
-  'changeset.created',
-  'changeset.submitted',
-  'changeset.approved',
-  'changeset.rejected',
-  'changeset.withdrawn',
-  'changeset.reopened',
-  'changeset.applied',
-  'changeset.apply_failed',
-  'changeset.rolled_back',
-] as const;
+const NOT_LIFECYCLE = new Set([
+  'changeset.approval_requested',
+  'changeset.approval_decision',
+  'changeset.approval_reminder',
+  'changeset.approval_escalated',
+]);
+/** The lifecycle events, the latest of which explains a status that ended a wait at once. */
+export const LIFECYCLE_EVENTS: readonly string[] = EVENT_TYPES.filter(
+  (type) => type.startsWith('changeset.') && !NOT_LIFECYCLE.has(type),
+);
 
 const dataOf = (event: FeedEvent | null): { [key: string]: Json } => {
   const data = event?.envelope['data'];

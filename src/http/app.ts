@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOpt
 import { LedgerError, RETRY_AFTER_SECONDS } from '../core/errors.js';
 import type { Engine } from '../engine/index.js';
 import type { EventFeed } from '../notify/event-feed.js';
+import { ChangeSetWaiters } from '../notify/waiters.js';
 import { type Admission, registerAdmission } from './admission.js';
 import { registerAuth } from './auth.js';
 import { DEFAULT_WEB_ROOT, registerDashboard } from './dashboard.js';
@@ -20,6 +21,7 @@ import { eventRoutes } from './routes/events.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { type OidcRouteOptions, oidcRoutes } from './routes/oidc.js';
 import { type InteractiveSlackApp, slackRoutes } from './routes/slack.js';
+import { waitRoutes } from './routes/wait.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -30,6 +32,8 @@ export interface AppDeps {
   version?: string;
   /** The instance's event feed; without it GET /events answers 503 UNAVAILABLE. */
   events?: EventFeed;
+  /** The waits of GET /changesets/{id}/wait; default: on `events` (none without it: 503). */
+  waiters?: ChangeSetWaiters;
   /** Per-principal write limit; default none (tests), the server passes the configured one. */
   rateLimit?: RateLimit;
   /** Admission control (API requests at once, then a short queue); default off, the server passes the configured one. */
@@ -155,6 +159,17 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
       eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
       deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
       slackRoutes(api, engine, { apps: deps.slack ?? [], dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, '') });
+      waitRoutes(
+        api,
+        engine,
+        deps.waiters ??
+          (deps.events &&
+            new ChangeSetWaiters({
+              feed: deps.events,
+              read: (id) => engine.get(id),
+              onError: (error) => app.log.error({ err: error }, 'a wait could not read its change-set'),
+            })),
+      );
       oidcRoutes(api, engine, {
         ...(deps.oidc ?? {
           sso: { principal_claim: 'email', groups_claim: 'groups', group_map: {}, auto_create: false },

@@ -1,0 +1,135 @@
+// GET /api/ledger/changesets/{id}/wait: answers as soon as the change-set is decided, applied or
+// rolled back (whichever `for` asks), or at the timeout with its current state. The waiting itself
+// holds no database connection (../../notify/waiters.ts); docs/agents.md says how agents use it.
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { LedgerError } from '../../core/errors.js';
+import { UUID_PATTERN, validationError } from '../../core/validate-change-set.js';
+import type { Engine } from '../../engine/index.js';
+import { LIFECYCLE_EVENTS, WAIT_OUTCOMES, waitAnswer } from '../../notify/wait-answer.js';
+import { type ChangeSetWaiters, endsWait, WAIT_FOR, type WaitEnd, type WaitFor } from '../../notify/waiters.js';
+import * as S from '../schemas.js';
+
+export const WAIT_TIMEOUT_DEFAULT_S = 30;
+export const WAIT_TIMEOUT_MAX_S = 300;
+
+const WaitQuery = Type.Object(
+  {
+    for: Type.Optional(Type.String({ maxLength: 32, description: `one of ${WAIT_FOR.join(', ')} (default decision)` })),
+    timeout_s: Type.Optional(
+      Type.String({
+        maxLength: 16,
+        description: `seconds to wait, 0 to ${WAIT_TIMEOUT_MAX_S} (default ${WAIT_TIMEOUT_DEFAULT_S})`,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const WaitAnswerSchema = Type.Object({
+  for: Type.Union(WAIT_FOR.map((value) => Type.Literal(value))),
+  ended_by: Type.Union([Type.Literal('outcome'), Type.Literal('timeout'), Type.Literal('shutdown')]),
+  outcome: Type.Union([...WAIT_OUTCOMES.map((value) => Type.Literal(value)), Type.Null()]),
+  waited_ms: Type.Integer(),
+  change_set: S.ChangeSetView,
+  event: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  reasons: Type.Array(
+    Type.Object({
+      by: Type.String(),
+      what: Type.String(),
+      reason: Type.Union([Type.String(), Type.Null()]),
+      at: Type.String(),
+    }),
+  ),
+  next: Type.Object({
+    action: Type.String(),
+    method: Type.Union([Type.Literal('GET'), Type.Literal('POST'), Type.Null()]),
+    path: Type.Union([Type.String(), Type.Null()]),
+    hint: Type.String(),
+  }),
+});
+
+function parseQuery(query: { for?: string | undefined; timeout_s?: string | undefined }): {
+  waitFor: WaitFor;
+  timeoutMs: number;
+} {
+  const issues: { path: string; message: string }[] = [];
+  const waitFor = (query.for ?? 'decision') as WaitFor;
+  if (!WAIT_FOR.includes(waitFor))
+    issues.push({ path: 'query.for', message: `must be one of ${WAIT_FOR.join(', ')} (got ${query.for})` });
+  const raw = query.timeout_s ?? String(WAIT_TIMEOUT_DEFAULT_S);
+  const seconds = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(seconds >= 0 && seconds <= WAIT_TIMEOUT_MAX_S))
+    issues.push({
+      path: 'query.timeout_s',
+      message: `must be a number of seconds from 0 to ${WAIT_TIMEOUT_MAX_S} (got ${raw})`,
+    });
+  if (issues.length > 0) throw validationError(issues);
+  return { waitFor, timeoutMs: seconds * 1000 };
+}
+
+export function waitRoutes(app: FastifyInstance, engine: Engine, waiters: ChangeSetWaiters | undefined): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const open = new Set<() => void>();
+  // Waits end with their last known state when the server closes (their clients wait again elsewhere).
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
+
+  r.get(
+    '/changesets/:id/wait',
+    {
+      schema: {
+        params: S.ChangeSetParams,
+        querystring: WaitQuery,
+        tags: ['change-sets'],
+        summary: 'Wait until it is decided, applied or rolled back, or until the timeout',
+        description:
+          '`for=decision` ends when it leaves PENDING_APPROVAL; `for=apply` when it is applied, its apply fails, ' +
+          'or it is rejected or withdrawn; `for=rollback` when it is rolled back, or rejected or withdrawn. ' +
+          '`ended_by` says whether the outcome or the timeout ended it; `next` says what to do. See docs/agents.md.',
+        response: S.responses({ 200: WaitAnswerSchema, '4xx': S.ErrorResponse, 503: S.ErrorResponse }),
+      },
+    },
+    async (request, reply) => {
+      const { waitFor, timeoutMs } = parseQuery(request.query);
+      if (!waiters) throw new LedgerError('UNAVAILABLE', 'waiting is not enabled (it needs the event feed)');
+      const reference = request.params.id;
+      const started = performance.now();
+      // A uuid needs no lookup (an unknown one is NOT_FOUND at the first read); a human id does.
+      const id = UUID_PATTERN.test(reference) ? reference.toLowerCase() : await engine.changeSetId(reference);
+      // Subscribe first, then read: an event committed after the read is then sure to be heard.
+      const handle = waiters.add(id, waitFor);
+      const gone = () => {
+        if (!reply.raw.writableEnded) handle.cancel();
+      };
+      const shutdown = () => handle.cancel('shutdown');
+      reply.raw.once('close', gone);
+      open.add(shutdown);
+      let end: WaitEnd | null;
+      try {
+        handle.start(await engine.get(id), timeoutMs);
+        end = await handle.done;
+      } catch (error) {
+        handle.cancel();
+        throw error;
+      } finally {
+        open.delete(shutdown);
+        reply.raw.off('close', gone);
+      }
+      if (!end) {
+        // The client went away: nothing to answer (the request is over for Fastify too).
+        if (reply.raw.destroyed) return reply.hijack();
+        throw new LedgerError('UNAVAILABLE', 'the server is shutting down: wait again');
+      }
+      if (end.endedBy === 'timeout') {
+        // The current state; the outcome when it came just now, ahead of its event.
+        const current = await engine.get(id);
+        end = { ...end, changeSet: current, endedBy: endsWait(waitFor, current) ? 'outcome' : 'timeout' };
+      }
+      const latest = end.endedBy === 'outcome' && !end.event ? await waiters.latestEvent(id, LIFECYCLE_EVENTS) : null;
+      reply.header('etag', `"${end.changeSet.version}"`);
+      return waitAnswer(waitFor, end, latest, performance.now() - started);
+    },
+  );
+}

@@ -1,14 +1,14 @@
 // The built-in resource store: current states (locked while a change-set writes them) and history.
+import type { HistoryWrite, Target, TargetWrite } from '../core/item-record.js';
 import type { TargetState } from '../core/item-semantics.js';
 import { targetKey } from '../core/item-semantics.js';
+import type { LaterWrite } from '../core/rollback-decision.js';
 import type { Json } from '../core/types.js';
 import { iso, json, type Queryable } from './db.js';
 import type { Write } from './statement.js';
 
-export interface Target {
-  target_type: string;
-  target_id: string;
-}
+export type { HistoryWrite, Target, TargetWrite } from '../core/item-record.js';
+export type { LaterWrite } from '../core/rollback-decision.js';
 
 export function distinctTargets(items: readonly Target[]): Target[] {
   const seen = new Map<string, Target>();
@@ -79,17 +79,6 @@ export async function loadFirstStates(db: Queryable, targets: readonly Target[])
   );
   for (const row of rows) result.set(targetKey(row.target_type, row.target_id), row.state);
   return result;
-}
-
-export interface TargetWrite extends Target {
-  present: boolean;
-  state: Json;
-  version: number;
-}
-
-export interface HistoryWrite extends TargetWrite {
-  operation: string;
-  item: string | null;
 }
 
 export interface TargetWrites {
@@ -180,14 +169,6 @@ export function historyInsert(
      FROM jsonb_to_recordset(${p.add(json(history))}::jsonb) AS x(target_type text, target_id text,
        version integer, present boolean, state jsonb, operation text, item uuid)`;
 }
-
-export type LaterWrite = {
-  version: number;
-  /** The writing change-set's human id. */
-  change_set: string;
-  present: boolean;
-  state: Json;
-};
 
 /**
  * The writes to each target after the given version by change-sets other than `exclude`, oldest

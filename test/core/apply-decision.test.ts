@@ -34,20 +34,25 @@ describe('decideApply', () => {
   const update = item('b', 'UPDATE', 'b', { after_state: { n: 2 } });
   const both = [create, update];
   const bothTargets = [target('a'), target('b')];
+  const failing = states([
+    ['a', absent],
+    ['b', absent], // UPDATE of an absent target fails
+  ]);
+  /** ATOMIC, under the lock, both items on failing targets, unless said otherwise; not a needsLock. */
+  const decide = (input: Partial<Parameters<typeof decideApply>[0]>) => {
+    const base = { items: both, status: 'APPROVED', atomic: true, locked: true, targets: bothTargets, states: failing };
+    const decision = decideApply({ ...base, ...input } as Parameters<typeof decideApply>[0]);
+    if ('needsLock' in decision) throw new Error('unexpected needsLock');
+    return decision;
+  };
 
   it('applies every pending item: APPLIED, items recorded with what they found, one history row each', () => {
-    const decision = decideApply({
-      items: both,
-      status: 'APPROVED',
-      atomic: true,
-      locked: true,
-      targets: bothTargets,
+    const decision = decide({
       states: states([
         ['a', absent],
         ['b', { present: true, state: { n: 1 }, version: 3 }],
       ]),
     });
-    if ('needsLock' in decision) throw new Error('unexpected');
     expect(decision.failedAtomically).toBe(false);
     expect(decision.status).toBe('APPLIED');
     expect(decision.counts).toEqual({ applied: 2, failed: 0, skipped: 0 });
@@ -68,21 +73,8 @@ describe('decideApply', () => {
     expect(decision.writes.unused).toEqual([]);
   });
 
-  const failing = states([
-    ['a', absent],
-    ['b', absent], // UPDATE of an absent target fails
-  ]);
-
   it('ATOMIC with a failing item applies nothing, keeps the status and reports the would-be-applied items as PENDING', () => {
-    const decision = decideApply({
-      items: both,
-      status: 'APPROVED',
-      atomic: true,
-      locked: true,
-      targets: bothTargets,
-      states: failing,
-    });
-    if ('needsLock' in decision) throw new Error('unexpected');
+    const decision = decide({});
     expect(decision.failedAtomically).toBe(true);
     expect(decision.status).toBe('APPROVED');
     expect(decision.counts).toEqual({ applied: 0, failed: 1, skipped: 0 });
@@ -99,15 +91,7 @@ describe('decideApply', () => {
   });
 
   it('BEST_EFFORT under the lock applies what it can: PARTIALLY_APPLIED, the failed item recorded', () => {
-    const decision = decideApply({
-      items: both,
-      status: 'APPROVED',
-      atomic: false,
-      locked: true,
-      targets: bothTargets,
-      states: failing,
-    });
-    if ('needsLock' in decision) throw new Error('unexpected');
+    const decision = decide({ atomic: false });
     expect(decision.status).toBe('PARTIALLY_APPLIED');
     expect(decision.counts).toEqual({ applied: 1, failed: 1, skipped: 0 });
     expect(decision.updates.map((u) => [u.id, u.status])).toEqual([
@@ -133,9 +117,8 @@ describe('decideApply', () => {
 
   it('skips the dependants of a failed item and leaves the status as it was when nothing applied', () => {
     const dependant = item('c', 'CREATE', 'c', { after_state: {}, depends_on: ['b'] });
-    const decision = decideApply({
+    const decision = decide({
       items: [update, dependant],
-      status: 'APPROVED',
       atomic: false,
       locked: false,
       targets: [target('b'), target('c')],
@@ -144,7 +127,6 @@ describe('decideApply', () => {
         ['c', absent],
       ]),
     });
-    if ('needsLock' in decision) throw new Error('unexpected');
     expect(decision.status).toBe('APPROVED');
     expect(decision.counts).toEqual({ applied: 0, failed: 1, skipped: 1 });
     expect(decision.items.map((i) => [i.key, i.status])).toEqual([
@@ -158,15 +140,13 @@ describe('decideApply', () => {
   it('applies only what a BEST_EFFORT apply left pending, numbering after the items applied before', () => {
     const applied = { ...create, status: 'APPLIED' as const, applied_version: 1, applied_order: 1 };
     expect(itemsToApply([applied, update])).toEqual([update]);
-    const decision = decideApply({
+    const decision = decide({
       items: [applied, update],
       status: 'PARTIALLY_APPLIED',
-      atomic: true,
       locked: false,
       targets: [target('b')],
       states: states([['b', { present: true, state: { n: 1 }, version: 7 }]]),
     });
-    if ('needsLock' in decision) throw new Error('unexpected');
     expect(decision.status).toBe('APPLIED');
     expect(decision.updates.map((u) => [u.id, u.applied_order, u.applied_version])).toEqual([['id-b', 2, 8]]);
   });

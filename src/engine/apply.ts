@@ -2,7 +2,13 @@
 // item skipped). Items are simulated in memory against the target states as read
 // (core/apply-decision.ts decides) and the outcome is written in a few multi-row statements; a
 // failed ATOMIC attempt writes only its audit entry, then is refused (APPLY_FAILED).
-import { type ApplyItemReport, assertApprovedContent, decideApply, itemsToApply } from '../core/apply-decision.js';
+import {
+  type ApplyDecision,
+  type ApplyItemReport,
+  assertApprovedContent,
+  decideApply,
+  itemsToApply,
+} from '../core/apply-decision.js';
 import { writtenVersions } from '../core/audit-replay.js';
 import { LedgerError } from '../core/errors.js';
 import type { ItemErrorReport } from '../core/item-record.js';
@@ -10,6 +16,7 @@ import type { ApplyMode, Principal, Status } from '../core/types.js';
 import { itemsUpdate } from '../store/items.js';
 import { runAction } from './action.js';
 import type { EngineContext } from './context.js';
+import type { Journal } from './journal.js';
 import { NeedsLock } from './scope.js';
 import { loadStatesFor, targetCommit } from './targets.js';
 
@@ -24,6 +31,22 @@ export interface ApplyResult {
   items: ApplyItemReport[];
   applied_at: string;
   applied_by: string;
+}
+
+/** The audit entry and event of an apply (`apply`, or `apply_failed` when it applied nothing). */
+function journalApply(journal: Journal, mode: ApplyResult['mode'], decision: ApplyDecision) {
+  const { counts, errors } = decision;
+  const summary = { mode, applied_items: counts.applied, failed_items: counts.failed, skipped_items: counts.skipped };
+  if (counts.applied === 0) {
+    journal.audit('apply_failed', { ...summary, errors }).event('changeset.apply_failed', { ...summary, errors });
+  } else {
+    // The versions written are journaled so that verify can account for every one (audit.ts).
+    const written = writtenVersions(decision.writes.history);
+    journal
+      .audit('apply', { ...summary, status: decision.status, errors, written })
+      .event('changeset.applied', summary);
+  }
+  return summary;
 }
 
 export async function applyChangeSet(
@@ -53,21 +76,7 @@ export async function applyChangeSet(
       });
       if ('needsLock' in decision) throw new NeedsLock(decision.needsLock);
       const { counts, errors, failedAtomically } = decision;
-      const summary = {
-        mode,
-        applied_items: counts.applied,
-        failed_items: counts.failed,
-        skipped_items: counts.skipped,
-      };
-      if (counts.applied === 0) {
-        journal.audit('apply_failed', { ...summary, errors }).event('changeset.apply_failed', { ...summary, errors });
-      } else {
-        // The versions written are journaled so that verify can account for every one (audit.ts).
-        const written = writtenVersions(decision.writes.history);
-        journal
-          .audit('apply', { ...summary, status: decision.status, errors, written })
-          .event('changeset.applied', summary);
-      }
+      const summary = journalApply(journal, mode, decision);
       const context = { changeSet: row.id, actor: actor.id, at };
       const result: ApplyResult = {
         success: counts.failed === 0 && counts.skipped === 0,

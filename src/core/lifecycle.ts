@@ -97,6 +97,16 @@ export function assertMayAct(action: Action, ctx: ActorContext): void {
   throw new LedgerError('FORBIDDEN', `${ctx.principal.id} may not ${action} this change-set: ${action} is for ${who}`);
 }
 
+/**
+ * The `to` column: an action may only leave the change-set in one of the statuses its rule names
+ * (its status unchanged counts too: a failed apply stays APPROVED). Anything else is a bug in the
+ * action, not a refusal: it throws before anything is written.
+ */
+export function assertLeadsTo(action: Action, status: Status): void {
+  if (LIFECYCLE[action].to.includes(status)) return;
+  throw new Error(`lifecycle: ${action} may lead to ${LIFECYCLE[action].to.join(' or ')}, not ${status}`);
+}
+
 /** The full guard: status first (409), then the actor (403). */
 export function assertTransition(action: Action, status: Status, ctx: ActorContext): void {
   assertStatusAllows(action, status);

@@ -2,13 +2,12 @@
 // REJECTED vetoes a pending change-set or revokes an approved one (→ REJECTED).
 import { tallyApprovals } from '../core/approvals.js';
 import { checkDecisionBinding, staleContentEdits, staleContentError } from '../core/decision-binding.js';
-import { assertTransition } from '../core/lifecycle.js';
 import type { ChangeSet, Decision, Principal, Status } from '../core/types.js';
 import { type ApprovalWithApprover, type DecisionRecord, decisionUpsert } from '../store/approvals.js';
 import { loadChangeSetAudit } from '../store/audit.js';
-import { actorContext, type EngineContext } from './context.js';
-import { Journal } from './journal.js';
-import { commitChangeSet, optimistic, type Scope } from './scope.js';
+import { runAction } from './action.js';
+import type { EngineContext } from './context.js';
+import type { Scope } from './scope.js';
 import { changeSetView } from './view.js';
 
 export interface DecisionInput {
@@ -29,7 +28,7 @@ async function assertBound(scope: Scope, input: DecisionInput, options: DecideOp
   const seen = input.content_hash ?? null;
   const { stale } = checkDecisionBinding(row, { ifVersion: options.ifVersion, contentHash: seen });
   if (!stale || seen === null) return;
-  const entries = await loadChangeSetAudit(scope.tx, row.id);
+  const entries = await loadChangeSetAudit(scope.db, row.id);
   throw staleContentError(row, seen, staleContentEdits(entries, seen));
 }
 
@@ -62,59 +61,62 @@ function withDecision(
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-export async function decideChangeSet(
+export function decideChangeSet(
   ctx: EngineContext,
   actor: Principal,
   reference: string,
   input: DecisionInput,
   options: DecideOptions = {},
 ): Promise<ChangeSet> {
-  return optimistic(ctx, reference, async (scope) => {
-    const { row, items } = scope;
-    assertTransition(input.decision === 'APPROVED' ? 'approve' : 'reject', row.status, actorContext(row, actor));
-    await assertBound(scope, input, options);
-    const at = ctx.clock().toISOString();
-    const reason = input.reason ?? null;
-    const decision = {
-      id: ctx.newId(),
-      change_set: row.id,
-      approver_id: actor.id,
-      decision: input.decision,
-      reason,
-      content_hash: row.content_hash,
-      decided_at: at,
-    };
-    const approvals = withDecision(scope.approvals, decision, actor);
-    const tally = tallyApprovals(row.approval_steps, approvals, row.content_hash, row.created_by);
-    const status: Status = input.decision === 'REJECTED' ? 'REJECTED' : tally.satisfied ? 'APPROVED' : row.status;
-    const journal = new Journal(actor.id, at)
-      .audit('decision', {
-        decision: input.decision,
-        reason,
-        content_hash: row.content_hash,
-        received: tally.received,
-        required: tally.required,
-      })
-      .event('changeset.approval_decision', {
+  return runAction(ctx, actor, reference, {
+    action: input.decision === 'APPROVED' ? 'approve' : 'reject',
+    mode: 'optimistic',
+    check: (scope) => assertBound(scope, input, options),
+    decide: ({ scope: { row, items }, scope, journal, at }) => {
+      const reason = input.reason ?? null;
+      const decision = {
+        id: ctx.newId(),
+        change_set: row.id,
         approver_id: actor.id,
         decision: input.decision,
         reason,
-        received_approvals: tally.received,
-        required_approvals: tally.required,
-      });
-    if (status !== row.status) {
-      journal.audit('transition', {
-        from: row.status,
-        to: status,
-        cause: input.decision === 'REJECTED' ? (row.status === 'APPROVED' ? 'revoked' : 'veto') : 'approvals met',
-      });
-      journal.event(status === 'APPROVED' ? 'changeset.approved' : 'changeset.rejected', {
-        by: actor.id,
-        ...(status === 'REJECTED' ? { reason, revoked: row.status === 'APPROVED' } : { steps: tally.steps }),
-      } as never);
-    }
-    const changes = { status, received_approvals: tally.received, updated_at: at, updated_by: actor.id };
-    const committed = await commitChangeSet(scope, journal, changes, { writes: [decisionUpsert(decision)] });
-    return changeSetView({ ...row, ...changes, ...committed }, items, approvals);
+        content_hash: row.content_hash,
+        decided_at: at,
+      };
+      const approvals = withDecision(scope.approvals, decision, actor);
+      const tally = tallyApprovals(row.approval_steps, approvals, row.content_hash, row.created_by);
+      const status: Status = input.decision === 'REJECTED' ? 'REJECTED' : tally.satisfied ? 'APPROVED' : row.status;
+      journal
+        .audit('decision', {
+          decision: input.decision,
+          reason,
+          content_hash: row.content_hash,
+          received: tally.received,
+          required: tally.required,
+        })
+        .event('changeset.approval_decision', {
+          approver_id: actor.id,
+          decision: input.decision,
+          reason,
+          received_approvals: tally.received,
+          required_approvals: tally.required,
+        });
+      if (status !== row.status) {
+        journal.audit('transition', {
+          from: row.status,
+          to: status,
+          cause: input.decision === 'REJECTED' ? (row.status === 'APPROVED' ? 'revoked' : 'veto') : 'approvals met',
+        });
+        journal.event(status === 'APPROVED' ? 'changeset.approved' : 'changeset.rejected', {
+          by: actor.id,
+          ...(status === 'REJECTED' ? { reason, revoked: row.status === 'APPROVED' } : { steps: tally.steps }),
+        } as never);
+      }
+      return {
+        changes: { status, received_approvals: tally.received },
+        commit: { writes: [decisionUpsert(decision)] },
+        answer: (committed) => changeSetView(committed, items, approvals),
+      };
+    },
   });
 }

@@ -2,16 +2,14 @@
 
 import { tallyApprovals } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
-import { assertTransition } from '../core/lifecycle.js';
 import type { ChangeSet, Principal } from '../core/types.js';
 import { validateEditChangeSet, validationError } from '../core/validate-change-set.js';
 import { deleteItems, insertItems } from '../store/items.js';
 import { findPrincipal } from '../store/principals.js';
+import { runAction } from './action.js';
 import { assessContent, materialiseItems, withPolicySteps } from './assess.js';
-import { actorContext, type EngineContext } from './context.js';
-import { Journal } from './journal.js';
+import type { EngineContext } from './context.js';
 import { auditEvaluation, evaluateFor, mergeEvaluations, policyDenied } from './policies.js';
-import { commitChangeSet, locked } from './scope.js';
 import { changeSetView } from './view.js';
 
 export interface EditOptions {
@@ -19,7 +17,7 @@ export interface EditOptions {
   ifVersion?: number | undefined;
 }
 
-export async function editChangeSet(
+export function editChangeSet(
   ctx: EngineContext,
   actor: Principal,
   reference: string,
@@ -27,50 +25,55 @@ export async function editChangeSet(
   options: EditOptions = {},
 ): Promise<ChangeSet> {
   const validated = validateEditChangeSet(body, ctx.config.limits);
-  return locked(ctx, reference, async (scope) => {
-    const { tx, row, items: oldItems, approvals } = scope;
-    assertTransition('edit', row.status, actorContext(row, actor));
-    if (options.ifVersion !== undefined && options.ifVersion !== row.version) {
-      throw new LedgerError(
-        'PRECONDITION_FAILED',
-        `change-set ${row.change_set_id} is at version ${row.version}, not ${options.ifVersion}`,
-      );
-    }
-    if (!validated.ok) throw validationError(validated.issues);
-    const patch = validated.value;
-    const items = patch.items ? materialiseItems(ctx, patch.items) : oldItems;
-    const merged = { ...row, ...patch, items };
-    const agent = (await findPrincipal(tx, row.agent_id)) ?? { id: row.agent_id, risk: null };
-    const { items: _items, ...fields } = patch;
-    const riskOnly = assessContent(ctx, merged, agent);
-    // An edit is judged like the create it replaces: the create policies are evaluated again.
-    const policy = evaluateFor(ctx, 'create', { ...row, ...fields, ...riskOnly }, items, actor);
-    if (policy.denials.length > 0) throw policyDenied(policy, 'create');
-    const assessment = withPolicySteps(riskOnly, policy.steps);
-    const now = ctx.clock().toISOString();
-    const journal = new Journal(actor.id, now).audit('edit', {
-      fields: Object.keys(patch),
-      content_hash: assessment.content_hash,
-      risk: { score: assessment.risk.score, level: assessment.risk.level },
-    });
-    auditEvaluation(journal, 'create', policy);
-    if (patch.items) {
-      await deleteItems(tx, row.id);
-      await insertItems(tx, row.id, items);
-    }
-    // Approvals count only for the content they approved: an edit may leave a REJECTED change-set
-    // with approvals of content that no longer exists (or, when nothing reviewable changed, still does).
-    const counted = tallyApprovals(assessment.approval_steps, approvals, assessment.content_hash, row.created_by);
-    const changes = {
-      ...fields,
-      ...assessment,
-      received_approvals: counted.received,
-      policy_evaluations: mergeEvaluations(row.policy_evaluations, policy, 'create'),
-      item_count: items.length,
-      updated_at: now,
-      updated_by: actor.id,
-    };
-    const committed = await commitChangeSet(scope, journal, changes);
-    return changeSetView({ ...row, ...changes, ...committed }, items, approvals);
+  return runAction(ctx, actor, reference, {
+    action: 'edit',
+    // Its items are replaced before the commit: under the lock.
+    mode: 'locked',
+    check: ({ row }) => {
+      if (options.ifVersion !== undefined && options.ifVersion !== row.version) {
+        throw new LedgerError(
+          'PRECONDITION_FAILED',
+          `change-set ${row.change_set_id} is at version ${row.version}, not ${options.ifVersion}`,
+        );
+      }
+    },
+    decide: async ({ scope, journal }) => {
+      const { access, row, items: oldItems, approvals } = scope;
+      if (!validated.ok) throw validationError(validated.issues);
+      const patch = validated.value;
+      const items = patch.items ? materialiseItems(ctx, patch.items) : oldItems;
+      const merged = { ...row, ...patch, items };
+      const agent = (await findPrincipal(access.tx, row.agent_id)) ?? { id: row.agent_id, risk: null };
+      const { items: _items, ...fields } = patch;
+      const riskOnly = assessContent(ctx, merged, agent);
+      // An edit is judged like the create it replaces: the create policies are evaluated again, on
+      // the content as edited (a denial is not recorded: the edit did not happen).
+      const policy = evaluateFor(ctx, 'create', { ...row, ...fields, ...riskOnly }, items, actor);
+      if (policy.denials.length > 0) throw policyDenied(policy, 'create');
+      const assessment = withPolicySteps(riskOnly, policy.steps);
+      journal.audit('edit', {
+        fields: Object.keys(patch),
+        content_hash: assessment.content_hash,
+        risk: { score: assessment.risk.score, level: assessment.risk.level },
+      });
+      auditEvaluation(journal, 'create', policy);
+      if (patch.items) {
+        await deleteItems(access.tx, row.id);
+        await insertItems(access.tx, row.id, items);
+      }
+      // Approvals count only for the content they approved: an edit may leave a REJECTED change-set
+      // with approvals of content that no longer exists (or, when nothing reviewable changed, still does).
+      const counted = tallyApprovals(assessment.approval_steps, approvals, assessment.content_hash, row.created_by);
+      return {
+        changes: {
+          ...fields,
+          ...assessment,
+          received_approvals: counted.received,
+          policy_evaluations: mergeEvaluations(row.policy_evaluations, policy, 'create'),
+          item_count: items.length,
+        },
+        answer: (committed) => changeSetView(committed, items, approvals),
+      };
+    },
   });
 }

@@ -1,5 +1,6 @@
 // The engine as a library: every lifecycle action of a change-set, the resource store, the audit
 // trail, principals and tokens. Each action is one transaction; see the files beside this one.
+import type { AuditEntry } from '../core/audit-chain.js';
 import { type PrincipalSeen, principalAsSeenBy } from '../core/contacts.js';
 import { LedgerError } from '../core/errors.js';
 import type { CompiledPolicy } from '../core/policy.js';
@@ -12,11 +13,11 @@ import type { Db } from '../store/db.js';
 import type { DeliveryView } from '../store/deliveries.js';
 import { claimKey, completeKey, type IdempotencyClaim, releaseKey, type StoredResponse } from '../store/idempotency.js';
 import { type MigrationResult, migrate, type SchemaStatus, schemaStatus } from '../store/migrator.js';
-import { findPrincipal, findPrincipalsBySlackId, listPrincipals } from '../store/principals.js';
+import { findPrincipal, findPrincipalsBySlackId, listPrincipals, type TokenRow } from '../store/principals.js';
 import { getHistory, getResource, type HistoryView, listResources, type ResourceView } from '../store/resources.js';
 import { claimSlackRequest } from '../store/slack-requests.js';
 import { type ApplyResult, applyChangeSet } from './apply.js';
-import { adoptUnsignedHeads, changeSetAudit, verifyAudit } from './audit.js';
+import { adoptUnsignedHeads, changeSetAudit, type VerifyResult, verifyAudit } from './audit.js';
 import { type EngineContext, type EngineDeps, found, toContext } from './context.js';
 import { createChangeSet } from './create.js';
 import { type DecideOptions, decideChangeSet } from './decide.js';
@@ -24,10 +25,10 @@ import { type DeliveryPage, type DeliveryQuery, listDeliveryPage, retryDeliveryN
 import { type EditOptions, editChangeSet } from './edit.js';
 import type { EngineConfig } from './engine-config.js';
 import * as enrolments from './enrolments.js';
-import { decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
+import { type ChangeSetPage, decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
 import * as principals from './principals.js';
-import { rollbackChangeSet } from './rollback.js';
+import { type RollbackResult, rollbackChangeSet } from './rollback.js';
 import { type DeadlineResult, runDeadlines } from './scheduler.js';
 import { type SsoIdentity, type SsoOptions, signInWithSso } from './sso.js';
 import { submitChangeSet } from './submit.js';
@@ -89,22 +90,26 @@ export class Engine {
     return becameApproved && decided.auto_apply ? this.autoApply(decided) : decided;
   }
 
-  /** `mode` DRY_RUN returns the plan; the others apply. */
-  async apply(actor: Principal, reference: string, body?: unknown): Promise<ApplyResult | PlanResult> {
+  /**
+   * Applies in `body.mode` AUTO (the default), ATOMIC or BEST_EFFORT. DRY_RUN writes nothing: it is
+   * `plan`, and refused here (400) so that this always answers an ApplyResult.
+   */
+  async apply(actor: Principal, reference: string, body?: unknown): Promise<ApplyResult> {
     const { mode } = parseApply(body);
-    if (mode === 'DRY_RUN') return planChangeSet(this.ctx, reference);
+    if (mode === 'DRY_RUN') {
+      throw new LedgerError('VALIDATION_FAILED', 'mode DRY_RUN does not apply: it is the plan (Engine.plan)', [
+        { path: 'mode', message: 'DRY_RUN is answered by plan' },
+      ]);
+    }
     return applyChangeSet(this.ctx, actor, reference, mode);
   }
 
+  /** What applying would do now, written nowhere, in any status (the DRY_RUN of apply). */
   plan(reference: string): Promise<PlanResult> {
     return planChangeSet(this.ctx, reference);
   }
 
-  rollback(
-    actor: Principal,
-    reference: string,
-    body?: unknown,
-  ): Promise<ReturnType<typeof rollbackChangeSet> extends Promise<infer R> ? R : never> {
+  rollback(actor: Principal, reference: string, body?: unknown): Promise<RollbackResult> {
     return rollbackChangeSet(this.ctx, actor, reference, parseRollback(body));
   }
 
@@ -118,20 +123,20 @@ export class Engine {
     return found(await readChangeSet(this.db, reference), reference);
   }
 
-  list(actor: Principal, query: ListQuery, maxLimit = 200) {
+  list(actor: Principal, query: ListQuery, maxLimit = 200): Promise<ChangeSetPage> {
     return listChangeSetSummaries(this.db, actor, query, maxLimit);
   }
 
-  audit(reference: string) {
+  audit(reference: string): Promise<AuditEntry[]> {
     return changeSetAudit(this.db, reference);
   }
 
-  verifyAudit() {
+  verifyAudit(): Promise<VerifyResult> {
     return verifyAudit(this.db, this.ctx.signer);
   }
 
   /** Signs heads written without a key, when verify finds nothing else (docs/security.md). */
-  adoptUnsignedHeads() {
+  adoptUnsignedHeads(): Promise<{ adopted: number; result: VerifyResult }> {
     if (!this.ctx.signer) throw new LedgerError('CONFLICT', 'no audit signing key: nothing to sign the heads with');
     return adoptUnsignedHeads(this.db, this.ctx.signer);
   }
@@ -152,7 +157,7 @@ export class Engine {
     prefix?: string | undefined;
     limit?: number | undefined;
     after?: string | undefined;
-  }) {
+  }): Promise<{ data: ResourceView[]; next_cursor: string | null }> {
     const limit = query.limit ?? 100;
     const [target_type, target_id] = query.after ? decodeCursor(query.after, 2) : [];
     const after = target_type !== undefined && target_id !== undefined ? { target_type, target_id } : undefined;
@@ -213,7 +218,7 @@ export class Engine {
   createPrincipal(
     actor: Principal | null,
     ...rest: Parameters<typeof principals.createPrincipal> extends [unknown, unknown, ...infer R] ? R : never
-  ) {
+  ): Promise<{ principal: Principal; token: principals.IssuedToken | null }> {
     return principals.createPrincipal(this.ctx, actor, ...rest);
   }
 
@@ -221,31 +226,44 @@ export class Engine {
    * Signs in the person an identity provider vouched for: a new token of theirs. Their groups may
    * change with the provider's (group_map), hence the cache is cleared.
    */
-  signInWithSso(identity: SsoIdentity, options: SsoOptions, client?: { ip: string | null }) {
+  signInWithSso(
+    identity: SsoIdentity,
+    options: SsoOptions,
+    client?: { ip: string | null },
+  ): Promise<principals.IssuedToken> {
     return this.clearingTokenCache(() => signInWithSso(this.ctx, identity, options, client));
   }
 
   /** Takes effect at once on this instance's token cache (on others, within auth.token_cache_ms). */
-  updatePrincipal(actor: Principal, id: string, patch: Parameters<typeof principals.updatePrincipal>[3]) {
+  updatePrincipal(
+    actor: Principal,
+    id: string,
+    patch: Parameters<typeof principals.updatePrincipal>[3],
+  ): Promise<Principal> {
     return this.clearingTokenCache(() => principals.updatePrincipal(this.ctx, actor, id, patch));
   }
 
-  issueToken(actor: Principal | null, principalId: string, name?: string | null, token?: string) {
+  issueToken(
+    actor: Principal | null,
+    principalId: string,
+    name?: string | null,
+    token?: string,
+  ): Promise<principals.IssuedToken> {
     return principals.issueToken(this.ctx, actor, principalId, name ?? null, token);
   }
 
   /** An enrolment for `principalId` (admin; null: the operator): its code is shown once, in this answer. */
-  createEnrolment(actor: Principal | null, principalId: string) {
+  createEnrolment(actor: Principal | null, principalId: string): Promise<enrolments.CreatedEnrolment> {
     return enrolments.createEnrolment(this.ctx, actor, principalId);
   }
 
   /** Redeems an enrolment code for a new token, once; no principal needed (the code is the credential). */
-  redeemEnrolment(code: string, client?: { ip: string | null }) {
+  redeemEnrolment(code: string, client?: { ip: string | null }): Promise<principals.IssuedToken> {
     return enrolments.redeemEnrolment(this.ctx, code, client);
   }
 
   /** Takes effect at once on this instance's token cache (on others, within auth.token_cache_ms). */
-  revokeToken(actor: Principal, tokenId: string) {
+  revokeToken(actor: Principal, tokenId: string): Promise<TokenRow> {
     return this.clearingTokenCache(() => principals.revokeToken(this.ctx, actor, tokenId));
   }
 

@@ -60,12 +60,18 @@ function parseStatuses(value: string | undefined): Status[] | undefined {
   return statuses as Status[];
 }
 
+/** One page of change-sets; `next_cursor` asks for the next (null: this is the last). */
+export interface ChangeSetPage {
+  data: ChangeSetSummary[];
+  next_cursor: string | null;
+}
+
 export async function listChangeSetSummaries(
   db: Queryable,
   actor: Principal,
   query: ListQuery,
   maxLimit: number,
-): Promise<{ data: ChangeSetSummary[]; next_cursor: string | null }> {
+): Promise<ChangeSetPage> {
   const limit = Math.min(query.limit ?? 50, maxLimit);
   const rows = await listChangeSets(db, {
     status: parseStatuses(query.status),

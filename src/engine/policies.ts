@@ -99,7 +99,7 @@ export function auditEvaluation(journal: Journal, action: PolicyAction, outcome:
  * commits this, then throws the returned refusal.
  */
 export async function recordDenial(
-  scope: Pick<Scope, 'tx' | 'row' | 'guard' | 'signer'>,
+  scope: Pick<Scope, 'access' | 'row' | 'signer'>,
   actor: Principal,
   action: PolicyAction,
   outcome: PolicyOutcome,

@@ -106,7 +106,11 @@ const expire: Handler = async (ctx, tx, row, at) => {
       required_approvals: row.required_approvals,
     });
   const changes = { status: 'REJECTED' as const, updated_at: at, updated_by: SYSTEM_ACTOR };
-  const { version: _, ...head } = await commitChangeSet({ tx, row, guard: null, signer: ctx.signer }, journal, changes);
+  const { version: _, ...head } = await commitChangeSet(
+    { access: { mode: 'locked', tx }, row, signer: ctx.signer },
+    journal,
+    changes,
+  );
   await runWrites(tx, [noticeHandled(row.id, 'expiry', at, head)]);
 };
 

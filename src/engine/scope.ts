@@ -20,17 +20,30 @@ import type { AuditSigner } from './audit-signer.js';
 import { type EngineContext, found, inTransaction } from './context.js';
 import type { Journal } from './journal.js';
 
-export interface Scope {
-  /** The transaction holding the change-set's row lock, or the pool (optimistic). */
-  tx: Queryable;
+/**
+ * How an action runs: in a transaction holding the change-set's row lock (`locked`: it may write
+ * anything through `tx`), or on a snapshot read from the pool (`optimistic`: it writes only through
+ * `commitChangeSet`, whose statement checks the change-set is still at `version`).
+ */
+export type ActionMode =
+  | { readonly mode: 'locked'; readonly tx: Queryable }
+  | { readonly mode: 'optimistic'; readonly db: Queryable; readonly version: number };
+
+export type LockedMode = Extract<ActionMode, { mode: 'locked' }>;
+
+export interface Scope<M extends ActionMode = ActionMode> {
+  readonly access: M;
+  /** Where the action reads: the locked transaction, or the pool. */
+  db: Queryable;
   row: ChangeSetRow;
   items: StoredItem[];
   approvals: ApprovalWithApprover[];
-  /** The version the final write must still find (optimistic), or null under the row lock. */
-  guard: number | null;
   /** Signs the chain's new head (EngineContext.signer). */
   signer: AuditSigner | null;
 }
+
+/** Where the action's statement is written: its transaction, or the pool. */
+const writer = (access: ActionMode): Queryable => (access.mode === 'locked' ? access.tx : access.db);
 
 const VERSION_CONFLICT = 'CL409';
 
@@ -42,9 +55,18 @@ export class NeedsLock extends Error {
 }
 
 /** In a transaction, on the change-set locked with its contents. */
-export function locked<T>(ctx: EngineContext, reference: string, act: (scope: Scope) => Promise<T>): Promise<T> {
+export function locked<T>(
+  ctx: EngineContext,
+  reference: string,
+  act: (scope: Scope<LockedMode>) => Promise<T>,
+): Promise<T> {
   return inTransaction(ctx, async (tx) =>
-    act({ tx, ...found(await lockChangeSetContents(tx, reference), reference), guard: null, signer: ctx.signer }),
+    act({
+      access: { mode: 'locked', tx },
+      db: tx,
+      ...found(await lockChangeSetContents(tx, reference), reference),
+      signer: ctx.signer,
+    }),
   );
 }
 
@@ -59,9 +81,11 @@ export async function optimistic<T>(
 ): Promise<T> {
   const contents = found(await readChangeSetContents(ctx.db, reference), reference);
   try {
-    // Outside production, a write through `tx` other than commitChangeSet's statement throws.
-    const tx = guardedWritesOnly(ctx.db);
-    return await act({ tx, ...contents, guard: contents.row.version, signer: ctx.signer });
+    // Outside production, a write through the optimistic scope other than commitChangeSet's one
+    // guarded statement throws (store/statement.ts); reads pass.
+    const db = guardedWritesOnly(ctx.db);
+    const access = { mode: 'optimistic', db, version: contents.row.version } as const;
+    return await act({ access, db, ...contents, signer: ctx.signer });
   } catch (error) {
     if (!lostTheRace(error)) throw error;
   }
@@ -73,8 +97,8 @@ export async function optimistic<T>(
  * read after it): optimistically those reads may be of a later moment than the snapshot, so the
  * action decides again under the lock, where they are certain; under the lock it is thrown.
  */
-export function refuse(scope: Pick<Scope, 'guard'>, error: LedgerError): never {
-  if (scope.guard !== null) throw new NeedsLock(error.message);
+export function refuse(access: ActionMode, error: LedgerError): never {
+  if (access.mode === 'optimistic') throw new NeedsLock(error.message);
   throw error;
 }
 
@@ -99,12 +123,12 @@ export interface CommitOptions {
  * row it wrote), else nothing of the statement remains (a version conflict).
  */
 export async function commitChangeSet(
-  scope: Pick<Scope, 'tx' | 'row' | 'guard' | 'signer'>,
+  scope: Pick<Scope, 'access' | 'row' | 'signer'>,
   journal: Journal,
   changes: ChangeSetPatch,
   options: CommitOptions = {},
 ): Promise<{ version: number; audit_head: string; audit_count: number; audit_sig: string | null }> {
-  const { row, guard } = scope;
+  const { row, access } = scope;
   const recorded = journal.forChangeSet({ ...row, ...changes } as ChangeSetRow, scope.signer);
   const counted = options.counted?.writes ?? [];
   const writes = [...counted, ...(options.writes ?? []), ...recorded.writes].filter(
@@ -113,10 +137,10 @@ export async function commitChangeSet(
   const update = changeSetUpdate(
     row.id,
     { ...changes, ...recorded.head },
-    { newRound: options.newRound ?? false, ...(guard === null ? {} : { expectVersion: guard }) },
+    { newRound: options.newRound ?? false, ...(access.mode === 'locked' ? {} : { expectVersion: access.version }) },
   );
-  if (guard === null && counted.length === 0) {
-    const { rows } = await runWrites<{ version: number }>(scope.tx, [...writes, update]);
+  if (access.mode === 'locked' && counted.length === 0) {
+    const { rows } = await runWrites<{ version: number }>(access.tx, [...writes, update]);
     return { version: rows[0]!.version, ...recorded.head };
   }
   // The counted writes are w0… (first), the update is the last CTE.
@@ -129,6 +153,6 @@ export async function commitChangeSet(
         : `CASE WHEN ${found} = ${p.add(options.counted!.rows)}::bigint THEN ${version} END`
     }) AS version`;
   const statement = [...writes, update, guarded];
-  const { rows } = await runWrites<{ version: number }>(scope.tx, statement);
+  const { rows } = await runWrites<{ version: number }>(writer(access), statement);
   return { version: rows[0]!.version, ...recorded.head };
 }

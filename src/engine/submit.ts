@@ -3,24 +3,15 @@
 // (or straight to APPROVED when no approval is required).
 import { requiredApprovals, stepAudience, unsatisfiableSteps } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
-import { assertTransition } from '../core/lifecycle.js';
 import { planItems } from '../core/plan.js';
 import { stepsOf } from '../core/policy.js';
 import type { ApprovalStep, ChangeSet, Item, PolicyEvaluation, Principal, Status } from '../core/types.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
 import { findCandidates } from '../store/principals.js';
-import { actorContext, type EngineContext } from './context.js';
-import { Journal } from './journal.js';
-import {
-  auditEvaluation,
-  evaluateFor,
-  mergeEvaluations,
-  Refusal,
-  recordDenial,
-  withRecordedRefusal,
-} from './policies.js';
-import { commitChangeSet, optimistic, refuse } from './scope.js';
+import { runAction } from './action.js';
+import type { EngineContext } from './context.js';
+import { refuse } from './scope.js';
 import { loadStatesFor } from './targets.js';
 import { changeSetView } from './view.js';
 
@@ -80,31 +71,27 @@ function stepsAtSubmit(ctx: EngineContext, row: ChangeSetRow, evaluations: Polic
   return [risk, ...stepsOf(ctx.config.policies, evaluations)];
 }
 
-export async function submitChangeSet(ctx: EngineContext, actor: Principal, reference: string): Promise<ChangeSet> {
-  return withRecordedRefusal(() =>
-    optimistic(ctx, reference, async (scope) => {
-      const { tx, row, items, approvals } = scope;
-      assertTransition('submit', row.status, actorContext(row, actor));
-      const policy = evaluateFor(ctx, 'submit', row, items, actor);
-      if (policy.denials.length > 0) return new Refusal(await recordDenial(scope, actor, 'submit', policy));
-      const notApplicable = await itemsNotApplicable(tx, items);
-      if (notApplicable) refuse(scope, notApplicable);
-      const policy_evaluations = mergeEvaluations(row.policy_evaluations, policy, 'submit');
-      const approval_steps = stepsAtSubmit(ctx, row, policy_evaluations);
+export function submitChangeSet(ctx: EngineContext, actor: Principal, reference: string): Promise<ChangeSet> {
+  return runAction(ctx, actor, reference, {
+    action: 'submit',
+    mode: 'optimistic',
+    policy: { action: 'submit' },
+    decide: async ({ scope, journal, now, at, evaluations }) => {
+      const { db, access, row, items, approvals } = scope;
+      const notApplicable = await itemsNotApplicable(db, items);
+      if (notApplicable) refuse(access, notApplicable);
+      const approval_steps = stepsAtSubmit(ctx, row, evaluations);
       const required_approvals = requiredApprovals(approval_steps);
-      const candidates = await eligibleCandidates(tx, row, approval_steps);
+      const candidates = await eligibleCandidates(db, row, approval_steps);
       const short = unsatisfiable(approval_steps, candidates, row.created_by);
-      if (short) refuse(scope, short);
-      const now = ctx.clock();
-      const at = now.toISOString();
+      if (short) refuse(access, short);
       const approved = required_approvals === 0;
       const hours = ctx.config.approval.deadline_hours[row.priority];
       const deadline = approved ? null : new Date(now.getTime() + hours * 3_600_000).toISOString();
       const status: Status = approved ? 'APPROVED' : 'PENDING_APPROVAL';
-      const journal = new Journal(actor.id, at)
+      journal
         .audit('submit', { status, content_hash: row.content_hash, approval_deadline: deadline })
         .event('changeset.submitted', { approval_deadline: deadline, required_approvals });
-      auditEvaluation(journal, 'submit', policy);
       if (approved) journal.event('changeset.approved', { required_approvals: 0 });
       else {
         for (const approver of candidates) {
@@ -116,19 +103,19 @@ export async function submitChangeSet(ctx: EngineContext, actor: Principal, refe
           });
         }
       }
-      const changes = {
-        status,
-        approval_steps,
-        required_approvals,
-        policy_evaluations,
-        submitted_at: at,
-        approval_deadline: deadline,
-        received_approvals: 0,
-        updated_at: at,
-        updated_by: actor.id,
+      return {
+        changes: {
+          status,
+          approval_steps,
+          required_approvals,
+          policy_evaluations: evaluations,
+          submitted_at: at,
+          approval_deadline: deadline,
+          received_approvals: 0,
+        },
+        commit: { newRound: true },
+        answer: (committed) => changeSetView(committed, items, approvals),
       };
-      const committed = await commitChangeSet(scope, journal, changes, { newRound: true });
-      return changeSetView({ ...row, ...changes, ...committed }, items, approvals);
-    }),
-  );
+    },
+  });
 }

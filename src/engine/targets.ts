@@ -15,7 +15,7 @@ import {
   targetWrites,
 } from '../store/resources.js';
 import type { Write } from '../store/statement.js';
-import type { CommitOptions, Scope } from './scope.js';
+import type { ActionMode, CommitOptions } from './scope.js';
 
 export async function loadStatesFor(
   tx: Queryable,
@@ -44,13 +44,13 @@ export const keyOf = (target: Target): string => targetKey(target.target_type, t
  * fails the statement.
  */
 export function targetCommit(
-  scope: Pick<Scope, 'guard'>,
+  access: ActionMode,
   writes: TargetWrites,
   before: ReadonlyMap<string, TargetState>,
   context: { changeSet: string; actor: string; at: string },
   others: readonly (Write | null)[],
 ): CommitOptions {
-  if (scope.guard === null) return { writes: [...targetWrites(writes, context), ...others] };
+  if (access.mode === 'locked') return { writes: [...targetWrites(writes, context), ...others] };
   const expected = writes.states.map((s) => ({ ...s, expected: before.get(keyOf(s))?.version ?? 0 }));
   return {
     counted: { writes: guardedStateWrites(expected, context), rows: writes.states.length },

@@ -1,18 +1,13 @@
 // Queries on change_set_items, written and updated many rows per statement.
-import type { Item, ItemError, ItemStatus, Json, OperationType, PatchOperation } from '../core/types.js';
+import type { ItemUpdate, StoredItem } from '../core/item-record.js';
+import type { Item, Json, OperationType, PatchOperation } from '../core/types.js';
 import { json, type Queryable } from './db.js';
 import { keyed, runWrites, type Write } from './statement.js';
 
-/** An item with what apply recorded about the target before it wrote, for rollback. */
-export interface StoredItem extends Item {
-  previous_present: boolean | null;
-  previous_state: Json | null;
-  previous_version: number | null;
-  applied_order: number | null;
-}
+export type { ItemUpdate, StoredItem } from '../core/item-record.js';
 
-export interface ItemRow {
-  id: string;
+/** An item's row: its content, and its outcome as apply records it (ItemUpdate). */
+export interface ItemRow extends ItemUpdate {
   sequence: number;
   key: string;
   operation_type: OperationType;
@@ -25,13 +20,6 @@ export interface ItemRow {
   has_before_state: boolean;
   base_version: number | null;
   depends_on: string[];
-  status: ItemStatus;
-  error: ItemError | null;
-  applied_version: number | null;
-  previous_present: boolean | null;
-  previous_state: Json | null;
-  previous_version: number | null;
-  applied_order: number | null;
 }
 
 /** A stored row (or its JSON from `json_agg`) as an item. */
@@ -137,17 +125,6 @@ export async function insertItems(db: Queryable, changeSet: string, items: reado
 
 export async function deleteItems(db: Queryable, changeSet: string): Promise<void> {
   await db.query('DELETE FROM change_set_items WHERE change_set = $1', [changeSet]);
-}
-
-export interface ItemUpdate {
-  id: string;
-  status: ItemStatus;
-  error: ItemError | null;
-  applied_version: number | null;
-  previous_present: boolean | null;
-  previous_state: Json | null;
-  previous_version: number | null;
-  applied_order: number | null;
 }
 
 /** The UPDATE of items' outcomes (null when there are none), for `runWrites`. */

@@ -1,14 +1,14 @@
 // The built-in resource store: current states (locked while a change-set writes them) and history.
+import type { HistoryWrite, Target, TargetWrite } from '../core/item-record.js';
 import type { TargetState } from '../core/item-semantics.js';
 import { targetKey } from '../core/item-semantics.js';
+import type { LaterWrite } from '../core/rollback-decision.js';
 import type { Json } from '../core/types.js';
 import { iso, json, type Queryable } from './db.js';
 import { keyed, type Write } from './statement.js';
 
-export interface Target {
-  target_type: string;
-  target_id: string;
-}
+export type { HistoryWrite, Target, TargetWrite } from '../core/item-record.js';
+export type { LaterWrite } from '../core/rollback-decision.js';
 
 export function distinctTargets(items: readonly Target[]): Target[] {
   const seen = new Map<string, Target>();
@@ -83,17 +83,6 @@ export async function loadFirstStates(db: Queryable, targets: readonly Target[])
 
 /** A resource row's key, as the statement checks compare them (store/statement.ts). */
 const targetRow = (target: Target): [string, string] => [target.target_type, target.target_id];
-
-export interface TargetWrite extends Target {
-  present: boolean;
-  state: Json;
-  version: number;
-}
-
-export interface HistoryWrite extends TargetWrite {
-  operation: string;
-  item: string | null;
-}
 
 export interface TargetWrites {
   states: readonly TargetWrite[];
@@ -198,14 +187,6 @@ export function historyInsert(
        version integer, present boolean, state jsonb, operation text, item uuid)`,
   );
 }
-
-export type LaterWrite = {
-  version: number;
-  /** The writing change-set's human id. */
-  change_set: string;
-  present: boolean;
-  state: Json;
-};
 
 /**
  * The writes to each target after the given version by change-sets other than `exclude`, oldest

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Json } from '../../src/core/types.js';
 import type { ApplyResult } from '../../src/engine/apply.js';
-import type { PlanResult } from '../../src/engine/plan.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture, uiButton } from '../helpers/fixture.js';
 import {
@@ -174,10 +173,11 @@ describeEachBackend('engine apply', (backend) => {
     for (const [status, step] of steps) {
       await step();
       const before = await footprint(body.change_set_id, [kept, made]);
-      const dry = (await f.engine.apply(f.p['olga']!, body.change_set_id, { mode: 'DRY_RUN' })) as PlanResult;
+      // DRY_RUN is the plan (Engine.plan; the HTTP apply route answers it): apply refuses it.
+      const dry = await rejection(f.engine.apply(f.p['olga']!, body.change_set_id, { mode: 'DRY_RUN' }));
       const plan = await f.engine.plan(body.change_set_id);
       expect(await footprint(body.change_set_id, [kept, made])).toEqual(before);
-      expect(dry).toEqual(plan);
+      expect(dry).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'mode' }] });
       expect(plan).toMatchObject({ change_set_id: body.change_set_id, status, mode: 'DRY_RUN' });
       if (status === 'APPLIED') {
         expect(plan.items.map((i) => i.status)).toEqual(['APPLIED', 'APPLIED', 'APPLIED']);

@@ -314,9 +314,11 @@ class Apply extends OnChangeSet {
   override able = (m: Model, cs: model.ChangeSetModel) =>
     [cs.creator, 'olga', 'root'].filter((p) => m.principals.get(p)?.active);
   act = async (r: Real, uuid: string, actor: Principal) => {
-    const result = await r.engine.apply(actor, uuid, { mode: this.mode });
+    // DRY_RUN through the apply route is the plan (Engine.plan): no actor check, nothing written.
+    const result =
+      this.mode === 'DRY_RUN' ? await r.engine.plan(uuid) : await r.engine.apply(actor, uuid, { mode: this.mode });
     if (this.mode === 'DRY_RUN' && this.plannable) {
-      expect((result as { would_succeed: boolean }).would_succeed, 'plan would_succeed').toBe(this.wouldSucceed);
+      expect('would_succeed' in result && result.would_succeed, 'plan would_succeed').toBe(this.wouldSucceed);
     }
     return result;
   };

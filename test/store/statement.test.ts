@@ -123,7 +123,7 @@ describeEachBackend('statement rules on the database', (backend) => {
   it('refuses an optimistic action that writes before its guarded statement, and keeps nothing of it', async () => {
     const cs = await draft();
     const act = optimistic(f.engine.ctx, cs.id, async (scope) => {
-      await scope.tx.query('UPDATE change_sets SET title = $2 WHERE id = $1::uuid', [scope.row.id, 'sneaked']);
+      await scope.db.query('UPDATE change_sets SET title = $2 WHERE id = $1::uuid', [scope.row.id, 'sneaked']);
       return commitChangeSet(scope, journal(), { title: 'committed' });
     });
     await expect(act).rejects.toThrow(/a write outside the guarded statement in an optimistic action/);
@@ -134,7 +134,7 @@ describeEachBackend('statement rules on the database', (backend) => {
   it('refuses an optimistic action that writes through runWrites without the guard', async () => {
     const cs = await draft();
     const act = optimistic(f.engine.ctx, cs.id, (scope) =>
-      runWrites(scope.tx, [itemsReset(scope.row.id), changeSetUpdate(scope.row.id, { title: 'unguarded' })]),
+      runWrites(scope.db, [itemsReset(scope.row.id), changeSetUpdate(scope.row.id, { title: 'unguarded' })]),
     );
     await expect(act).rejects.toThrow(StatementRuleError);
     expect((await f.engine.get(cs.id)).title).toBe(cs.title);
@@ -144,20 +144,24 @@ describeEachBackend('statement rules on the database', (backend) => {
     const cs = await draft();
     const twice = optimistic(f.engine.ctx, cs.id, async (scope) => {
       const first = await commitChangeSet(scope, journal(), { title: 'first' });
-      await commitChangeSet({ ...scope, guard: first.version }, journal(), { title: 'second' });
+      await commitChangeSet(
+        { ...scope, access: { mode: 'optimistic', db: scope.db, version: first.version } },
+        journal(),
+        { title: 'second' },
+      );
     });
     await expect(twice).rejects.toThrow(/a second guarded statement/);
     expect((await f.engine.get(cs.id)).title).toBe('first');
-    const script = optimistic(f.engine.ctx, cs.id, (scope) => scope.tx.exec('SELECT 1'));
+    const script = optimistic(f.engine.ctx, cs.id, (scope) => scope.db.exec('SELECT 1'));
     await expect(script).rejects.toThrow(/runs no scripts/);
   });
 
   it('lets an optimistic action read, then write through commitChangeSet once', async () => {
     const cs = await draft();
     const version = await optimistic(f.engine.ctx, cs.id, async (scope) => {
-      expect(await loadItems(scope.tx, scope.row.id)).toHaveLength(cs.items.length);
+      expect(await loadItems(scope.db, scope.row.id)).toHaveLength(cs.items.length);
       const committed = await commitChangeSet(scope, journal(), { title: 'read then written' });
-      await loadItems(scope.tx, scope.row.id);
+      await loadItems(scope.db, scope.row.id);
       return committed.version;
     });
     expect(await f.engine.get(cs.id)).toMatchObject({ title: 'read then written', version });
@@ -168,8 +172,8 @@ describeEachBackend('statement rules on the database', (backend) => {
     let runs = 0;
     await optimistic(f.engine.ctx, cs.id, async (scope) => {
       runs++;
-      if (scope.guard !== null) throw new NeedsLock('test');
-      await scope.tx.query('UPDATE change_set_items SET key = key WHERE change_set = $1::uuid', [scope.row.id]);
+      if (scope.access.mode === 'optimistic') throw new NeedsLock('test');
+      await scope.access.tx.query('UPDATE change_set_items SET key = key WHERE change_set = $1::uuid', [scope.row.id]);
       return commitChangeSet(scope, journal(), { title: 'locked' });
     });
     expect(runs).toBe(2);

@@ -146,9 +146,12 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
       },
     },
     async (request) => {
+      const actor = actorOf(request);
+      // DRY_RUN writes nothing: it answers the plan.
+      if (request.body?.mode === 'DRY_RUN') return engine.plan(request.params.id);
       try {
-        const result = await engine.apply(actorOf(request), request.params.id, request.body);
-        if (result.mode !== 'DRY_RUN') metrics.applies.inc({ result: result.success ? 'success' : 'partial' });
+        const result = await engine.apply(actor, request.params.id, request.body);
+        metrics.applies.inc({ result: result.success ? 'success' : 'partial' });
         return result;
       } catch (error) {
         if (error instanceof LedgerError && error.code === 'APPLY_FAILED') metrics.applies.inc({ result: 'failed' });

@@ -1,4 +1,4 @@
-// The configuration file's shape (SPEC §12) as a TypeBox schema, and the translation of its
+// The configuration file's shape (docs/configuration.md) as a TypeBox schema, and the translation of its
 // validation errors into one problem per path with a message a person can act on.
 // Risk numbers are only type-checked here: their ranges belong to core's validateRiskConfig.
 // The building blocks (and Problem) are core/config-kit.ts; the `risk` section is core's, the

@@ -1,4 +1,4 @@
-// The one configuration loader (SPEC §12): an optional YAML file plus the environment, validated
+// The one configuration loader (docs/configuration.md): an optional YAML file plus the environment, validated
 // into a deep-frozen Config. Every problem is reported at once, each at its exact path.
 
 import { existsSync, readFileSync } from 'node:fs';

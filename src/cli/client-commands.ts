@@ -1,4 +1,4 @@
-// Client commands over the HTTP API: `changeset …` and `resource …` (SPEC §14).
+// Client commands over the HTTP API: `changeset …` and `resource …` (docs/design.md#cli).
 // Human-readable by default; --json prints the API's JSON as it came.
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';

@@ -34,7 +34,7 @@ export interface ApiErrorDetail {
   [key: string]: unknown;
 }
 
-/** The API's error shape (SPEC §11). */
+/** The API's error shape (docs/errors.md). */
 export interface ApiErrorBody {
   statusCode: number;
   code: string;

@@ -1,4 +1,4 @@
-// RFC 8785 JSON Canonicalization Scheme, and the content hash approvals are bound to (SPEC §2):
+// RFC 8785 JSON Canonicalization Scheme, and the content hash approvals are bound to (docs/design.md#change-sets-and-items):
 // the same content always hashes the same, whatever the key order it arrived in.
 
 import { createHash } from 'node:crypto';

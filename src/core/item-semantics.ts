@@ -1,4 +1,4 @@
-// What one item does to one target of the resource store (SPEC §7), and what a whole
+// What one item does to one target of the resource store (docs/design.md#item-operations), and what a whole
 // change-set would do, simulated in application order without touching any storage.
 
 import { applyPatch, type Operation } from 'rfc6902';

@@ -1,4 +1,4 @@
-// The dry-run plan (SPEC §7 DRY_RUN and GET …/plan): what applying the change-set would do now.
+// The dry-run plan (docs/design.md#apply-modes: DRY_RUN and GET …/plan): what applying the change-set would do now.
 
 import { createPatch } from 'rfc6902';
 import { orderItems } from './item-order.js';

@@ -1,4 +1,4 @@
-// Risk assessment (SPEC §4): five factors, a weighted score, a level, the approvals the score
+// Risk assessment (docs/design.md#risk-model): five factors, a weighted score, a level, the approvals the score
 // asks for, and whether the change-set may skip review. Pure: every input is passed in.
 
 import { Type } from 'typebox';
@@ -174,7 +174,7 @@ export function assessRisk(subject: RiskSubject, config: RiskConfig = DEFAULT_RI
     factors,
     recommendations: config.recommendations.filter((rule) => factors[rule.factor] > rule.above).map((r) => r.message),
     auto_approve: autoApprove,
-    // Anything not auto-approved needs a reviewer, even at a LOW score (SPEC §15.2).
+    // Anything not auto-approved needs a reviewer, even at a LOW score (docs/design.md#deliberate-choices).
     required_approvals: Math.max(approvalsByScore, autoApprove ? 0 : 1),
   };
 }

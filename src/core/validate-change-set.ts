@@ -1,4 +1,4 @@
-// Validation of the create and edit bodies (SPEC §2): every problem reported at once, each at
+// Validation of the create and edit bodies (docs/design.md#change-sets-and-items): every problem reported at once, each at
 // its path, defaults filled in. Never throws, whatever the input.
 
 import { LedgerError } from './errors.js';

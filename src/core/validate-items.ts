@@ -1,4 +1,4 @@
-// Validation of change-set items (SPEC §2), and the checks every body field shares: strings,
+// Validation of change-set items (docs/design.md#change-sets-and-items), and the checks every body field shares: strings,
 // JSON values and issue paths. Checks record issues and return INVALID instead of throwing, so
 // a caller can report every problem at once.
 

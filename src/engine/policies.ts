@@ -10,7 +10,7 @@ import { Journal } from './journal.js';
 import { commitChangeSet, type Scope } from './scope.js';
 import { itemView, summaryOf } from './view.js';
 
-/** What a condition sees: SPEC §6's variables. */
+/** What a condition sees: the variables of docs/policies.md#variables. */
 function variables(row: ChangeSetRow, items: readonly Item[], actor: Principal, action: PolicyAction, now: Date) {
   const changeSet = summaryOf(row);
   const { id, kind, display_name, email, slack_id, groups, risk, active } = actor;

@@ -1,4 +1,4 @@
-// Approval deadlines (SPEC §5): at the deadline a reminder to every approver who has not decided,
+// Approval deadlines (docs/design.md#deadlines-reminders-and-escalation): at the deadline a reminder to every approver who has not decided,
 // after `escalate_after` an escalation to the escalation contacts, and with `on_expiry: reject`
 // a rejection after `expire_after`. Each is claimed with FOR UPDATE SKIP LOCKED and written with
 // its flag in one transaction, so however many instances run a pass, each happens once per round.

@@ -1,5 +1,5 @@
 // The review dashboard: its built static files (src/web → dist/web) and the page every dashboard
-// route answers with (the app routes in the browser). Public by SPEC §10: no data without a token.
+// route answers with (the app routes in the browser). Public by docs/design.md#identity-and-access: no data without a token.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -269,7 +269,7 @@ export const RedeemBody = Type.Object(
 /** Response schemas document the API; handlers return domain types, so the map is not type-checked against them. */
 export const responses = (map: Record<string | number, TSchema>): unknown => map;
 
-// Events and deliveries (SPEC §8).
+// Events and deliveries (docs/design.md#events).
 export const EventsQuery = Type.Object(
   {
     type: Type.Optional(Type.String({ maxLength: 1000, description: 'comma-separated event types' })),

@@ -1,4 +1,4 @@
-// Queries for the approval deadline notices (SPEC §5): which pending change-sets are due for a
+// Queries for the approval deadline notices (docs/design.md#deadlines-reminders-and-escalation): which pending change-sets are due for a
 // reminder, an escalation or an expiry, and the flags that say this round's notice was handled.
 import { type ChangeSetRow, toChangeSetRow } from './change-sets.js';
 import type { Queryable } from './db.js';

@@ -18,7 +18,7 @@ const CREATOR = 'Agent-D';
 interface ActorCase {
   kind: string;
   ctx: ActorContext;
-  /** The roles of SPEC §3 this principal holds on the change-set. */
+  /** The roles of docs/design.md#lifecycle this principal holds on the change-set. */
   roles: Role[];
 }
 
@@ -29,7 +29,7 @@ const actor = (id: string, groups: string[], isEligibleApprover: boolean, active
 });
 
 // isEligibleApprover is what core/approvals computes for a change-set created by Agent-D with
-// approval_chain ['alice']: group admin is always eligible (SPEC §5), an operator is not.
+// approval_chain ['alice']: group admin is always eligible (docs/design.md#approvals), an operator is not.
 const ACTORS: ActorCase[] = [
   { kind: 'creator', ctx: actor(CREATOR, [], false), roles: ['creator'] },
   { kind: 'eligible approver', ctx: actor('alice', [], true), roles: ['approver'] },
@@ -52,12 +52,12 @@ function refusal(fn: () => void): LedgerError {
 }
 
 describe('the lifecycle table', () => {
-  it('has exactly the actions of SPEC §3', () => {
+  it('has exactly the actions of docs/design.md#lifecycle', () => {
     expect([...ACTIONS].sort()).toEqual(Object.keys(SPEC_LIFECYCLE).sort());
     expect(Object.keys(LIFECYCLE).sort()).toEqual(Object.keys(SPEC_LIFECYCLE).sort());
   });
 
-  it.each(ACTIONS)('%s: statuses, outcomes and actors are those of SPEC §3', (action) => {
+  it.each(ACTIONS)('%s: statuses, outcomes and actors are those of docs/design.md#lifecycle', (action) => {
     const rule = LIFECYCLE[action];
     const spec = SPEC_LIFECYCLE[action];
     expect([...rule.from].sort()).toEqual([...spec.from].sort());

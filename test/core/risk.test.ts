@@ -7,7 +7,7 @@ import {
   validateRiskConfig,
 } from '../../src/core/risk.js';
 
-// Expected scores below are worked by hand from SPEC §4 with the default weights:
+// Expected scores below are worked by hand from docs/design.md#risk-model with the default weights:
 //   N = 30·op + 35·target + 15·agent + 15·scope + 5·quantity,  score = floor((N + 50) / 100)
 
 type Item = RiskSubject['items'][number];
@@ -39,7 +39,7 @@ const OPERATION_ADVICE = 'Consider breaking down high-risk operations into small
 const TARGET_ADVICE = 'Additional security review recommended for sensitive targets';
 const QUANTITY_ADVICE = 'Consider batching operations to reduce scope';
 
-describe('assessRisk: the SPEC §4 worked examples', () => {
+describe('assessRisk: the worked examples of docs/design.md#worked-examples', () => {
   it('auto-approves a low-risk UI change by Agent-A', () => {
     // N = 150 + 0 + 225 + 225 + 25 = 625 → floor(675 / 100) = 6
     expect(assessRisk(subject())).toEqual({

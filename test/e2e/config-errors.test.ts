@@ -1,5 +1,5 @@
 // A bad configuration stops the real process at start-up: a non-zero exit, and stderr names the
-// exact place to fix (SPEC §12), or refuses a database newer than the code (SPEC §13).
+// exact place to fix (docs/configuration.md), or refuses a database newer than the code (docs/design.md#storage-and-deployment).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';

@@ -123,29 +123,32 @@ describeEachBackend('engine apply', (backend) => {
     expect(done.items.every((i) => i.status === 'APPLIED')).toBe(true);
   });
 
-  it.each(['AUTO', 'ATOMIC', 'BEST_EFFORT'])('%s returns the result shape of SPEC §7', async (mode) => {
-    const [kept, made] = [newTarget('kept'), newTarget('made')];
-    await seedTarget(f, kept, { n: 1 });
-    const cs = await approvedChangeSet(f, [update(kept, { n: 2 }), create(made, [1])]);
-    const result = await apply(cs.id, mode);
-    expect(Object.keys(result).sort().join(' ')).toBe(RESULT_KEYS);
-    expect(result).toEqual({
-      success: true,
-      mode,
-      status: 'APPLIED',
-      applied_items: 2,
-      failed_items: 0,
-      skipped_items: 0,
-      errors: [],
-      items: [
-        { item_id: cs.items[0]!.id, key: '0', status: 'APPLIED', from_version: 1, to_version: 2 },
-        { item_id: cs.items[1]!.id, key: '1', status: 'APPLIED', from_version: 0, to_version: 1 },
-      ],
-      applied_at: f.clock.now.toISOString(),
-      applied_by: 'olga',
-    });
-    expect(await f.engine.get(cs.id)).toMatchObject({ status: 'APPLIED', applied_by: 'olga' });
-  });
+  it.each(['AUTO', 'ATOMIC', 'BEST_EFFORT'])(
+    '%s returns the result shape of docs/design.md#apply-and-rollback',
+    async (mode) => {
+      const [kept, made] = [newTarget('kept'), newTarget('made')];
+      await seedTarget(f, kept, { n: 1 });
+      const cs = await approvedChangeSet(f, [update(kept, { n: 2 }), create(made, [1])]);
+      const result = await apply(cs.id, mode);
+      expect(Object.keys(result).sort().join(' ')).toBe(RESULT_KEYS);
+      expect(result).toEqual({
+        success: true,
+        mode,
+        status: 'APPLIED',
+        applied_items: 2,
+        failed_items: 0,
+        skipped_items: 0,
+        errors: [],
+        items: [
+          { item_id: cs.items[0]!.id, key: '0', status: 'APPLIED', from_version: 1, to_version: 2 },
+          { item_id: cs.items[1]!.id, key: '1', status: 'APPLIED', from_version: 0, to_version: 1 },
+        ],
+        applied_at: f.clock.now.toISOString(),
+        applied_by: 'olga',
+      });
+      expect(await f.engine.get(cs.id)).toMatchObject({ status: 'APPLIED', applied_by: 'olga' });
+    },
+  );
 
   it('DRY_RUN and plan return the plan and write nothing, in every status', async () => {
     const [kept, made] = [newTarget('kept'), newTarget('made')];

@@ -1,5 +1,5 @@
 // Several instances started at once with the same CHANGELEDGER_ADMIN_TOKEN all start: one of them
-// issues the token, the others find it (SPEC §13: any number of instances on one database).
+// issues the token, the others find it (docs/design.md#storage-and-deployment: any number of instances on one database).
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

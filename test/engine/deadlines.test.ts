@@ -1,4 +1,4 @@
-// Approval deadlines (SPEC §5): a reminder at the deadline to the approvers who have not decided,
+// Approval deadlines (docs/design.md#deadlines-reminders-and-escalation): a reminder at the deadline to the approvers who have not decided,
 // an escalation to the escalation contacts after escalate_after, an optional expiry — each once per
 // round of approval, also when several instances run the same pass at the same moment.
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Every row of SPEC §3's lifecycle table, end to end through the Engine: each action in each
+// Every row of the lifecycle table of docs/design.md#lifecycle, end to end through the Engine: each action in each
 // status by each kind of actor is allowed (and lands in the status the table names) or refused
 // (409 INVALID_TRANSITION for the status, else 403 FORBIDDEN for the actor), and a refusal stores
 // nothing. Refusals share one change-set per status; each success gets a fresh one.
@@ -19,7 +19,7 @@ const ACTORS: { id: string; kind: string; roles: Role[] }[] = [
   { id: 'alice', kind: 'eligible approver', roles: ['approver'] },
   { id: 'bob', kind: 'ineligible principal', roles: [] },
   { id: 'olga', kind: 'operator', roles: ['operator'] },
-  // Group admin is always an eligible approver (SPEC §5).
+  // Group admin is always an eligible approver (docs/design.md#approvals).
   { id: 'root', kind: 'admin', roles: ['admin', 'approver'] },
 ];
 
@@ -66,7 +66,7 @@ interface Reached {
 }
 
 describe('the matrix itself', () => {
-  it('has an outcome in SPEC §3 for every allowed (action, status) and none for the others', () => {
+  it('has an outcome in docs/design.md#lifecycle for every allowed (action, status) and none for the others', () => {
     for (const action of ACTIONS) {
       expect(Object.keys(OUTCOME[action]).sort()).toEqual([...SPEC_LIFECYCLE[action].from].sort());
       for (const to of Object.values(OUTCOME[action])) expect(SPEC_LIFECYCLE[action].to).toContain(to);
@@ -94,7 +94,7 @@ describeEachBackend('lifecycle matrix', (backend) => {
     return (await f.engine.get(id)).status;
   }
 
-  /** SPEC §7: the second item of a 2-item change-set fails because another change-set created its target after approval. */
+  /** docs/design.md#apply-and-rollback: the second item of a 2-item change-set fails because another change-set created its target after approval. */
   async function reachPartiallyApplied(): Promise<Reached> {
     const first = target('partial');
     const contested = target('contested');
@@ -110,7 +110,7 @@ describeEachBackend('lifecycle matrix', (backend) => {
     expect(cs.required_approvals).toBe(1);
     await f.engine.submit(p(CREATOR), cs.id);
     await f.engine.decide(p('alice'), cs.id, { decision: 'APPROVED' });
-    // Auto-approved (SPEC's first worked example, on a CONFIG target): takes the contested target.
+    // Auto-approved (the first worked example of docs/design.md#worked-examples, on a CONFIG target): takes the contested target.
     const other = await f.engine.create(
       p('Agent-A'),
       uiButton({
@@ -233,7 +233,7 @@ describeEachBackend('lifecycle matrix', (backend) => {
   }
 
   describe('beyond the matrix', () => {
-    /** SPEC §4: Agent-C, SECURITY, two CREATEs of SECURITY_POLICY targets → score 51, HIGH, 2 approvals. */
+    /** docs/design.md#risk-model: Agent-C, SECURITY, two CREATEs of SECURITY_POLICY targets → score 51, HIGH, 2 approvals. */
     async function needingTwo(): Promise<ChangeSet> {
       const items = ['a', 'b'].map((name) => ({
         operation_type: 'CREATE',
@@ -435,7 +435,7 @@ describeEachBackend('lifecycle matrix', (backend) => {
     });
     afterAll(() => g.db.close());
 
-    // SPEC §4 and §15.2: a change-set the risk model does not auto-approve needs at least one
+    // docs/design.md#risk-model and docs/design.md#deliberate-choices: a change-set the risk model does not auto-approve needs at least one
     // approval, even at a LOW score; so the first worked example becomes a DRAFT needing 1.
     it('creates the first worked example as a DRAFT needing 1 approval, and submit asks for it', async () => {
       const cs = await g.engine.create(g.p['Agent-A']!, uiButton({ approval_chain: ['alice'] }));

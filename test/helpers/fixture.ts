@@ -62,7 +62,7 @@ export async function makeFixture(
 let counter = 0;
 export const uniqueId = (prefix = 'CS'): string => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
 
-/** SPEC's first worked example: auto-approved (Agent-A, UI_LAYOUT, one CREATE). */
+/** The first worked example of docs/design.md#worked-examples: auto-approved (Agent-A, UI_LAYOUT, one CREATE). */
 export function uiButton(overrides: Record<string, unknown> = {}) {
   return {
     change_set_id: uniqueId(),

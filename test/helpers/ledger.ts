@@ -105,7 +105,7 @@ export async function expectContiguousHistory(f: Fixture, target_id: string) {
 export type FiveKeys = 'a' | 'b' | 'c' | 'd' | 'e';
 
 /**
- * SPEC §7's acceptance shape: five approved items whose third (key c) stops matching after approval,
+ * The acceptance shape of docs/design.md#apply-and-rollback: five approved items whose third (key c) stops matching after approval,
  * because another change-set (`later`) changed its target. Item d depends on c; e is independent.
  * a creates, b patches (base_version 1), c updates (before_state {v:1}), d creates, e deletes.
  */

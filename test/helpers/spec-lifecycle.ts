@@ -1,9 +1,9 @@
-// SPEC §3's lifecycle table written out by hand, independently of src/core/lifecycle.ts, so the
+// The lifecycle table of docs/design.md#lifecycle written out by hand, independently of src/core/lifecycle.ts, so the
 // lifecycle tests compare the code with the specification rather than with itself.
 import type { Action } from '../../src/core/lifecycle.js';
 import type { Status } from '../../src/core/types.js';
 
-/** The roles the table names. An admin is also an eligible approver (SPEC §5: members of group admin). */
+/** The roles the table names. An admin is also an eligible approver (docs/design.md#approvals: members of group admin). */
 export type Role = 'creator' | 'approver' | 'operator' | 'admin';
 
 export interface SpecRule {
@@ -24,7 +24,7 @@ export const SPEC_LIFECYCLE: Readonly<Record<Action, SpecRule>> = {
   close: { from: ['DRAFT', 'PENDING_APPROVAL', 'APPROVED'], to: ['REJECTED'], who: ['creator', 'admin'] },
   approve: { from: ['PENDING_APPROVAL'], to: ['PENDING_APPROVAL', 'APPROVED'], who: ['approver'] },
   reject: { from: ['PENDING_APPROVAL', 'APPROVED'], to: ['REJECTED'], who: ['approver'] },
-  // A BEST_EFFORT apply that applies nothing leaves the status unchanged (SPEC §7).
+  // A BEST_EFFORT apply that applies nothing leaves the status unchanged (docs/design.md#apply-and-rollback).
   apply: {
     from: ['APPROVED', 'PARTIALLY_APPLIED'],
     to: ['APPLIED', 'PARTIALLY_APPLIED', 'APPROVED'],
@@ -37,6 +37,6 @@ export const SPEC_LIFECYCLE: Readonly<Record<Action, SpecRule>> = {
 export const specAllows = (action: Action, roles: readonly Role[]): boolean =>
   SPEC_LIFECYCLE[action].who.some((role) => roles.includes(role));
 
-/** The refusal message SPEC §3 asks for: the current status and the statuses the action needs. */
+/** The refusal message docs/design.md#lifecycle asks for: the current status and the statuses the action needs. */
 export const transitionMessage = (action: Action, status: Status): string =>
   `status is ${status}, ${action} needs ${SPEC_LIFECYCLE[action].from.join(' or ')}`;

@@ -1,6 +1,6 @@
-// Every route of the API × every kind of caller → the status SPEC §3 (who may act), §10 (identity
-// and access) and §11 (error shape) ask for. The table below is the specification written out by
-// hand: check a row against the SPEC, not against src/.
+// Every route of the API × every kind of caller → the status docs/design.md#lifecycle (who may act), docs/design.md#identity-and-access (identity
+// and access) and docs/errors.md (error shape) ask for. The table below is the specification written out by
+// hand: check a row against docs/design.md, not against src/.
 //
 // Callers: anonymous (no Authorization), an unknown token, a revoked token (an admin's), the
 // creator of the change-set (Agent-D), an eligible approver (alice, via approval_chain), an
@@ -51,11 +51,11 @@ function row(route: string, needs: Needs, ...statuses: number[]): Row {
 // biome-ignore format: the matrix reads as a table
 const MATRIX: readonly Row[] = [
   //  route (under /api/ledger)              needs                anon unkn revk creat appr inel oper admin
-  // Public (SPEC §11): the OpenAPI document needs no token, and a bad one is not looked at.
+  // Public (docs/design.md#http-api): the OpenAPI document needs no token, and a bad one is not looked at.
   row('GET /openapi.json',                   'nothing',           200, 200, 200, 200, 200, 200, 200, 200),
-  // Any active principal may propose (SPEC §3 "create: any active principal").
+  // Any active principal may propose (docs/design.md#lifecycle "create: any active principal").
   row('POST /changesets',                    'nothing',           401, 401, 401, 201, 201, 201, 201, 201),
-  // Reads: any authenticated principal (SPEC §10).
+  // Reads: any authenticated principal (docs/design.md#identity-and-access).
   row('GET /changesets',                     'nothing',           401, 401, 401, 200, 200, 200, 200, 200),
   row('GET /changesets/:id',                 'APPLIED',           401, 401, 401, 200, 200, 200, 200, 200),
   row('GET /changesets/:id/plan',            'APPLIED',           401, 401, 401, 200, 200, 200, 200, 200),
@@ -67,19 +67,19 @@ const MATRIX: readonly Row[] = [
   row('GET /me',                             'nothing',           401, 401, 401, 200, 200, 200, 200, 200),
   row('GET /principals',                     'nothing',           401, 401, 401, 200, 200, 200, 200, 200),
   row('GET /principals/:principal',          'principal',         401, 401, 401, 200, 200, 200, 200, 200),
-  // Transitions (SPEC §3). Edit, submit, withdraw, reopen: the creator only.
+  // Transitions (docs/design.md#lifecycle). Edit, submit, withdraw, reopen: the creator only.
   row('PATCH /changesets/:id',               'DRAFT',             401, 401, 401, 200, 403, 403, 403, 403),
   row('POST /changesets/:id/submit',         'DRAFT',             401, 401, 401, 200, 403, 403, 403, 403),
   row('POST /changesets/:id/withdraw',       'PENDING_APPROVAL',  401, 401, 401, 200, 403, 403, 403, 403),
   row('POST /changesets/:id/reopen',         'REJECTED',          401, 401, 401, 200, 403, 403, 403, 403),
   // Close: the creator or an admin (an approver rejects through /approve, not /close).
   row('POST /changesets/:id/close',          'DRAFT',             401, 401, 401, 200, 403, 403, 403, 200),
-  // Approve: an eligible approver; never the creator (separation of duties); admins are eligible (§5).
+  // Approve: an eligible approver; never the creator (separation of duties); admins are eligible (docs/design.md#approvals).
   row('POST /changesets/:id/approve',        'PENDING_APPROVAL',  401, 401, 401, 403, 200, 403, 403, 200),
   // Apply and rollback: the creator, group operator, group admin — not the approver as such.
   row('POST /changesets/:id/apply',          'APPROVED',          401, 401, 401, 200, 403, 403, 200, 200),
   row('POST /changesets/:id/rollback',       'APPLIED',           401, 401, 401, 200, 403, 403, 200, 200),
-  // Principal and token administration: group admin only (SPEC §10).
+  // Principal and token administration: group admin only (docs/design.md#identity-and-access).
   row('POST /principals',                    'nothing',           401, 401, 401, 403, 403, 403, 403, 201),
   row('PATCH /principals/:principal',        'principal',         401, 401, 401, 403, 403, 403, 403, 200),
   row('POST /principals/:principal/tokens',  'principal',         401, 401, 401, 403, 403, 403, 403, 201),

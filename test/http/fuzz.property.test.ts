@@ -2,9 +2,9 @@
 // mutations (wrong types, ~1 MB strings, ~2,000 levels of nesting, NUL, lone surrogates,
 // prototype-pollution keys, huge arrays, extreme numbers), invalid JSON text, wrong content types
 // and odd ids in the path, sent by several real principals.
-// Properties (SPEC §11): never a 5xx; every refusal has the error shape {statusCode, code, error,
-// message, details?}; a refused request leaves no row behind (SPEC §2 "Nothing is stored when
-// validation fails"; §7 is the one exception: a failed ATOMIC apply is audited).
+// Properties (docs/errors.md): never a 5xx; every refusal has the error shape {statusCode, code, error,
+// message, details?}; a refused request leaves no row behind (docs/design.md#change-sets-and-items "Nothing is stored when
+// validation fails"; docs/design.md#apply-and-rollback is the one exception: a failed ATOMIC apply is audited).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOG } from '../../src/core/errors.js';
@@ -584,12 +584,12 @@ function requestArb(route: FuzzRoute): fc.Arbitrary<FuzzRequest> {
 // ---------------------------------------------------------------------------------------------
 // Observations.
 
-/** SPEC §7: a failed ATOMIC apply is audited (and announced), and that bumps the change-set's version. */
+/** docs/design.md#apply-and-rollback: a failed ATOMIC apply is audited (and announced), and that bumps the change-set's version. */
 const WRITTEN_BY_A_FAILED_APPLY = new Set(['audit_entries', 'outbox_events', 'change_set_versions']);
 
 const ERROR_KEYS = new Set(['statusCode', 'code', 'error', 'message', 'details']);
 
-/** What is wrong with an error response (SPEC §11: {statusCode, code, error, message, details?}). */
+/** What is wrong with an error response (docs/errors.md: {statusCode, code, error, message, details?}). */
 function errorShapeProblems(status: number, text: string): string[] {
   let body: unknown;
   try {

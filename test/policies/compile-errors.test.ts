@@ -1,4 +1,4 @@
-// A condition that does not compile stops the start (SPEC §6): the loader names the policy and
+// A condition that does not compile stops the start (docs/design.md#policies): the loader names the policy and
 // gives the compiler's message, and neither `startServer` nor `changeledger serve` starts.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request } from 'node:http';

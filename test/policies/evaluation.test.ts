@@ -1,4 +1,4 @@
-// How the engine evaluates policies (SPEC §6): fail closed, precedence, and what it stores on the
+// How the engine evaluates policies (docs/design.md#policies): fail closed, precedence, and what it stores on the
 // change-set and in the audit trail — including for refused actions.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -189,7 +189,7 @@ describeEachBackend('policy evaluation in the engine', (backend) => {
       expect(error.message).toBe(`apply denied by policy apply-review: ${why}`);
       const [audited] = await policyAudit(engine, cs.id);
       expect(audited?.data).toMatchObject({ action: 'apply', denied: true });
-      // The trail should say which policy denied, and why (SPEC §6: each evaluation is stored).
+      // The trail should say which policy denied, and why (docs/design.md#policies: each evaluation is stored).
       expect(JSON.stringify(audited?.data)).toContain(why);
     });
 

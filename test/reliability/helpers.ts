@@ -134,7 +134,7 @@ export async function callRetrying(
   }
 }
 
-/** The API's error shape (SPEC §11). */
+/** The API's error shape (docs/errors.md). */
 export function isErrorShape(body: JsonObject, status: number, code: string): boolean {
   return (
     body['statusCode'] === status &&
@@ -327,7 +327,7 @@ export interface Replay {
 }
 
 /**
- * Replays one change-set's audit trail through SPEC §3's lifecycle: every step must start from a
+ * Replays one change-set's audit trail through the lifecycle of docs/design.md#lifecycle: every step must start from a
  * status that allows it. A round of approval begins each time the change-set becomes APPROVED.
  */
 export function replayLifecycle(entries: readonly AuditRow[]): Replay {
@@ -454,7 +454,7 @@ export async function checkResources(
   return { problems, ...totals! };
 }
 
-/** The events each audit action writes in its transaction (SPEC §8, engine/*.ts). */
+/** The events each audit action writes in its transaction (docs/design.md#events, engine/*.ts). */
 function expectedEvents(entry: AuditRow): string[] {
   switch (entry.action) {
     case 'create':

@@ -1,4 +1,4 @@
-// The actions the dashboard offers: SPEC §3's table, from the server's own lifecycle rules.
+// The actions the dashboard offers: the table of docs/design.md#lifecycle, from the server's own lifecycle rules.
 import { describe, expect, it } from 'vitest';
 import type { Status } from '../../src/core/types.js';
 import { availableActions } from '../../src/web/lib/permissions.js';

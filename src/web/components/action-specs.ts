@@ -1,4 +1,4 @@
-// What each action asks for and sends: the request the API expects (SPEC §11) and its wording.
+// What each action asks for and sends: the request the API expects (docs/design.md#http-api) and its wording.
 import { type Api, seg } from '../lib/api.js';
 import { words } from '../lib/format.js';
 import type { DashboardAction } from '../lib/permissions.js';

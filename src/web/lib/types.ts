@@ -65,7 +65,7 @@ export interface AuditEntry {
   data: Json;
 }
 
-/** SPEC §8's envelope, as the event stream sends it. */
+/** The event envelope of docs/design.md#events, as the event stream sends it. */
 export interface LedgerEvent {
   id: number;
   type: string;

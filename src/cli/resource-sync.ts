@@ -8,19 +8,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Json } from '../core/types.js';
+import type { ResourceChange } from '../core/item-record.js';
 import { ApiError, type LedgerClient } from './http-client.js';
-
-export interface ResourceChange {
-  ledger_version: number;
-  target_type: string;
-  target_id: string;
-  version: number;
-  present: boolean;
-  state: Json;
-  operation: string;
-  change_set: { id: string; change_set_id: string };
-}
 
 export interface SyncOptions {
   client: LedgerClient;

@@ -47,3 +47,19 @@ export type ItemErrorReport = {
   code: string;
   message: string;
 };
+
+/** One committed write of a resource, as the resource watch streams it (and resource sync reads it). */
+export interface ResourceChange {
+  /** The ledger position of the commit that wrote it: the id of its `changeset.applied` or `changeset.rolled_back` event. */
+  ledger_version: number;
+  target_type: string;
+  target_id: string;
+  version: number;
+  present: boolean;
+  state: Json;
+  operation: string;
+  change_set: { id: string; change_set_id: string };
+  item: string | null;
+  actor: string;
+  at: string;
+}

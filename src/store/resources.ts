@@ -1,5 +1,5 @@
 // The built-in resource store: current states (locked while a change-set writes them) and history.
-import type { HistoryWrite, Target, TargetWrite } from '../core/item-record.js';
+import type { HistoryWrite, ResourceChange, Target, TargetWrite } from '../core/item-record.js';
 import type { TargetState } from '../core/item-semantics.js';
 import { targetKey } from '../core/item-semantics.js';
 import type { LaterWrite } from '../core/rollback-decision.js';
@@ -7,7 +7,7 @@ import type { Json } from '../core/types.js';
 import { iso, json, type Queryable } from './db.js';
 import { keyed, type Write } from './statement.js';
 
-export type { HistoryWrite, Target, TargetWrite } from '../core/item-record.js';
+export type { HistoryWrite, ResourceChange, Target, TargetWrite } from '../core/item-record.js';
 export type { LaterWrite } from '../core/rollback-decision.js';
 
 export function distinctTargets(items: readonly Target[]): Target[] {
@@ -279,22 +279,6 @@ export async function listResources(
     ],
   );
   return rows.map((row) => ({ ...row, updated_at: iso(row['updated_at']) }) as unknown as ResourceView);
-}
-
-/** One committed write of a resource, as the resource watch streams it. */
-export interface ResourceChange {
-  /** The ledger position of the commit that wrote it: the id of its `changeset.applied` or `changeset.rolled_back` event. */
-  ledger_version: number;
-  target_type: string;
-  target_id: string;
-  version: number;
-  present: boolean;
-  state: Json;
-  operation: string;
-  change_set: { id: string; change_set_id: string };
-  item: string | null;
-  actor: string;
-  at: string;
 }
 
 /**

@@ -19,7 +19,12 @@ export interface Admission {
 }
 
 /** Long-lived streams hold their slot for minutes: they are not counted. */
-const UNCOUNTED = new Set(['/api/ledger/events', '/api/ledger/changesets/:id/wait', '/api/ledger/openapi.json']);
+const UNCOUNTED = new Set([
+  '/api/ledger/events',
+  '/api/ledger/resources/watch',
+  '/api/ledger/changesets/:id/wait',
+  '/api/ledger/openapi.json',
+]);
 
 interface Waiter {
   admit: () => void;

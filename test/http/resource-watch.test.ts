@@ -186,6 +186,20 @@ describeEachBackend('resource watch', (backend) => {
     expect([one.statusCode, one.json().target_id]).toEqual([200, `${prefix}limits`]);
   });
 
+  it('holds no admission slot: with one request allowed in flight, open watches leave room for others', async () => {
+    const tight = await buildApp({ engine: f.engine, events: feed, admission: { maxInFlight: 1, waitMs: 0 } });
+    const tightBase = await tight.listen({ port: 0, host: '127.0.0.1' });
+    const watches = [
+      await openSse(`${tightBase}/api/ledger/resources/watch?prefix=x.`, auth()),
+      await openSse(`${tightBase}/api/ledger/resources/watch?prefix=y.`, auth()),
+    ];
+    for (const watch of watches) await watch.waitFor((events) => events.some((e) => e.event === 'ready'));
+    const read = await fetch(`${tightBase}/api/ledger/changesets`, { headers: auth() });
+    expect(read.status).toBe(200);
+    for (const watch of watches) watch.close();
+    await tight.close();
+  });
+
   describe('changeledger resource sync', () => {
     let dir: string;
     beforeAll(async () => {

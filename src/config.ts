@@ -107,7 +107,8 @@ function substitute(text: string, plain: boolean, path: string, reader: Reader):
   const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(text);
   const spliced = splice(text, path, reader);
   // A plain `${NAME}` takes the value's YAML type (`port: ${PORT}`); a quoted one stays a string.
-  return whole && plain && reader.env[whole[1]!] !== undefined ? typedScalar(spliced) : spliced;
+  const name = whole?.[1];
+  return name !== undefined && plain && reader.env[name] !== undefined ? typedScalar(spliced) : spliced;
 }
 
 function resolveAlias(node: Alias, path: (string | number)[], reader: Reader): unknown {

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { engineConfigOf } from './config.js';
+import { defined } from './core/defined.js';
 import { type AuditKey, loadAuditKey } from './engine/audit-key.js';
 import { signatureKeyId } from './engine/audit-signer.js';
 import { type BootstrapResult, bootstrapAdmin } from './engine/bootstrap.js';
@@ -74,7 +75,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Policies compile before anything else: a bad condition stops the start at once.
   const engineConfig = engineConfigOf(config);
   // The signing key next: a key named but unreadable stops the start before the database opens.
-  const auditKey = auditKeyOf(config, { create: true })!;
+  const auditKey = defined(auditKeyOf(config, { create: true }), 'audit key (created when missing)');
   const db = await openDatabase(config);
   try {
     await migrate(db);

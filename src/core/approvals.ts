@@ -1,6 +1,7 @@
 // Who may approve, and when a change-set has the approvals it needs.
 // Steps are filled by distinct principals: one approval counts for one step only, so
 // `required_approvals` (the sum of the step counts) is also the number of people needed.
+import { defined } from './defined.js';
 import type { ApprovalStep, Decision, Principal } from './types.js';
 
 export type ApproverMap = Readonly<Record<string, readonly string[]>>;
@@ -27,7 +28,7 @@ export function riskStep(
   map: ApproverMap,
 ): ApprovalStep {
   const approvers = [
-    ...(Object.hasOwn(map, category) ? map[category]! : []),
+    ...((Object.hasOwn(map, category) ? map[category] : undefined) ?? []),
     ...approvalChain,
     `${GROUP_PREFIX}${ADMIN_GROUP}`,
   ];
@@ -88,10 +89,11 @@ export function assignToSteps(
 ): StepTally[] {
   const slots: number[] = steps.flatMap((step, index) => Array.from({ length: step.count }, () => index));
   const slotOwner: (number | undefined)[] = slots.map(() => undefined);
-  const eligible = people.map((p) => slots.map((stepIndex) => isEligibleForStep(steps[stepIndex]!, p, createdBy)));
+  const slotSteps = steps.flatMap((step) => Array.from({ length: step.count }, () => step));
+  const eligible = people.map((p) => slotSteps.map((step) => isEligibleForStep(step, p, createdBy)));
   const tryAssign = (person: number, seen: boolean[]): boolean => {
     for (let slot = 0; slot < slots.length; slot++) {
-      if (!eligible[person]![slot] || seen[slot]) continue;
+      if (!eligible[person]?.[slot] || seen[slot]) continue;
       seen[slot] = true;
       const owner = slotOwner[slot];
       if (owner === undefined || tryAssign(owner, seen)) {
@@ -108,7 +110,12 @@ export function assignToSteps(
     );
   return steps.map((step, index) => {
     const owners = slotOwner.filter((owner, slot) => owner !== undefined && slots[slot] === index) as number[];
-    return { name: step.name, count: step.count, received: owners.length, approvers: owners.map((o) => people[o]!.id) };
+    return {
+      name: step.name,
+      count: step.count,
+      received: owners.length,
+      approvers: owners.map((o) => defined(people[o], 'assigned principal').id),
+    };
   });
 }
 

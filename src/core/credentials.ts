@@ -65,6 +65,9 @@ export function ssoGroups(
   groupMap: Readonly<Record<string, string>>,
 ): string[] {
   const managed = new Set(Object.values(groupMap));
-  const granted = claimed.filter((value) => Object.hasOwn(groupMap, value)).map((value) => groupMap[value]!);
+  const granted = claimed.flatMap((value) => {
+    const group = Object.hasOwn(groupMap, value) ? groupMap[value] : undefined;
+    return group === undefined ? [] : [group];
+  });
   return [...new Set([...current.filter((group) => !managed.has(group)), ...granted])];
 }

@@ -67,7 +67,7 @@ const hashOf = (entry: AuditFact): unknown =>
  */
 export function staleContentEdits(entries: readonly AuditFact[], seenHash: string): ContentEdit[] | null {
   let last = -1;
-  for (let i = 0; i < entries.length; i++) if (hashOf(entries[i]!) === seenHash) last = i;
+  for (const [i, entry] of entries.entries()) if (hashOf(entry) === seenHash) last = i;
   if (last < 0) return null;
   return entries
     .slice(last + 1)

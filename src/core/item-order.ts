@@ -1,4 +1,5 @@
 // Stable topological order of change-set items: dependencies first, otherwise by `sequence`.
+import { defined } from './defined.js';
 
 export interface Orderable {
   key: string;
@@ -9,6 +10,17 @@ export interface Orderable {
 /** A binary min-heap of item indices, ordered by sequence and then by input position. */
 class IndexHeap {
   private readonly heap: number[] = [];
+
+  /** The index at heap slot `slot` (every slot read is below the heap's length). */
+  private at(slot: number): number {
+    return defined(this.heap[slot], 'heap slot');
+  }
+
+  private swap(a: number, b: number): void {
+    const atA = this.at(a);
+    this.heap[a] = this.at(b);
+    this.heap[b] = atA;
+  }
 
   constructor(private readonly sequences: readonly number[]) {}
 
@@ -22,16 +34,16 @@ class IndexHeap {
     let child = heap.length - 1;
     while (child > 0) {
       const parent = (child - 1) >> 1;
-      if (!this.less(heap[child]!, heap[parent]!)) break;
-      [heap[child], heap[parent]] = [heap[parent]!, heap[child]!];
+      if (!this.less(this.at(child), this.at(parent))) break;
+      this.swap(child, parent);
       child = parent;
     }
   }
 
   pop(): number {
     const heap = this.heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
+    const top = this.at(0);
+    const last = defined(heap.pop(), 'heap top');
     if (heap.length === 0) return top;
     heap[0] = last;
     let parent = 0;
@@ -39,16 +51,16 @@ class IndexHeap {
       const left = 2 * parent + 1;
       const right = left + 1;
       let smallest = parent;
-      if (left < heap.length && this.less(heap[left]!, heap[smallest]!)) smallest = left;
-      if (right < heap.length && this.less(heap[right]!, heap[smallest]!)) smallest = right;
+      if (left < heap.length && this.less(this.at(left), this.at(smallest))) smallest = left;
+      if (right < heap.length && this.less(this.at(right), this.at(smallest))) smallest = right;
       if (smallest === parent) return top;
-      [heap[smallest], heap[parent]] = [heap[parent]!, heap[smallest]!];
+      this.swap(smallest, parent);
       parent = smallest;
     }
   }
 
   private less(a: number, b: number): boolean {
-    const bySequence = this.sequences[a]! - this.sequences[b]!;
+    const bySequence = defined(this.sequences[a], 'sequence') - defined(this.sequences[b], 'sequence');
     return bySequence !== 0 ? bySequence < 0 : a < b;
   }
 }
@@ -64,7 +76,7 @@ function buildGraph(items: readonly Orderable[]): { dependants: number[][]; wait
       const depIndex = indexByKey.get(dep);
       if (depIndex !== undefined) inside.add(depIndex);
     }
-    for (const depIndex of inside) dependants[depIndex]!.push(index);
+    for (const depIndex of inside) defined(dependants[depIndex], 'dependants list').push(index);
     return inside.size;
   });
   return { dependants, waiting };
@@ -84,14 +96,15 @@ export function orderItems<T extends Orderable>(items: readonly T[]): T[] {
   const ordered: T[] = [];
   while (ready.size > 0) {
     const index = ready.pop();
-    ordered.push(items[index]!);
-    for (const dependant of dependants[index]!) {
-      waiting[dependant]! -= 1;
-      if (waiting[dependant] === 0) ready.push(dependant);
+    ordered.push(defined(items[index], 'ready item'));
+    for (const dependant of defined(dependants[index], 'dependants list')) {
+      const left = defined(waiting[dependant], 'waiting count') - 1;
+      waiting[dependant] = left;
+      if (left === 0) ready.push(dependant);
     }
   }
   if (ordered.length < items.length) {
-    const stuck = items.filter((_, index) => waiting[index]! > 0).map((item) => item.key);
+    const stuck = items.filter((_, index) => defined(waiting[index], 'waiting count') > 0).map((item) => item.key);
     throw new Error(`items have cyclic dependencies: ${stuck.join(', ')}`);
   }
   return ordered;

@@ -1,6 +1,6 @@
 import type { Json } from './types.js';
 
-const isObject = (value: Json): value is { [key: string]: Json } =>
+const isObject = (value: Json | undefined): value is { [key: string]: Json } =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
@@ -8,20 +8,21 @@ const isObject = (value: Json): value is { [key: string]: Json } =>
  * deeply nested documents cannot overflow the stack.
  */
 export function deepEqual(a: Json, b: Json): boolean {
-  const pending: [Json, Json][] = [[a, b]];
-  while (pending.length > 0) {
-    const [left, right] = pending.pop()!;
+  // An element is undefined only as a missing counterpart (never equal to a present value).
+  const pending: [Json | undefined, Json | undefined][] = [[a, b]];
+  for (let pair = pending.pop(); pair !== undefined; pair = pending.pop()) {
+    const [left, right] = pair;
     if (left === right) continue;
     if (Array.isArray(left)) {
       if (!Array.isArray(right) || left.length !== right.length) return false;
-      for (let i = 0; i < left.length; i++) pending.push([left[i]!, right[i]!]);
+      for (const [i, element] of left.entries()) pending.push([element, right[i]]);
     } else if (isObject(left)) {
       if (!isObject(right)) return false;
-      const keys = Object.keys(left);
-      if (keys.length !== Object.keys(right).length) return false;
-      for (const key of keys) {
+      const entries = Object.entries(left);
+      if (entries.length !== Object.keys(right).length) return false;
+      for (const [key, value] of entries) {
         if (!Object.hasOwn(right, key)) return false;
-        pending.push([left[key]!, right[key]!]);
+        pending.push([value, right[key]]);
       }
     } else {
       // Distinct primitives (or a primitive against a container).

@@ -1,6 +1,7 @@
 // The dry-run plan (docs/design.md#apply-modes: DRY_RUN and GET …/plan): what applying the change-set would do now.
 
 import { createPatch } from 'rfc6902';
+import { defined } from './defined.js';
 import { orderItems } from './item-order.js';
 import { type ItemOutcome, simulateItems, type TargetState, targetKey } from './item-semantics.js';
 import type { Item, ItemError, Json, PatchOperation, ResourceState } from './types.js';
@@ -79,7 +80,9 @@ export function planItems(items: readonly Item[], resources: ReadonlyMap<string,
   const appliedKeys = new Set(applied.map((item) => item.key));
   const simulation = simulateItems(items, resources, appliedKeys);
   const byKey = new Map(items.map((item) => [item.key, item]));
-  const planned = simulation.order.map((key) => plannedItem(byKey.get(key)!, simulation.outcomes.get(key)!));
+  const planned = simulation.order.map((key) =>
+    plannedItem(defined(byKey.get(key), `item ${key}`), defined(simulation.outcomes.get(key), `outcome of ${key}`)),
+  );
   return {
     items: [...applied.map((item) => appliedItem(item, resources)), ...planned],
     would_succeed: planned.every((item) => item.status === 'WOULD_APPLY'),

@@ -57,7 +57,8 @@ const environment = new Environment()
   .registerVariable('action', 'string')
   .registerVariable('now', 'google.protobuf.Timestamp');
 
-const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+const firstLine = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 
 export function compilePolicy(definition: PolicyDefinition): CompiledPolicy {
   const checked = environment.check(definition.condition);

@@ -2,6 +2,7 @@
 // JSON values and issue paths. Checks record issues and return INVALID instead of throwing, so
 // a caller can report every problem at once.
 
+import { defined } from './defined.js';
 import { MAX_JSON_DEPTH, MAX_LENGTH } from './input-rules.js';
 import { isJsonPointer, JSON_POINTER_MESSAGE } from './json-pointer.js';
 import { type ItemInput, type Json, OPERATION_TYPES, type OperationType, type PatchOperation } from './types.js';
@@ -126,8 +127,8 @@ function pushChildren(frame: JsonFrame, stack: JsonFrame[], issues: ValidationIs
       if (key.includes('\u0000')) issues.push({ path: propertyPath(frame.path, key), message: `key ${NUL_MESSAGE}` });
     }
   }
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const [path, child] = entries[i]!;
+  // Reversed, so that the first child is checked first.
+  for (const [path, child] of entries.reverse()) {
     stack.push({ value: child, path, depth: frame.depth + 1 });
   }
 }
@@ -136,8 +137,7 @@ function pushChildren(frame: JsonFrame, stack: JsonFrame[], issues: ValidationIs
 export function checkJson(value: unknown, path: string, issues: ValidationIssue[]): Checked<Json> {
   const before = issues.length;
   const stack: JsonFrame[] = [{ value, path, depth: 0 }];
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
+  for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     const problem = jsonProblem(frame.value);
     if (problem !== undefined) issues.push({ path: frame.path, message: problem });
     else if (typeof frame.value === 'object' && frame.value !== null) pushChildren(frame, stack, issues);
@@ -377,18 +377,18 @@ function reportCycles(edges: number[][], itemKeys: string[], path: string, issue
   for (let root = 0; root < edges.length; root++) {
     if (state[root] !== 0) continue;
     enter(root);
-    while (stack.length > 0) {
-      const node = stack[stack.length - 1]!;
-      const edgeIndex = nextEdge[node]!;
+    for (let node = stack.at(-1); node !== undefined; node = stack.at(-1)) {
+      const edgeIndex = defined(nextEdge[node], 'edge cursor');
       nextEdge[node] = edgeIndex + 1;
-      const target = edges[node]![edgeIndex];
+      const target = defined(edges[node], 'edge list')[edgeIndex];
       if (target === undefined) {
         state[node] = 2;
         stack.pop();
       } else if (state[target] === 0) enter(target);
       else if (state[target] === 1) {
-        const start = stackPosition[target]!;
-        const message = describeCycle((k) => itemKeys[stack[start + k]!]!, stack.length - start);
+        const start = defined(stackPosition[target], 'stack position');
+        const keyAt = (k: number) => defined(itemKeys[defined(stack[start + k], 'cycle node')], 'item key');
+        const message = describeCycle(keyAt, stack.length - start);
         issues.push({ path: `${path}[${target}].depends_on`, message });
       }
     }

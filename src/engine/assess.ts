@@ -1,7 +1,9 @@
 // Risk and approval steps of a change-set's content, and the row a create starts from: shared by
 // create, edit and `policy test`.
+
 import { requiredApprovals, riskStep } from '../core/approvals.js';
 import { contentHash } from '../core/canonical-json.js';
+import { defined } from '../core/defined.js';
 import { assessRisk } from '../core/risk.js';
 import type { ApprovalStep, ChangeSetInput, Item, ItemInput, Principal, RiskAssessment } from '../core/types.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
@@ -51,7 +53,7 @@ export function materialiseItems(ctx: EngineContext, items: readonly ItemInput[]
 
 /** The risk step first, then one step per matched require_approval policy. */
 export function withPolicySteps(assessment: Assessment, policySteps: readonly ApprovalStep[]): Assessment {
-  const approval_steps = [assessment.approval_steps[0]!, ...policySteps];
+  const approval_steps = [defined(assessment.approval_steps[0], 'risk step'), ...policySteps];
   return { ...assessment, approval_steps, required_approvals: requiredApprovals(approval_steps) };
 }
 

@@ -62,7 +62,7 @@ export class AuditSigner {
 /** The key id a stored signature names, if it has the expected shape. */
 export function signatureKeyId(sig: string | null): string | null {
   const parts = sig?.split(':') ?? [];
-  return parts.length === 3 && parts[0] === PREFIX ? parts[1]! : null;
+  return parts.length === 3 && parts[0] === PREFIX ? (parts[1] ?? null) : null;
 }
 
 function describe(key: KeyObject): string {

@@ -1,7 +1,9 @@
 // Audit trail reads and verification: every chain recomputed (the first break reported), every
 // chain head's signature checked, and the state tables checked against what the chains record.
+
 import { type AuditEntry, type ChainBreak, SYSTEM_CHAIN, verifyChain } from '../core/audit-chain.js';
 import { type ReplayedApproval, replayChangeSet, replaySystem, stateDigest } from '../core/audit-replay.js';
+import { defined } from '../core/defined.js';
 import { LedgerError } from '../core/errors.js';
 import { loadAuditPage, loadChainHeads, loadChangeSetAudit, type RecordedHead, signHead } from '../store/audit.js';
 import {
@@ -61,14 +63,15 @@ async function* chains(db: Queryable): AsyncGenerator<AuditEntry[]> {
   for (;;) {
     const page = await loadAuditPage(db, after, PAGE);
     for (const entry of page) {
-      if (current.length > 0 && current[0]!.chain !== entry.chain) {
+      const first = current[0];
+      if (first !== undefined && first.chain !== entry.chain) {
         yield current;
         current = [];
       }
       current.push(entry);
     }
     if (page.length < PAGE) break;
-    after = page.at(-1)!;
+    after = defined(page.at(-1), 'last entry of a full page');
   }
   if (current.length > 0) yield current;
 }
@@ -105,7 +108,7 @@ async function scanChains(db: Queryable, heads: ReadonlyMap<string, RecordedHead
     batched = 0;
   };
   for await (const chain of chains(db)) {
-    const name = chain[0]!.chain;
+    const name = defined(chain[0], 'first entry of a chain').chain;
     scan.seen.add(name);
     scan.entries += chain.length;
     scan.firstBreak ??= verifyChain(chain, heads.get(name) ?? { hash: '', count: -1 });
@@ -199,7 +202,7 @@ async function checkState(
   const approvals = await loadApprovalStates(db, ids);
   const history = await loadHistoryStates(db, ids);
   for (const { chain, entries } of batch) {
-    const head = heads.get(chain)!;
+    const head = defined(heads.get(chain), `head of chain ${chain}`);
     const add = (kind: FindingKind, message: string) => findings.add(kind, chain, head.change_set_id, message);
     const replayed = replayChangeSet(entries);
     for (const problem of replayed.problems) add('lifecycle', problem.message);

@@ -36,7 +36,8 @@ export interface DeliveryQuery {
   cursor?: string | undefined;
 }
 
-const validCursor = ([createdAt, id]: string[]) => !Number.isNaN(Date.parse(createdAt!)) && UUID_PATTERN.test(id!);
+const validCursor = ([createdAt, id]: string[]) =>
+  createdAt !== undefined && id !== undefined && !Number.isNaN(Date.parse(createdAt)) && UUID_PATTERN.test(id);
 
 export interface DeliveryPage {
   data: DeliveryView[];

@@ -1,4 +1,5 @@
 // Listing change-sets: filters, newest first, opaque cursors.
+import { defined } from '../core/defined.js';
 import { LedgerError } from '../core/errors.js';
 import { type Principal, STATUSES, type Status } from '../core/types.js';
 import { listChangeSets } from '../store/change-set-list.js';
@@ -17,7 +18,11 @@ export interface ListQuery {
   cursor?: string | undefined;
 }
 
-const toAfter = ([created_at, id]: string[]) => ({ created_at: created_at!, id: id! });
+/** Only after validChangeSetCursor has accepted both parts. */
+const toAfter = ([created_at, id]: string[]) => ({
+  created_at: defined(created_at, 'cursor created_at'),
+  id: defined(id, 'cursor id'),
+});
 
 export type ChangeSetSummary = ReturnType<typeof summaryOf>;
 
@@ -43,7 +48,7 @@ export function decodeCursor(
 }
 
 const validChangeSetCursor = ([createdAt, id]: string[]) =>
-  !Number.isNaN(Date.parse(createdAt!)) && /^[0-9a-f-]{36}$/i.test(id!);
+  createdAt !== undefined && id !== undefined && !Number.isNaN(Date.parse(createdAt)) && /^[0-9a-f-]{36}$/i.test(id);
 
 function parseStatuses(value: string | undefined): Status[] | undefined {
   if (value === undefined) return undefined;

@@ -3,6 +3,7 @@
 // (assess.ts, policies.ts) on a change-set that is never stored. No database is touched.
 import { randomUUID } from 'node:crypto';
 import { requiredApprovals } from '../core/approvals.js';
+import { defined } from '../core/defined.js';
 import { LedgerError } from '../core/errors.js';
 import { type PolicyAction, stepsOf } from '../core/policy.js';
 import type { ApprovalStep, Item, PolicyEvaluation, Principal, RiskAssessment, Status } from '../core/types.js';
@@ -106,7 +107,7 @@ export function testPolicies(input: PolicyTestInput): PolicyTestResult {
     const later = evaluateFor(ctx, action, row, items, principal);
     evaluations = [...created.evaluations, ...later.evaluations];
     // As submit does: steps matched at create or at the action, each once, in configuration order.
-    approval_steps = [assessment.approval_steps[0]!, ...stepsOf(config.policies, evaluations)];
+    approval_steps = [defined(assessment.approval_steps[0], 'risk step'), ...stepsOf(config.policies, evaluations)];
     denials = [...created.denials, ...later.denials];
   }
   return {

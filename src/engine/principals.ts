@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../core/audit-chain.js';
 import { adminMembershipChange, adminTokenRefusal, assertAdmin, kindChangeRefusal } from '../core/credentials.js';
+import { defined } from '../core/defined.js';
 import { LedgerError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import type { Queryable } from '../store/db.js';
@@ -266,7 +267,7 @@ export class TokenCache {
 export async function stillAuthenticating(ctx: EngineContext, tokens: readonly string[]): Promise<Set<string>> {
   const byHash = new Map(tokens.map((token) => [hashToken(token), token]));
   const valid = await authenticatingTokenHashes(ctx.db, [...byHash.keys()]);
-  return new Set([...valid].map((tokenHash) => byHash.get(tokenHash)!));
+  return new Set([...valid].map((tokenHash) => defined(byHash.get(tokenHash), 'token of a hash asked for')));
 }
 
 /**

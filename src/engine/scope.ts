@@ -8,6 +8,7 @@
 // CL409), nothing of it remains, and the action runs again under the row lock, as a locked action
 // does from the start. A refusal decided on the snapshot is a refusal of the change-set as it was
 // at that moment: the same answer a request ordered just before the other writer would get.
+import { defined } from '../core/defined.js';
 import type { LedgerError } from '../core/errors.js';
 import type { ApprovalWithApprover } from '../store/approvals.js';
 import { lockChangeSetContents, readChangeSetContents } from '../store/change-set-contents.js';
@@ -141,7 +142,7 @@ export async function commitChangeSet(
   );
   if (access.mode === 'locked' && counted.length === 0) {
     const { rows } = await runWrites<{ version: number }>(access.tx, [...writes, update]);
-    return { version: rows[0]!.version, ...recorded.head };
+    return { version: defined(rows[0], 'updated change-set version').version, ...recorded.head };
   }
   // The counted writes are w0… (first), the update is the last CTE.
   const found = counted.map((_, i) => `(SELECT count(*) FROM w${i})`).join(' + ');
@@ -150,9 +151,9 @@ export async function commitChangeSet(
     `SELECT changeledger_version_guard(${
       counted.length === 0
         ? version
-        : `CASE WHEN ${found} = ${p.add(options.counted!.rows)}::bigint THEN ${version} END`
+        : `CASE WHEN ${found} = ${p.add(defined(options.counted, 'counted writes').rows)}::bigint THEN ${version} END`
     }) AS version`;
   const statement = [...writes, update, guarded];
   const { rows } = await runWrites<{ version: number }>(writer(access), statement);
-  return { version: rows[0]!.version, ...recorded.head };
+  return { version: defined(rows[0], 'guarded change-set version').version, ...recorded.head };
 }

@@ -1,7 +1,9 @@
 // Submit: a dry run of the items, a check that the approval steps can be met, then
 // PENDING_APPROVAL with a deadline and one approval request per eligible approver
 // (or straight to APPROVED when no approval is required).
+
 import { requiredApprovals, stepAudience, unsatisfiableSteps } from '../core/approvals.js';
+import { defined } from '../core/defined.js';
 import { LedgerError } from '../core/errors.js';
 import { planItems } from '../core/plan.js';
 import { stepsOf } from '../core/policy.js';
@@ -20,20 +22,20 @@ async function itemsNotApplicable(tx: Queryable, items: readonly Item[]): Promis
   const { states } = await loadStatesFor(tx, items, { lock: false });
   const plan = planItems(items, states);
   if (plan.would_succeed) return null;
-  const problems = plan.items.filter((item) => item.error);
+  const problems = plan.items.flatMap((item) => (item.error ? [{ ...item, error: item.error }] : []));
   return new LedgerError(
     'ITEMS_NOT_APPLICABLE',
     `${problems.length} of ${items.length} items cannot be applied as things stand: ` +
       problems
         .slice(0, 3)
-        .map((p) => `${p.key}: ${p.error!.message}`)
+        .map((p) => `${p.key}: ${p.error.message}`)
         .join('; '),
     problems.map((p) => ({
       path: `items[${p.sequence}]`,
       item_id: p.item_id,
       key: p.key,
-      code: p.error!.code,
-      message: p.error!.message,
+      code: p.error.code,
+      message: p.error.message,
     })),
   );
 }
@@ -67,7 +69,7 @@ function unsatisfiable(
 
 /** The steps at submit: the risk step, then the steps of require_approval policies matched at create or submit. */
 function stepsAtSubmit(ctx: EngineContext, row: ChangeSetRow, evaluations: PolicyEvaluation[]): ApprovalStep[] {
-  const risk = row.approval_steps.find((step) => step.name === 'risk') ?? row.approval_steps[0]!;
+  const risk = row.approval_steps.find((step) => step.name === 'risk') ?? defined(row.approval_steps[0], 'risk step');
   return [risk, ...stepsOf(ctx.config.policies, evaluations)];
 }
 

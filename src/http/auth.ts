@@ -26,7 +26,7 @@ export function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (!header) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match ? match[1]! : '';
+  return match?.[1] ?? '';
 }
 
 export function registerAuth(app: FastifyInstance, engine: Engine): void {

@@ -45,8 +45,8 @@ const hasEntries = (value: object): boolean => (Array.isArray(value) ? value.len
  */
 function findUnstorable(root: unknown, rootPath = ''): { path: string; message: string } | null {
   const stack: [unknown, string, number][] = [[root, rootPath, 0]];
-  while (stack.length > 0) {
-    const [value, path, depth] = stack.pop()!;
+  for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
+    const [value, path, depth] = frame;
     if (value !== null && typeof value === 'object' && depth >= MAX_BODY_DEPTH && hasEntries(value)) {
       return { path, message: TOO_DEEP };
     }

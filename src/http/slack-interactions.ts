@@ -117,7 +117,8 @@ export class SlackInteractions {
   /** The principal whose slack_id `user` is, or what to tell the user when there is not exactly one. */
   private async principalOf(user: string): Promise<Principal | string> {
     const found = await this.engine.principalsWithSlackId(user);
-    if (found.length === 1) return found[0]!;
+    const [only, ...others] = found;
+    if (only !== undefined && others.length === 0) return only;
     return found.length === 0
       ? `Your Slack account (${user}) is not linked to an active changeledger principal: ask an admin to set your slack_id. Nothing was decided.`
       : `Your Slack account (${user}) is the slack_id of more than one principal: ask an admin to fix it. Nothing was decided.`;

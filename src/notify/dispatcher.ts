@@ -1,6 +1,7 @@
 // The dispatcher: routes new outbox events into deliveries, claims due deliveries, sends them
 // outside any transaction, and records each outcome: delivered, retried with exponential back-off
 // and jitter, or dead-lettered after max_attempts. Safe with any number of dispatchers.
+import { defined } from '../core/defined.js';
 import { type CompiledRoute, compileRoutes } from '../core/routing.js';
 import type { Db } from '../store/db.js';
 import {
@@ -45,12 +46,10 @@ function backoffMs(
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
-  let next = 0;
+  // One iterator shared by the workers: each takes the next item when it is free.
+  const pending = items.entries();
   const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
+    for (const [index, item] of pending) results[index] = await fn(item);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
@@ -162,7 +161,7 @@ export class Dispatcher {
       outcomes.push(outcome);
       if (outcome.status === 'PENDING')
         blocker = {
-          next_attempt_at: outcome.next_attempt_at!,
+          next_attempt_at: defined(outcome.next_attempt_at, 'retry time of a PENDING delivery'),
           reason: `event ${delivery.event_id} is not delivered yet`,
         };
     }
@@ -175,7 +174,9 @@ export class Dispatcher {
     // A claim outlives the slowest send; a dispatcher that died mid-send is retried after it.
     const lockedUntil = new Date(now.getTime() + this.config.timeout_ms * 2 + 1_000).toISOString();
     // Channels that keep event order (event buses) are claimed and sent apart, one queue each.
-    const ordered = Object.keys(this.deps.channels).filter((name) => this.deps.channels[name]!.ordered);
+    const ordered = Object.entries(this.deps.channels)
+      .filter(([, channel]) => channel.ordered)
+      .map(([name]) => name);
     const claimed = await claimDueDeliveries(
       this.deps.db,
       now.toISOString(),

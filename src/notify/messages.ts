@@ -220,7 +220,7 @@ const PRINCIPAL_SUBJECTS: Record<string, (principal: string) => string> = {
 };
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+export const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 
 /** Slack's rule: only &, < and > are control characters in message text. */
 export const escapeSlack = (value: string): string =>
@@ -283,10 +283,11 @@ export function renderMessage(envelope: EventEnvelope, options: { dashboardUrl: 
   const wording = WORDING[envelope.type];
   const headline = wording?.headline ?? envelope.type;
   const concerned = text(data['principal_id']);
+  const principalSubject = PRINCIPAL_SUBJECTS[envelope.type];
   const subject = cs
     ? (wording?.subject(cs.change_set_id, data, cs) ?? `${envelope.type}: ${cs.change_set_id}`)
-    : concerned !== undefined && PRINCIPAL_SUBJECTS[envelope.type]
-      ? PRINCIPAL_SUBJECTS[envelope.type]!(concerned)
+    : concerned !== undefined && principalSubject
+      ? principalSubject(concerned)
       : headline;
   const facts: [string, string][] = cs
     ? [

@@ -128,7 +128,11 @@ function deliveriesFor(
   }
   for (const match of matchRoutes(routes, event.envelope as { type: string; change_set: unknown })) {
     const names =
-      match.channels === '*' ? Object.keys(channels).filter((n) => !isSubscriber(channels[n]!)) : match.channels;
+      match.channels === '*'
+        ? Object.entries(channels)
+            .filter(([, channel]) => !isSubscriber(channel))
+            .map(([name]) => name)
+        : match.channels;
     const people = resolveRecipients(match.recipients, event, directory);
     for (const name of names) {
       const channel = channels[name];

@@ -165,10 +165,11 @@ export class ChangeSetWaiters {
   }
 
   private onEvent(event: FeedEvent): void {
-    const group = event.change_set ? this.groups.get(event.change_set) : undefined;
-    if (!group) return;
+    const changeSet = event.change_set;
+    const group = changeSet ? this.groups.get(changeSet) : undefined;
+    if (!changeSet || !group) return;
     group.events.push(event);
-    this.reread(event.change_set!, group);
+    this.reread(changeSet, group);
   }
 
   /** One read per change-set at a time; events arriving meanwhile trigger one more read after it. */

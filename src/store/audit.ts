@@ -1,5 +1,7 @@
 // Queries on the audit trail: appends (never updates), and reads in chain order for verification.
+
 import { type AuditEntry, SYSTEM_CHAIN } from '../core/audit-chain.js';
+import { defined } from '../core/defined.js';
 import { iso, json, type Queryable } from './db.js';
 import { keyed, type Write } from './statement.js';
 
@@ -30,7 +32,7 @@ export async function lockChainHead(
     'SELECT head, count, sig FROM audit_heads WHERE chain = $1 FOR UPDATE',
     [chain],
   );
-  return rows[0]!;
+  return defined(rows[0], `audit head of chain ${chain}`);
 }
 
 /** The UPDATE of a non-change-set chain's head, for `runWrites`. */

@@ -1,4 +1,5 @@
 // A change-set's row locked together with its items and approvals, in one round trip.
+import { defined } from '../core/defined.js';
 import { APPROVAL_ORDER, type ApprovalWithApprover, toApproval } from './approvals.js';
 import { byReference, type ChangeSetRow, toChangeSetRow } from './change-sets.js';
 import type { Queryable } from './db.js';
@@ -67,8 +68,9 @@ export async function lockChangeSetContents(tx: Queryable, reference: string): P
   let { contents_items: items, contents_approvals: approvals, snapshot_version, ...rest } = raw;
   if (snapshot_version !== rest['version']) {
     const reread = await tx.query<Record<string, unknown>>(RELOAD, [rest['id']]);
-    items = reread.rows[0]!['contents_items'];
-    approvals = reread.rows[0]!['contents_approvals'];
+    const current = defined(reread.rows[0], 'locked change-set row');
+    items = current['contents_items'];
+    approvals = current['contents_approvals'];
   }
   return contentsOf(rest, items, approvals);
 }

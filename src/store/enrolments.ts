@@ -1,4 +1,5 @@
 // One-time enrolments (migration 0007): codes kept only as hashes, redeemed at most once.
+import { defined } from '../core/defined.js';
 import { iso, type Queryable } from './db.js';
 
 export interface EnrolmentRow {
@@ -31,7 +32,7 @@ export async function insertEnrolment(
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
     [e.id, e.principal_id, e.code_hash, at, e.created_by, e.expires_at],
   );
-  return toRow(rows[0]!);
+  return toRow(defined(rows[0], 'inserted enrolment'));
 }
 
 /**

@@ -76,7 +76,7 @@ export const itemsAggregate = (columns: readonly (keyof ItemRow)[]): string =>
 /** One positional array of `itemsAggregate(columns)` as an item (columns not read stay absent). */
 export function itemOfTuple(columns: readonly (keyof ItemRow)[], tuple: readonly unknown[]): StoredItem {
   const row: Record<string, unknown> = {};
-  for (let k = 0; k < columns.length; k++) row[columns[k]!] = tuple[k];
+  for (const [k, column] of columns.entries()) row[column] = tuple[k];
   return toItem(row as unknown as ItemRow);
 }
 

@@ -1,4 +1,5 @@
 // Queries on principals and their tokens (stored only as hashes).
+import { defined } from '../core/defined.js';
 import type { Principal, PrincipalKind } from '../core/types.js';
 import { iso, type Queryable } from './db.js';
 
@@ -44,7 +45,7 @@ export async function insertPrincipal(db: Queryable, p: PrincipalInput, at: stri
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ${COLUMNS}`,
     [p.id, p.kind, p.display_name, p.email, p.slack_id, p.groups, p.risk, p.active, at],
   );
-  return rows[0]!;
+  return defined(rows[0], 'inserted principal');
 }
 
 export async function updatePrincipal(db: Queryable, p: PrincipalInput, at: string): Promise<Principal> {
@@ -53,7 +54,7 @@ export async function updatePrincipal(db: Queryable, p: PrincipalInput, at: stri
        active = $8, updated_at = $9 WHERE id = $1 RETURNING ${COLUMNS}`,
     [p.id, p.kind, p.display_name, p.email, p.slack_id, p.groups, p.risk, p.active, at],
   );
-  return rows[0]!;
+  return defined(rows[0], `updated principal ${p.id}`);
 }
 
 export interface TokenRow {

@@ -9,6 +9,7 @@
 // - the parts of one statement write different rows (`combine` checks the keys each part declares
 //   with `keyed`; a part that declares none may write any row of its table);
 // - an optimistic action writes only through its one guarded statement (`guardedWritesOnly`).
+import { defined } from '../core/defined.js';
 import type { Queryable, QueryResult } from './db.js';
 
 /**
@@ -73,7 +74,7 @@ function checkDisjoint(writes: readonly Write[], parts: readonly string[]): void
   parts.forEach((text, part) => {
     const table = WRITTEN_TABLE.exec(text)?.[1]?.toLowerCase();
     if (!table) return;
-    const declared = writes[part]!.rows;
+    const declared = defined(writes[part], 'write of a part').rows;
     const keys = declared ? new Set(declared().map((key) => JSON.stringify(key))) : null;
     const earlier = seen.get(table) ?? [];
     for (const other of earlier) {
@@ -94,7 +95,7 @@ export function combine(writes: readonly Write[]): { text: string; values: unkno
   const p = new Params();
   const parts = writes.map((write) => write(p));
   if (STATEMENT_CHECKS) checkDisjoint(writes, parts);
-  const last = parts.pop()!;
+  const last = defined(parts.pop(), 'last part');
   const text = parts.length === 0 ? last : `WITH ${parts.map((part, i) => `w${i} AS (${part})`).join(', ')} ${last}`;
   return { text, values: p.values };
 }

@@ -98,7 +98,7 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
       {
         schema: {
           ...one,
-          summary: `${action[0]!.toUpperCase()}${action.slice(1)} a change-set`,
+          summary: `${action.charAt(0).toUpperCase()}${action.slice(1)} a change-set`,
           ...(body ? { body } : {}),
           response: S.responses({ 200: S.ChangeSetView, ...errors }),
         },

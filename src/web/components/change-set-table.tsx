@@ -9,7 +9,7 @@ function Deadline({ changeSet }: { changeSet: ChangeSetSummary }) {
   if (!deadline || changeSet.status !== 'PENDING_APPROVAL') return <span className="muted">—</span>;
   return (
     <time
-      dateTime={changeSet.approval_deadline!}
+      dateTime={changeSet.approval_deadline ?? undefined}
       title={formatDateTime(changeSet.approval_deadline)}
       className={deadline.overdue ? 'overdue' : ''}
     >

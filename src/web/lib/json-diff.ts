@@ -1,4 +1,5 @@
 // A line diff of two pretty-printed JSON values, as rows of a side-by-side table.
+import { defined } from '../../core/defined.js';
 import type { Json } from '../../core/types.js';
 
 export type RowKind = 'same' | 'changed' | 'removed' | 'added';
@@ -18,9 +19,9 @@ function sortKeys(value: Json): Json {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((key) => [key, sortKeys(value[key]!)]),
+    Object.entries(value)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, inner]) => [key, sortKeys(inner)]),
   );
 }
 
@@ -38,24 +39,28 @@ function lcsOps(before: string[], after: string[]): Op[] {
   const n = a.length;
   const m = b.length;
   const table: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  // Every cell read is inside the (n + 1) x (m + 1) table; `?? 0` only satisfies the index type.
+  const cell = (i: number, j: number): number => table[i]?.[j] ?? 0;
   for (let i = n - 1; i >= 0; i--) {
+    const row = defined(table[i], 'LCS table row');
     for (let j = m - 1; j >= 0; j--) {
-      table[i]![j] = a[i] === b[j] ? table[i + 1]![j + 1]! + 1 : Math.max(table[i + 1]![j]!, table[i]![j + 1]!);
+      row[j] = a[i] === b[j] ? cell(i + 1, j + 1) + 1 : Math.max(cell(i + 1, j), cell(i, j + 1));
     }
   }
+  const lineOf = (lines: string[], index: number) => defined(lines[index], 'diff line');
   const ops: Op[] = [];
   let i = 0;
   let j = 0;
   while (i < n && j < m) {
     if (a[i] === b[j]) {
-      ops.push({ kind: 'same', line: before[i]!, other: after[j]! });
+      ops.push({ kind: 'same', line: lineOf(before, i), other: lineOf(after, j) });
       i++;
       j++;
-    } else if (table[i + 1]![j]! >= table[i]![j + 1]!) ops.push({ kind: 'removed', line: before[i++]! });
-    else ops.push({ kind: 'added', line: after[j++]! });
+    } else if (cell(i + 1, j) >= cell(i, j + 1)) ops.push({ kind: 'removed', line: lineOf(before, i++) });
+    else ops.push({ kind: 'added', line: lineOf(after, j++) });
   }
-  while (i < n) ops.push({ kind: 'removed', line: before[i++]! });
-  while (j < m) ops.push({ kind: 'added', line: after[j++]! });
+  while (i < n) ops.push({ kind: 'removed', line: lineOf(before, i++) });
+  while (j < m) ops.push({ kind: 'added', line: lineOf(after, j++) });
   return ops;
 }
 
@@ -64,7 +69,7 @@ function toRows(ops: Op[]): DiffRow[] {
   const rows: DiffRow[] = [];
   let k = 0;
   while (k < ops.length) {
-    const op = ops[k]!;
+    const op = defined(ops[k], 'diff op');
     if (op.kind === 'same') {
       rows.push({ kind: 'same', before: op.line, after: op.other });
       k++;
@@ -72,8 +77,15 @@ function toRows(ops: Op[]): DiffRow[] {
     }
     const removed: string[] = [];
     const added: string[] = [];
-    while (k < ops.length && ops[k]!.kind === 'removed') removed.push(ops[k++]!.line);
-    while (k < ops.length && ops[k]!.kind === 'added') added.push(ops[k++]!.line);
+    let next = ops[k];
+    while (next?.kind === 'removed') {
+      removed.push(next.line);
+      next = ops[++k];
+    }
+    while (next?.kind === 'added') {
+      added.push(next.line);
+      next = ops[++k];
+    }
     for (let r = 0; r < Math.max(removed.length, added.length); r++) {
       const before = removed[r] ?? null;
       const after = added[r] ?? null;

@@ -54,9 +54,11 @@ export function matchRoute(path: string): Route {
   const [first, ...rest] = parts as string[];
   if (first === undefined || (first === 'queue' && rest.length === 0)) return { page: 'queue' };
   if (first === 'changesets' && rest.length === 0) return { page: 'change-sets' };
-  if (first === 'changesets' && rest.length === 1) return { page: 'change-set', id: rest[0]! };
+  const [second, third] = rest;
+  if (first === 'changesets' && rest.length === 1 && second !== undefined) return { page: 'change-set', id: second };
   if (first === 'resources' && rest.length === 0) return { page: 'resources' };
-  if (first === 'resources' && rest.length === 2) return { page: 'resource', targetType: rest[0]!, targetId: rest[1]! };
+  if (first === 'resources' && rest.length === 2 && second !== undefined && third !== undefined)
+    return { page: 'resource', targetType: second, targetId: third };
   return { page: 'not-found' };
 }
 

@@ -2,7 +2,7 @@
 // (so a retried request never acts twice), retries of what the server asks to be retried (503, 429
 // after Retry-After, core/retry.ts), and refusals turned into errors that read like the API.
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from '../core/retry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayAfter } from '../core/retry.js';
 import { type SseMessage, SseParser } from '../core/sse-parser.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -150,17 +150,10 @@ export class LedgerClient {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       const response = await this.send(url, init);
-      const wait = retryDelayMs(
-        {
-          method,
-          hasIdempotencyKey: headers['idempotency-key'] !== undefined,
-          status: response.status,
-          retryAfter: response.headers.get('retry-after'),
-          attempt,
-          elapsedMs: Date.now() - started,
-          nowMs: Date.now(),
-          jitter: Math.random(),
-        },
+      const wait = retryDelayAfter(
+        { method, hasIdempotencyKey: headers['idempotency-key'] !== undefined, attempt, startedMs: started },
+        response,
+        { nowMs: Date.now(), jitter: Math.random() },
         this.retryPolicy,
       );
       if (wait === null) return this.read<T>(response);

@@ -57,3 +57,34 @@ export function retryDelayMs(question: RetryQuestion, policy: RetryPolicy = DEFA
   const wait = Math.round(base * (1 + 0.2 * question.jitter));
   return question.elapsedMs + wait > policy.totalMs ? null : wait;
 }
+
+/** An HTTP answer as far as retrying looks at it (a fetch `Response` is one). */
+export interface RetryAnswer {
+  status: number;
+  headers: { get(name: string): string | null };
+}
+
+/**
+ * The wait before the next attempt of a request after `answer`, or null: what every client of the
+ * API (the CLI, the dashboard) asks after each attempt. The caller gives the clock and the jitter.
+ */
+export function retryDelayAfter(
+  request: { method: string; hasIdempotencyKey: boolean; attempt: number; startedMs: number },
+  answer: RetryAnswer,
+  now: { nowMs: number; jitter: number },
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+): number | null {
+  return retryDelayMs(
+    {
+      method: request.method,
+      hasIdempotencyKey: request.hasIdempotencyKey,
+      status: answer.status,
+      retryAfter: answer.headers.get('retry-after'),
+      attempt: request.attempt,
+      elapsedMs: now.nowMs - request.startedMs,
+      nowMs: now.nowMs,
+      jitter: now.jitter,
+    },
+    policy,
+  );
+}

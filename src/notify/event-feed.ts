@@ -7,7 +7,7 @@
 // visible for `gapGraceMs`, after which 6 is taken for rolled back (or burnt by the sequence).
 import type { Db } from '../store/db.js';
 import { type EventQuery, lastEventId, readEvents, type StoredEvent } from '../store/outbox.js';
-import { changesOfCommits } from '../store/resources.js';
+import { changesOfCommits, type ResourceChange } from '../store/resources.js';
 
 /** The channel the outbox trigger notifies (migration 0004). */
 const EVENTS_CHANNEL = 'changeledger_events';
@@ -87,8 +87,11 @@ export class EventFeed {
   }
 
   /** The resource writes of some commits (the resource watch), straight from the resource history. */
-  readResourceChanges(...args: Parameters<typeof changesOfCommits> extends [unknown, ...infer Rest] ? Rest : never) {
-    return changesOfCommits(this.options.db, ...args);
+  readResourceChanges(
+    commits: Parameters<typeof changesOfCommits>[1],
+    filter: Parameters<typeof changesOfCommits>[2],
+  ): Promise<ResourceChange[]> {
+    return changesOfCommits(this.options.db, commits, filter);
   }
 
   /** The id up to which every event has been released (or given up on). */

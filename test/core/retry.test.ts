@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isRetrySafe, parseRetryAfter, type RetryQuestion, retryDelayMs } from '../../src/core/retry.js';
+import {
+  isRetrySafe,
+  parseRetryAfter,
+  type RetryQuestion,
+  retryDelayAfter,
+  retryDelayMs,
+} from '../../src/core/retry.js';
 
 const NOW = Date.parse('2026-12-02T12:00:00Z');
 const POLICY = { attempts: 5, totalMs: 30_000, defaultWaitMs: 1_000 };
@@ -66,5 +72,27 @@ describe('retryDelayMs', () => {
     ['a Retry-After longer than the total time', { retryAfter: '60' }, null],
   ] as const)('%s → %j', (_what, overrides, expected) => {
     expect(retryDelayMs(ask(overrides as Partial<RetryQuestion>), POLICY)).toBe(expected);
+  });
+});
+
+describe('retryDelayAfter: the question asked of an HTTP answer', () => {
+  const answer = (status: number, retryAfter: string | null) =>
+    new Response(null, {
+      status,
+      headers: retryAfter === null ? {} : { 'retry-after': retryAfter },
+    });
+  const request = { method: 'POST', hasIdempotencyKey: true, attempt: 1, startedMs: NOW - 1_000 };
+
+  it("reads the answer's status and Retry-After and the time since the first attempt", () => {
+    expect(retryDelayAfter(request, answer(503, '3'), { nowMs: NOW, jitter: 0 }, POLICY)).toBe(3_000);
+    expect(retryDelayAfter(request, answer(429, null), { nowMs: NOW, jitter: 0 }, POLICY)).toBe(1_000);
+    expect(retryDelayAfter(request, answer(200, '3'), { nowMs: NOW, jitter: 0 }, POLICY)).toBeNull();
+    // 28.5 s already spent: a 3 s wait would end past the 30 s total.
+    expect(
+      retryDelayAfter({ ...request, startedMs: NOW - 28_500 }, answer(503, '3'), { nowMs: NOW, jitter: 0 }, POLICY),
+    ).toBeNull();
+    expect(
+      retryDelayAfter({ ...request, hasIdempotencyKey: false }, answer(503, '3'), { nowMs: NOW, jitter: 0 }, POLICY),
+    ).toBeNull();
   });
 });

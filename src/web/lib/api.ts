@@ -1,7 +1,7 @@
 // The API client: every call carries the token in the Authorization header, never in a URL. A read,
 // or a POST (each carries an Idempotency-Key), answered 503 or 429 is sent again after its
 // Retry-After, within core/retry.ts's bounds, before the page hears of it.
-import { DEFAULT_RETRY_POLICY, retryDelayMs } from '../../core/retry.js';
+import { retryDelayAfter } from '../../core/retry.js';
 
 /** A refusal from the API, with its code and message as the server wrote them. */
 export class ApiError extends Error {
@@ -53,18 +53,15 @@ async function fetchRetrying(url: string, init: RequestInit & { headers: Record<
     } catch (error) {
       throw new ApiError(0, 'NETWORK', `the server cannot be reached (${(error as Error).message})`);
     }
-    const wait = retryDelayMs(
+    const wait = retryDelayAfter(
       {
         method: init.method ?? 'GET',
         hasIdempotencyKey: init.headers['idempotency-key'] !== undefined,
-        status: response.status,
-        retryAfter: response.headers.get('retry-after'),
         attempt,
-        elapsedMs: Date.now() - started,
-        nowMs: Date.now(),
-        jitter: Math.random(),
+        startedMs: started,
       },
-      DEFAULT_RETRY_POLICY,
+      response,
+      { nowMs: Date.now(), jitter: Math.random() },
     );
     if (wait === null) return response;
     await response.body?.cancel();

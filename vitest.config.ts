@@ -5,6 +5,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Every answer the tests receive is checked against the API document (src/http/response-check.ts).
+    setupFiles: ['test/helpers/response-check-setup.ts'],
     reporters: ['default'],
     projects: [
       {

@@ -4,20 +4,17 @@
 // which of them are timestamps or jsonb, and the summary the API returns (engine/view.ts).
 // Adding a field: a migration adding the column, and one line here (docs/architecture.md).
 import { type Static, type TSchema, Type } from 'typebox';
-import type { ApprovalStep, Json, PolicyEvaluation, Priority, RiskAssessment, Status } from './types.js';
-import { STATUSES } from './types.js';
-
-/** A schema whose static type is `T`; the JSON Schema stays exactly `schema`. */
-const typed = <T>(schema: TSchema) => Type.Unsafe<T>(schema);
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-const AnyJson = Type.Unknown({ description: 'any JSON value' });
+import { POLICY_ACTIONS, POLICY_EFFECTS } from './policy.js';
+import { AnyJson, Nullable, StringEnum, typed } from './schema-kit.js';
+import type { ApprovalStep, Json, PolicyEvaluation, RiskAssessment } from './types.js';
+import { PRIORITIES, RISK_LEVELS, STATUSES } from './types.js';
 /** A timestamptz column, ISO-8601 in the domain and the API. */
 export const Timestamp = Type.String({ format: 'date-time' });
 
 export const RiskSchema = typed<RiskAssessment>(
   Type.Object({
     score: Type.Integer(),
-    level: Type.String(),
+    level: StringEnum(RISK_LEVELS),
     factors: Type.Object({
       operation: Type.Integer(),
       target: Type.Integer(),
@@ -30,6 +27,24 @@ export const RiskSchema = typed<RiskAssessment>(
     required_approvals: Type.Integer(),
   }),
 );
+
+/** One approval step: `count` approvals from `approvers` (principal ids or `group:NAME`). */
+export const ApprovalStepSchema = Type.Object({
+  name: Type.String(),
+  count: Type.Integer(),
+  approvers: Type.Array(Type.String()),
+  message: Type.Optional(Type.String()),
+});
+
+/** What a policy said about the change-set at one action. */
+export const PolicyEvaluationSchema = Type.Object({
+  policy: Type.String(),
+  action: StringEnum(POLICY_ACTIONS),
+  effect: StringEnum(POLICY_EFFECTS),
+  matched: Type.Boolean(),
+  message: Nullable(Type.String()),
+  evaluated_at: Timestamp,
+});
 
 /**
  * The change-set's public fields, in the order the API writes them (a summary: the view without
@@ -44,27 +59,18 @@ export const CHANGE_SET_FIELDS = {
   agent_id: Type.String(),
   agent_type: Type.String(),
   category: Type.String(),
-  priority: typed<Priority>(Type.String()),
+  priority: StringEnum(PRIORITIES),
   tags: Type.Array(Type.String()),
   metadata: typed<{ [key: string]: Json }>(Type.Record(Type.String(), AnyJson)),
   approval_chain: Type.Array(Type.String()),
   auto_apply: Type.Boolean(),
-  status: typed<Status>(Type.Union(STATUSES.map((s) => Type.Literal(s)))),
+  status: StringEnum(STATUSES),
   risk: RiskSchema,
-  approval_steps: typed<ApprovalStep[]>(
-    Type.Array(
-      Type.Object({
-        name: Type.String(),
-        count: Type.Integer(),
-        approvers: Type.Array(Type.String()),
-        message: Type.Optional(Type.String()),
-      }),
-    ),
-  ),
+  approval_steps: typed<ApprovalStep[]>(Type.Array(ApprovalStepSchema)),
   required_approvals: Type.Integer(),
   received_approvals: Type.Integer(),
   approval_deadline: Nullable(Timestamp),
-  policy_evaluations: typed<PolicyEvaluation[]>(Type.Array(Type.Record(Type.String(), AnyJson))),
+  policy_evaluations: typed<PolicyEvaluation[]>(Type.Array(PolicyEvaluationSchema)),
   content_hash: Type.String(),
   item_count: Type.Integer(),
   version: Type.Integer(),

@@ -12,6 +12,8 @@ export interface PlanState {
   state: Json | null;
 }
 
+export const PLAN_ITEM_STATUSES = ['WOULD_APPLY', 'WOULD_FAIL', 'WOULD_SKIP', 'APPLIED'] as const;
+
 export interface PlanItem {
   item_id: string;
   key: string;
@@ -19,7 +21,7 @@ export interface PlanItem {
   operation_type: string;
   target_type: string;
   target_id: string;
-  status: 'WOULD_APPLY' | 'WOULD_FAIL' | 'WOULD_SKIP' | 'APPLIED';
+  status: (typeof PLAN_ITEM_STATUSES)[number];
   current: PlanState;
   result: PlanState | null;
   diff: PatchOperation[];

@@ -27,6 +27,9 @@ export type Decision = (typeof DECISIONS)[number];
 export const APPLY_MODES = ['AUTO', 'ATOMIC', 'BEST_EFFORT', 'DRY_RUN'] as const;
 export type ApplyMode = (typeof APPLY_MODES)[number];
 
+export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'DEAD'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
 export const PRINCIPAL_KINDS = ['agent', 'human', 'service'] as const;
 export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
 
@@ -88,7 +91,8 @@ export interface RiskFactors {
   quantity: number;
 }
 
-export type RiskLevel = 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+export const RISK_LEVELS = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];
 
 export interface RiskAssessment {
   score: number;

@@ -20,16 +20,18 @@ import type { Queryable } from '../store/db.js';
 import type { AuditSigner } from './audit-signer.js';
 import { found } from './context.js';
 
-export type FindingKind =
-  | 'unsigned_head'
-  | 'bad_signature'
-  | 'lifecycle'
-  | 'status'
-  | 'approval'
-  | 'resource_version'
-  | 'resource'
-  | 'principal'
-  | 'token';
+export const FINDING_KINDS = [
+  'unsigned_head',
+  'bad_signature',
+  'lifecycle',
+  'status',
+  'approval',
+  'resource_version',
+  'resource',
+  'principal',
+  'token',
+] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
 
 /** A signature that fails, or a state row the chains do not account for. */
 export interface VerifyFinding {

@@ -5,7 +5,7 @@
 import { ADMIN_GROUP } from '../core/approvals.js';
 import { maySeeContacts } from '../core/contacts.js';
 import { LedgerError } from '../core/errors.js';
-import type { Principal } from '../core/types.js';
+import { DELIVERY_STATUSES, type Principal } from '../core/types.js';
 import { UUID_PATTERN } from '../core/validate-change-set.js';
 import { type DeliveryView, listDeliveries, retryDelivery } from '../store/deliveries.js';
 import { type EngineContext, inTransaction } from './context.js';
@@ -13,7 +13,6 @@ import { Journal } from './journal.js';
 import { decodeCursor, encodeCursor } from './list.js';
 
 const DELIVERY_GROUPS = [ADMIN_GROUP, 'operator'] as const;
-const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'DEAD'] as const;
 
 /** The delivery without its address unless `actor` may see the recipient's contacts. */
 const asSeenBy = (actor: Principal, view: DeliveryView): DeliveryView =>

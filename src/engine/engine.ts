@@ -151,15 +151,15 @@ export class Engine {
     return getHistory(this.db, { target_type, target_id });
   }
 
-  /** Present resources in key order; `after` is the `next` cursor of the previous page. */
+  /** Present resources in key order; `cursor` is the `next_cursor` of the previous page. */
   async listResources(query: {
     target_type?: string | undefined;
     prefix?: string | undefined;
     limit?: number | undefined;
-    after?: string | undefined;
+    cursor?: string | undefined;
   }): Promise<{ data: ResourceView[]; next_cursor: string | null }> {
     const limit = query.limit ?? 100;
-    const [target_type, target_id] = query.after ? decodeCursor(query.after, 2) : [];
+    const [target_type, target_id] = query.cursor ? decodeCursor(query.cursor, 2) : [];
     const after = target_type !== undefined && target_id !== undefined ? { target_type, target_id } : undefined;
     const rows = await listResources(this.db, {
       target_type: query.target_type,

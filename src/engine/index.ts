@@ -6,7 +6,7 @@ export type { DeliveryView } from '../store/deliveries.js';
 export type { MigrationResult, SchemaStatus } from '../store/migrator.js';
 export type { HistoryView, ResourceView } from '../store/resources.js';
 export type { ApplyResult } from './apply.js';
-export type { VerifyFinding, VerifyResult } from './audit.js';
+export { FINDING_KINDS, type VerifyFinding, type VerifyResult } from './audit.js';
 export type { DecideOptions } from './decide.js';
 export type { DeliveryPage, DeliveryQuery } from './deliveries.js';
 export type { EditOptions } from './edit.js';

@@ -14,7 +14,9 @@ import { toLedgerError } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerInputGuard } from './input-guard.js';
 import { type Metrics, registerMetrics } from './metrics.js';
+import { addComponents, swaggerOptions } from './openapi.js';
 import { type RateLimit, registerRateLimit } from './rate-limit.js';
+import { registerResponseCheck } from './response-check.js';
 import { changeSetRoutes } from './routes/change-sets.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
@@ -109,15 +111,12 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     return payload;
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'changeledger', version: deps.version ?? '0.1.0', description: 'Change-set workflow engine API' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
+  const dashboardUrl = (deps.dashboardUrl ?? '').replace(/\/+$/, '');
+  // The API document (./openapi.ts): named components first, so that routes can refer to them.
+  await app.register(swagger, swaggerOptions({ version: deps.version ?? '0.1.0', serverUrl: dashboardUrl }));
+  addComponents(app);
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  registerResponseCheck(app);
 
   const metrics = registerMetrics(app, engine);
   app.metrics = metrics;
@@ -155,10 +154,10 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     async (api) => {
       registerIdempotency(api, engine);
       changeSetRoutes(api, engine, metrics, deps.pageSizeMax ?? 200);
-      ledgerRoutes(api, engine, { dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, '') });
+      ledgerRoutes(api, engine, { dashboardUrl });
       eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
       deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
-      slackRoutes(api, engine, { apps: deps.slack ?? [], dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, '') });
+      slackRoutes(api, engine, { apps: deps.slack ?? [], dashboardUrl });
       waitRoutes(
         api,
         engine,
@@ -174,7 +173,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
         ...(deps.oidc ?? {
           sso: { principal_claim: 'email', groups_claim: 'groups', group_map: {}, auto_create: false },
         }),
-        dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, ''),
+        dashboardUrl,
       });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },

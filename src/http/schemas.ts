@@ -1,7 +1,9 @@
 // Schemas of every body, parameter and response: they validate requests at the edge and generate
 // the OpenAPI document. The engine validates again in depth (cross-field rules, cycles).
-import { type TSchema, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 import { CHANGE_SET_FIELDS, ChangeSetSummarySchema, Timestamp } from '../core/change-set-shape.js';
+import { ERROR_CATALOG, type ErrorCode } from '../core/errors.js';
+import { EVENT_TYPES } from '../core/events.js';
 import {
   CATEGORY_PATTERN,
   CONTENT_HASH_PATTERN,
@@ -10,19 +12,23 @@ import {
   MAX_ENTRIES,
   MAX_LENGTH,
 } from '../core/input-rules.js';
+import { PLAN_ITEM_STATUSES } from '../core/plan.js';
+import { POLICY_ACTIONS, POLICY_EFFECTS } from '../core/policy.js';
+import { AnyJson, Nullable, StringEnum } from '../core/schema-kit.js';
 import {
   APPLY_MODES,
   DECISIONS,
+  DELIVERY_STATUSES,
   ITEM_STATUSES,
   OPERATION_TYPES,
   PRINCIPAL_KINDS,
   PRIORITIES,
   STATUSES,
 } from '../core/types.js';
+import { FINDING_KINDS } from '../engine/index.js';
+import { named } from './openapi.js';
 
 const Id = Type.String({ pattern: ID_PATTERN.source, description: ID_DESCRIPTION });
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-const AnyJson = Type.Unknown({ description: 'any JSON value' });
 const Reason = Type.Optional(Nullable(Type.String({ maxLength: MAX_LENGTH.reason })));
 
 const PatchOp = Type.Object(
@@ -116,6 +122,11 @@ export const ResourceParams = Type.Object({
   target_id: Type.String({ minLength: 1, maxLength: 512 }),
 });
 
+/** The `cursor` query parameter of every paged list. */
+export const Cursor = Type.Optional(
+  Type.String({ maxLength: 700, description: 'the `next_cursor` of the previous page' }),
+);
+
 export const ListQuery = Type.Object(
   {
     status: Type.Optional(Type.String({ maxLength: 200, description: `comma-separated: ${STATUSES.join(', ')}` })),
@@ -126,7 +137,7 @@ export const ListQuery = Type.Object(
     approver: Type.Optional(Type.Literal('me')),
     q: Type.Optional(Type.String({ maxLength: 200 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+    cursor: Cursor,
   },
   { additionalProperties: false },
 );
@@ -162,112 +173,325 @@ export const TokenBody = Type.Object(
 export const PrincipalParams = Type.Object({ id: Id });
 export const TokenParams = Type.Object({ token_id: Type.String({ minLength: 1, maxLength: 64 }) });
 
-// Responses (documentation, and fast serialisation). JSON states stay free-form.
-export const ErrorResponse = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String(),
-  details: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
-});
-
-const ItemView = Type.Object({
-  id: Type.String(),
-  sequence: Type.Integer(),
+// Responses: each shape the API answers is a named component of the document (./openapi.ts `named`).
+const ItemError = Type.Object({ code: Type.String(), message: Type.String() });
+/** Why an item did not apply or roll back. */
+const ItemErrorReport = Type.Object({
+  item_id: Type.String(),
   key: Type.String(),
-  operation_type: Type.String(),
-  target_type: Type.String(),
-  target_id: Type.String(),
-  after_state: Type.Optional(AnyJson),
-  diff_data: Type.Optional(Type.Array(Type.Record(Type.String(), AnyJson))),
-  before_state: Type.Optional(AnyJson),
-  base_version: Type.Optional(Type.Integer()),
-  depends_on: Type.Array(Type.String()),
-  status: Type.Union(ITEM_STATUSES.map((s) => Type.Literal(s))),
-  error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
-  applied_version: Nullable(Type.Integer()),
+  code: Type.String(),
+  message: Type.String(),
 });
 
-const ApprovalView = Type.Object({
-  id: Type.String(),
-  approver_id: Type.String(),
-  decision: Type.String(),
-  reason: Nullable(Type.String()),
-  content_hash: Type.String(),
-  stale: Type.Boolean(),
-  decided_at: Timestamp,
-});
+export const ErrorResponse = named(
+  'Error',
+  Type.Object({
+    statusCode: Type.Integer(),
+    code: StringEnum(Object.keys(ERROR_CATALOG) as ErrorCode[]),
+    error: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            path: Type.Optional(Type.String()),
+            message: Type.String(),
+            allowed: Type.Optional(Type.Array(Type.String())),
+          },
+          { additionalProperties: true },
+        ),
+      ),
+    ),
+    fix: Type.Optional(Type.String({ description: 'what to do about it' })),
+  }),
+);
+
+const Item = named(
+  'Item',
+  Type.Object({
+    id: Type.String({ format: 'uuid' }),
+    sequence: Type.Integer(),
+    key: Type.String(),
+    operation_type: StringEnum(OPERATION_TYPES),
+    target_type: Type.String(),
+    target_id: Type.String(),
+    after_state: Type.Optional(AnyJson),
+    diff_data: Type.Optional(Type.Array(PatchOp)),
+    before_state: Type.Optional(AnyJson),
+    base_version: Type.Optional(Type.Integer()),
+    depends_on: Type.Array(Type.String()),
+    status: StringEnum(ITEM_STATUSES),
+    error: Nullable(ItemError),
+    applied_version: Nullable(Type.Integer()),
+  }),
+);
+
+const Approval = named(
+  'Approval',
+  Type.Object({
+    id: Type.String({ format: 'uuid' }),
+    approver_id: Type.String(),
+    decision: StringEnum(DECISIONS),
+    reason: Nullable(Type.String()),
+    content_hash: Type.String(),
+    stale: Type.Boolean(),
+    decided_at: Timestamp,
+  }),
+);
 
 // The change-set's fields are declared once, in core/change-set-shape.ts.
-export const ChangeSetSummary = ChangeSetSummarySchema;
-export const ChangeSetView = Type.Object({
-  ...CHANGE_SET_FIELDS,
-  approvals: Type.Array(ApprovalView),
-  items: Type.Array(ItemView),
-});
-export const ChangeSetList = Type.Object({ data: Type.Array(ChangeSetSummary), next_cursor: Nullable(Type.String()) });
+export const ChangeSetSummary = named('ChangeSetSummary', ChangeSetSummarySchema);
+export const ChangeSetView = named(
+  'ChangeSet',
+  Type.Object({ ...CHANGE_SET_FIELDS, approvals: Type.Array(Approval), items: Type.Array(Item) }),
+);
 
-export const ApplyResult = Type.Object({
-  success: Type.Boolean(),
-  mode: Type.String(),
-  status: Type.String(),
-  applied_items: Type.Optional(Type.Integer()),
-  failed_items: Type.Optional(Type.Integer()),
-  skipped_items: Type.Optional(Type.Integer()),
-  errors: Type.Optional(Type.Array(Type.Record(Type.String(), AnyJson))),
-  items: Type.Array(Type.Record(Type.String(), AnyJson)),
-  applied_at: Type.Optional(Timestamp),
-  applied_by: Type.Optional(Type.String()),
-  would_succeed: Type.Optional(Type.Boolean()),
-  id: Type.Optional(Type.String()),
-  change_set_id: Type.Optional(Type.String()),
+const NextCursor = Nullable(Type.String({ description: 'the `cursor` of the next page; null on the last one' }));
+/** One page of a list: `cursor` in, `next_cursor` out. */
+const page = (name: string, of: TSchema) => named(name, Type.Object({ data: Type.Array(of), next_cursor: NextCursor }));
+/** A whole list (not paged). */
+const list = (name: string, of: TSchema) => named(name, Type.Object({ data: Type.Array(of) }));
+
+export const ChangeSetPage = page('ChangeSetPage', ChangeSetSummary);
+
+export const ApplyResult = named(
+  'ApplyResult',
+  Type.Object({
+    success: Type.Boolean(),
+    mode: StringEnum(APPLY_MODES.filter((m) => m !== 'DRY_RUN') as ['AUTO', 'ATOMIC', 'BEST_EFFORT']),
+    status: StringEnum(STATUSES),
+    applied_items: Type.Integer(),
+    failed_items: Type.Integer(),
+    skipped_items: Type.Integer(),
+    errors: Type.Array(ItemErrorReport),
+    items: Type.Array(
+      Type.Object({
+        item_id: Type.String(),
+        key: Type.String(),
+        status: StringEnum(ITEM_STATUSES),
+        from_version: Nullable(Type.Integer()),
+        to_version: Nullable(Type.Integer()),
+      }),
+    ),
+    applied_at: Timestamp,
+    applied_by: Type.String(),
+  }),
+);
+
+const PlanState = Type.Object({ present: Type.Boolean(), version: Type.Integer(), state: AnyJson });
+export const PlanResult = named(
+  'DryRunResult',
+  Type.Object({
+    id: Type.String({ format: 'uuid' }),
+    change_set_id: Type.String(),
+    status: StringEnum(STATUSES),
+    mode: StringEnum(['DRY_RUN']),
+    would_succeed: Type.Boolean(),
+    items: Type.Array(
+      Type.Object({
+        item_id: Type.String(),
+        key: Type.String(),
+        sequence: Type.Integer(),
+        operation_type: StringEnum(OPERATION_TYPES),
+        target_type: Type.String(),
+        target_id: Type.String(),
+        status: StringEnum(PLAN_ITEM_STATUSES),
+        current: PlanState,
+        result: Nullable(PlanState),
+        diff: Type.Array(PatchOp),
+        error: Nullable(ItemError),
+      }),
+    ),
+  }),
+);
+
+/** What POST …/apply answers: the apply, or with mode DRY_RUN the plan (told apart by `mode`). */
+export const ApplyAnswer = Type.Unsafe<Static<typeof ApplyResult> | Static<typeof PlanResult>>({
+  oneOf: [ApplyResult, PlanResult],
+  discriminator: {
+    propertyName: 'mode',
+    mapping: {
+      AUTO: '#/components/schemas/ApplyResult',
+      ATOMIC: '#/components/schemas/ApplyResult',
+      BEST_EFFORT: '#/components/schemas/ApplyResult',
+      DRY_RUN: '#/components/schemas/DryRunResult',
+    },
+  },
 });
 
-export const PlanResult = Type.Object({
-  id: Type.String(),
-  change_set_id: Type.String(),
-  status: Type.String(),
-  mode: Type.Literal('DRY_RUN'),
-  would_succeed: Type.Boolean(),
-  items: Type.Array(Type.Record(Type.String(), AnyJson)),
-});
+export const RollbackResult = named(
+  'RollbackResult',
+  Type.Object({
+    success: Type.Boolean(),
+    rolled_back_items: Type.Integer(),
+    failed_items: Type.Integer(),
+    errors: Type.Array(ItemErrorReport),
+    rolled_back_at: Timestamp,
+    rolled_back_by: Type.String(),
+    reason: Nullable(Type.String()),
+    forced: Type.Boolean(),
+  }),
+);
 
-export const RollbackResult = Type.Object({
-  success: Type.Boolean(),
-  rolled_back_items: Type.Integer(),
-  failed_items: Type.Integer(),
-  errors: Type.Array(Type.Record(Type.String(), AnyJson)),
-  rolled_back_at: Timestamp,
-  rolled_back_by: Type.String(),
-  reason: Nullable(Type.String()),
-  forced: Type.Boolean(),
-});
+export const AuditEntries = list(
+  'AuditEntries',
+  named(
+    'AuditEntry',
+    Type.Object({
+      seq: Type.Integer(),
+      chain: Type.String({ description: '`system`, or the internal id of the change-set whose chain it extends' }),
+      chain_seq: Type.Integer(),
+      at: Timestamp,
+      actor: Type.String(),
+      action: Type.String(),
+      change_set: Nullable(Type.String()),
+      data: AnyJson,
+      prev_hash: Type.String(),
+      hash: Type.String(),
+    }),
+  ),
+);
 
-export const PrincipalView = Type.Object({
-  id: Type.String(),
-  kind: Type.String(),
-  display_name: Nullable(Type.String()),
-  email: Type.Optional(Nullable(Type.String({ description: 'only for admins and the principal itself' }))),
-  slack_id: Type.Optional(Nullable(Type.String({ description: 'only for admins and the principal itself' }))),
-  groups: Type.Array(Type.String()),
-  risk: Nullable(Type.Integer()),
-  active: Type.Boolean(),
-});
-export const IssuedToken = Type.Object({ token_id: Type.String(), token: Type.String(), principal_id: Type.String() });
-export const CreatedEnrolment = Type.Object({
-  enrolment_id: Type.String(),
-  principal_id: Type.String(),
-  code: Type.String({ description: 'shown once' }),
-  redeem_url: Type.String({ description: 'the dashboard page that redeems the code (the code is in its fragment)' }),
-  expires_at: Type.String(),
-});
+export const AuditVerification = named(
+  'AuditVerification',
+  Type.Object({
+    ok: Type.Boolean(),
+    chains: Type.Integer(),
+    entries: Type.Integer(),
+    first_break: Nullable(
+      Type.Object({
+        chain: Type.String(),
+        seq: Nullable(Type.Integer()),
+        chain_seq: Type.Integer(),
+        reason: Type.String(),
+        change_set_id: Type.Optional(Nullable(Type.String())),
+      }),
+    ),
+    signatures: Type.Object({
+      checked: Type.Boolean(),
+      key_id: Nullable(Type.String()),
+      signed: Type.Integer(),
+      unsigned: Type.Integer(),
+      invalid: Type.Integer(),
+    }),
+    findings: Type.Array(
+      Type.Object({
+        kind: StringEnum(FINDING_KINDS),
+        chain: Nullable(Type.String()),
+        change_set_id: Nullable(Type.String()),
+        message: Type.String(),
+      }),
+    ),
+    findings_count: Type.Integer(),
+  }),
+);
+
+const Resource = named(
+  'Resource',
+  Type.Object({
+    target_type: Type.String(),
+    target_id: Type.String(),
+    present: Type.Boolean(),
+    state: AnyJson,
+    version: Type.Integer(),
+    updated_at: Timestamp,
+    change_set: Nullable(Type.String({ description: 'the change_set_id that wrote this version' })),
+  }),
+);
+export const ResourceView = Resource;
+export const ResourcePage = page('ResourcePage', Resource);
+export const ResourceHistory = list(
+  'ResourceHistory',
+  named(
+    'ResourceVersion',
+    Type.Object({
+      version: Type.Integer(),
+      present: Type.Boolean(),
+      state: AnyJson,
+      operation: Type.String(),
+      change_set: Type.String(),
+      change_set_uuid: Type.String({ format: 'uuid' }),
+      item: Nullable(Type.String()),
+      actor: Type.String(),
+      at: Timestamp,
+    }),
+  ),
+);
+
+export const PolicyList = list(
+  'PolicyList',
+  named(
+    'Policy',
+    Type.Object({
+      name: Type.String(),
+      condition: Type.String(),
+      effect: StringEnum(POLICY_EFFECTS),
+      actions: Type.Array(StringEnum(POLICY_ACTIONS)),
+      approvers: Type.Array(Type.String()),
+      count: Type.Integer(),
+      message: Nullable(Type.String()),
+    }),
+  ),
+);
+
+export const PrincipalView = named(
+  'Principal',
+  Type.Object({
+    id: Type.String(),
+    kind: StringEnum(PRINCIPAL_KINDS),
+    display_name: Nullable(Type.String()),
+    email: Type.Optional(Nullable(Type.String({ description: 'only for admins and the principal itself' }))),
+    slack_id: Type.Optional(Nullable(Type.String({ description: 'only for admins and the principal itself' }))),
+    groups: Type.Array(Type.String()),
+    risk: Nullable(Type.Integer()),
+    active: Type.Boolean(),
+  }),
+);
+export const PrincipalList = list('PrincipalList', PrincipalView);
+
+/** A bearer token, as issued: the secret is shown in this answer only. */
+export const IssuedToken = named(
+  'Token',
+  Type.Object({
+    token_id: Type.String(),
+    token: Type.String({ description: 'the bearer token, shown once' }),
+    principal_id: Type.String(),
+  }),
+);
+/** Every answer that issues a token: the token under `token` (create adds the principal beside it). */
+export const TokenIssued = named('TokenIssued', Type.Object({ token: IssuedToken }));
+export const PrincipalCreated = named(
+  'PrincipalCreated',
+  Type.Object({
+    principal: PrincipalView,
+    token: Nullable(IssuedToken),
+  }),
+);
+export const RevokedToken = named(
+  'RevokedToken',
+  Type.Object({
+    id: Type.String(),
+    principal_id: Type.String(),
+    name: Nullable(Type.String()),
+    created_at: Timestamp,
+    created_by: Type.String(),
+    revoked_at: Nullable(Timestamp),
+  }),
+);
+export const CreatedEnrolment = named(
+  'Enrolment',
+  Type.Object({
+    enrolment_id: Type.String(),
+    principal_id: Type.String(),
+    code: Type.String({ description: 'shown once' }),
+    redeem_url: Type.String({ description: 'the dashboard page that redeems the code (the code is in its fragment)' }),
+    expires_at: Timestamp,
+  }),
+);
 export const RedeemBody = Type.Object(
   { code: Type.String({ minLength: 1, maxLength: 200 }) },
   { additionalProperties: false },
 );
-
-/** Response schemas document the API; handlers return domain types, so the map is not type-checked against them. */
-export const responses = (map: Record<string | number, TSchema>): unknown => map;
 
 // Events and deliveries (docs/design.md#events).
 export const EventsQuery = Type.Object(
@@ -286,28 +510,54 @@ export const EventStreamResponse = Type.String({
 
 export const DeliveryQuery = Type.Object(
   {
-    status: Type.Optional(Type.Union(['PENDING', 'DELIVERED', 'DEAD'].map((s) => Type.Literal(s)))),
+    status: Type.Optional(StringEnum(DELIVERY_STATUSES)),
     event_type: Type.Optional(Type.String({ maxLength: 64 })),
     channel: Type.Optional(Type.String({ maxLength: 64 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-    cursor: Type.Optional(Type.String({ maxLength: 500 })),
+    cursor: Cursor,
   },
   { additionalProperties: false },
 );
 export const DeliveryParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-export const DeliveryView = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  event_id: Type.Integer(),
-  event_type: Type.String(),
-  channel: Type.String(),
-  recipient: Nullable(Type.String()),
-  address: Nullable(Type.String()),
-  status: Type.Union(['PENDING', 'DELIVERED', 'DEAD'].map((s) => Type.Literal(s))),
-  attempts: Type.Integer(),
-  next_attempt_at: Timestamp,
-  last_error: Nullable(Type.String()),
-  created_at: Timestamp,
-  delivered_at: Nullable(Timestamp),
-  change_set_id: Nullable(Type.String()),
-});
-export const DeliveryList = Type.Object({ data: Type.Array(DeliveryView), next_cursor: Nullable(Type.String()) });
+export const DeliveryView = named(
+  'Delivery',
+  Type.Object({
+    id: Type.String({ format: 'uuid' }),
+    event_id: Type.Integer(),
+    event_type: StringEnum(EVENT_TYPES),
+    channel: Type.String(),
+    recipient: Nullable(Type.String()),
+    address: Nullable(Type.String()),
+    status: StringEnum(DELIVERY_STATUSES),
+    attempts: Type.Integer(),
+    next_attempt_at: Timestamp,
+    last_error: Nullable(Type.String()),
+    created_at: Timestamp,
+    delivered_at: Nullable(Timestamp),
+    change_set_id: Nullable(Type.String()),
+  }),
+);
+export const DeliveryList = page('DeliveryPage', DeliveryView);
+
+/** An event as streams carry it (`data` of an SSE frame) and a wait answers it. */
+export const EventEnvelope = named(
+  'Event',
+  Type.Object({
+    id: Type.Integer(),
+    type: StringEnum(EVENT_TYPES),
+    occurred_at: Timestamp,
+    actor: Type.String(),
+    change_set: Nullable(
+      Type.Object({
+        id: Type.String({ format: 'uuid' }),
+        change_set_id: Type.String(),
+        title: Type.String(),
+        status: StringEnum(STATUSES),
+        category: Type.String(),
+        priority: StringEnum(PRIORITIES),
+        agent_id: Type.String(),
+      }),
+    ),
+    data: Type.Record(Type.String(), AnyJson),
+  }),
+);

@@ -26,9 +26,11 @@ export interface WaitReason {
   at: string;
 }
 
+/** What to do next: submit, apply, reopen, wait (again) or none. */
+export const WAIT_NEXT_ACTIONS = ['submit', 'apply', 'reopen', 'wait', 'none'] as const;
+
 export interface WaitNext {
-  /** What to do: submit, apply, reopen, wait (again) or none. */
-  action: 'submit' | 'apply' | 'reopen' | 'wait' | 'none';
+  action: (typeof WAIT_NEXT_ACTIONS)[number];
   method: 'GET' | 'POST' | null;
   path: string | null;
   hint: string;

@@ -31,7 +31,8 @@ export const ENDING_EVENTS: Readonly<Record<WaitFor, readonly string[]>> = {
   rollback: ['changeset.rolled_back', 'changeset.rejected', 'changeset.withdrawn'],
 };
 
-export type WaitEndedBy = 'outcome' | 'timeout' | 'shutdown';
+export const WAIT_ENDED_BY = ['outcome', 'timeout', 'shutdown'] as const;
+export type WaitEndedBy = (typeof WAIT_ENDED_BY)[number];
 
 export interface WaitEnd {
   endedBy: WaitEndedBy;

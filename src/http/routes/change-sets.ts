@@ -7,10 +7,20 @@ import type { ChangeSet } from '../../core/types.js';
 import type { Engine } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
 import type { Metrics } from '../metrics.js';
+import { type Answer, operation } from '../openapi.js';
 import * as S from '../schemas.js';
 
-const errors = { '4xx': S.ErrorResponse };
 const tags = ['change-sets'];
+/** A change-set answered with its version as ETag. */
+const changeSet = (description: string): Answer => ({ description, schema: S.ChangeSetView, headers: ['ETag'] });
+/** Refusals of an action on an existing change-set (docs/errors.md). */
+const ACTION_REFUSALS = ['NOT_FOUND', 'FORBIDDEN', 'INVALID_TRANSITION', 'POLICY_DENIED'] as const;
+const ACTION_NAMES = {
+  submit: 'submitChangeSet',
+  withdraw: 'withdrawChangeSet',
+  reopen: 'reopenChangeSet',
+  close: 'closeChangeSet',
+};
 
 /** `"7"`, `W/"7"` or `7` → 7; `*` → any version. */
 function parseIfMatch(header: string | undefined): number | undefined {
@@ -27,17 +37,17 @@ const withETag = (reply: FastifyReply, changeSet: ChangeSet): ChangeSet => {
 
 export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics, pageSizeMax: number): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const one = { params: S.ChangeSetParams, tags };
-
   r.post(
     '/changesets',
     {
-      schema: {
+      schema: operation('POST', {
+        operationId: 'createChangeSet',
         tags,
         summary: 'Propose a change-set',
         body: S.CreateBody,
-        response: S.responses({ 201: S.ChangeSetView, ...errors }),
-      },
+        answers: { 201: { ...changeSet('Created'), headers: ['ETag', 'Location'] } },
+        refusals: ['DUPLICATE', 'FORBIDDEN', 'NOT_FOUND', 'POLICY_DENIED', 'APPROVAL_UNSATISFIABLE', 'APPLY_FAILED'],
+      }),
     },
     async (request, reply) => {
       const created = await engine.create(actorOf(request), request.body);
@@ -49,12 +59,13 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
   r.get(
     '/changesets',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'listChangeSets',
         tags,
         summary: 'List change-sets, newest first',
         querystring: S.ListQuery,
-        response: S.responses({ 200: S.ChangeSetList, ...errors }),
-      },
+        answers: { 200: { description: 'One page', schema: S.ChangeSetPage } },
+      }),
     },
     (request) => engine.list(actorOf(request), request.query, pageSizeMax),
   );
@@ -62,11 +73,18 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
   r.get(
     '/changesets/:id',
     {
-      schema: {
-        ...one,
+      schema: operation('GET', {
+        operationId: 'getChangeSet',
+        tags,
         summary: 'One change-set with items, approvals, risk and policy results',
-        response: S.responses({ 200: S.ChangeSetView, ...errors }),
-      },
+        params: S.ChangeSetParams,
+        headers: ['If-None-Match'],
+        answers: {
+          200: changeSet('The change-set'),
+          304: { description: 'Not modified: If-None-Match names its current version' },
+        },
+        refusals: ['NOT_FOUND'],
+      }),
     },
     async (request, reply) => {
       const changeSet = await engine.get(request.params.id);
@@ -78,12 +96,16 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
   r.patch(
     '/changesets/:id',
     {
-      schema: {
-        ...one,
+      schema: operation('PATCH', {
+        operationId: 'editChangeSet',
+        tags,
         summary: 'Edit a DRAFT or REJECTED change-set',
+        params: S.ChangeSetParams,
         body: S.EditBody,
-        response: S.responses({ 200: S.ChangeSetView, ...errors }),
-      },
+        headers: ['If-Match'],
+        answers: { 200: changeSet('The edited change-set') },
+        refusals: [...ACTION_REFUSALS, 'PRECONDITION_FAILED', 'APPROVAL_UNSATISFIABLE'],
+      }),
     },
     async (request, reply) => {
       const ifVersion = parseIfMatch(request.headers['if-match']);
@@ -96,12 +118,20 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
     r.post(
       `/changesets/:id/${action}`,
       {
-        schema: {
-          ...one,
+        schema: operation('POST', {
+          operationId: ACTION_NAMES[action],
+          tags,
           summary: `${action.charAt(0).toUpperCase()}${action.slice(1)} a change-set`,
-          ...(body ? { body } : {}),
-          response: S.responses({ 200: S.ChangeSetView, ...errors }),
-        },
+          params: S.ChangeSetParams,
+          ...(body ? { body, bodyOptional: true } : {}),
+          answers: { 200: changeSet('The change-set after the action') },
+          refusals: [
+            ...ACTION_REFUSALS,
+            ...(action === 'submit'
+              ? (['APPROVAL_UNSATISFIABLE', 'ITEMS_NOT_APPLICABLE', 'APPLY_FAILED'] as const)
+              : []),
+          ],
+        }),
       },
       async (request, reply) => {
         const actor = actorOf(request);
@@ -116,16 +146,20 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
   r.post(
     '/changesets/:id/approve',
     {
-      schema: {
-        ...one,
+      schema: operation('POST', {
+        operationId: 'decideChangeSet',
+        tags,
         summary: 'Approve or reject',
+        params: S.ChangeSetParams,
+        headers: ['If-Match'],
         description:
           'Bound to what the reviewer read: `If-Match` (the ETag) refuses with 412 when the change-set has moved ' +
           'on; `content_hash` (of the change-set read) refuses with 409 STALE_CONTENT when its content changed ' +
           'since, saying what changed. `approval.require_content_hash` makes `content_hash` mandatory.',
         body: S.DecisionBody,
-        response: S.responses({ 200: S.ChangeSetView, ...errors }),
-      },
+        answers: { 200: changeSet('The change-set after the decision') },
+        refusals: [...ACTION_REFUSALS, 'PRECONDITION_FAILED', 'STALE_CONTENT', 'APPLY_FAILED'],
+      }),
     },
     async (request, reply) => {
       const ifVersion = parseIfMatch(request.headers['if-match']);
@@ -138,12 +172,21 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
   r.post(
     '/changesets/:id/apply',
     {
-      schema: {
-        ...one,
+      schema: operation('POST', {
+        operationId: 'applyChangeSet',
+        tags,
         summary: 'Apply (AUTO, ATOMIC, BEST_EFFORT) or plan (DRY_RUN)',
+        description:
+          'With `mode: DRY_RUN` nothing is written and the answer is the plan (`DryRunResult`); otherwise the ' +
+          'apply (`ApplyResult`). `mode` tells them apart. An ATOMIC apply that fails is 409 APPLY_FAILED.',
+        params: S.ChangeSetParams,
         body: S.ApplyBody,
-        response: S.responses({ 200: S.ApplyResult, ...errors }),
-      },
+        bodyOptional: true,
+        answers: {
+          200: { description: 'The apply, or the plan', schema: S.ApplyAnswer },
+        },
+        refusals: [...ACTION_REFUSALS, 'APPLY_FAILED', 'CONFLICT'],
+      }),
     },
     async (request) => {
       const actor = actorOf(request);
@@ -162,19 +205,32 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
 
   r.get(
     '/changesets/:id/plan',
-    { schema: { ...one, summary: 'The dry-run plan', response: S.responses({ 200: S.PlanResult, ...errors }) } },
+    {
+      schema: operation('GET', {
+        operationId: 'planChangeSet',
+        tags,
+        summary: 'The dry-run plan',
+        params: S.ChangeSetParams,
+        answers: { 200: { description: 'What applying would do now', schema: S.PlanResult } },
+        refusals: ['NOT_FOUND'],
+      }),
+    },
     (request) => engine.plan(request.params.id),
   );
 
   r.post(
     '/changesets/:id/rollback',
     {
-      schema: {
-        ...one,
+      schema: operation('POST', {
+        operationId: 'rollbackChangeSet',
+        tags,
         summary: 'Roll back the applied items',
+        params: S.ChangeSetParams,
         body: S.RollbackBody,
-        response: S.responses({ 200: S.RollbackResult, ...errors }),
-      },
+        bodyOptional: true,
+        answers: { 200: { description: 'The rollback', schema: S.RollbackResult } },
+        refusals: [...ACTION_REFUSALS, 'CONFLICT'],
+      }),
     },
     async (request) => {
       const result = await engine.rollback(actorOf(request), request.params.id, request.body);
@@ -185,7 +241,16 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
 
   r.get(
     '/changesets/:id/audit',
-    { schema: { ...one, summary: 'Its audit entries, oldest first' } },
+    {
+      schema: operation('GET', {
+        operationId: 'getChangeSetAudit',
+        tags,
+        summary: 'Its audit entries, oldest first',
+        params: S.ChangeSetParams,
+        answers: { 200: { description: 'Every entry of its chain', schema: S.AuditEntries } },
+        refusals: ['NOT_FOUND'],
+      }),
+    },
     async (request) => ({ data: await engine.audit(request.params.id) }),
   );
 }

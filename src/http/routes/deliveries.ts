@@ -3,9 +3,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
+import { operation } from '../openapi.js';
 import * as S from '../schemas.js';
 
-const errors = { '4xx': S.ErrorResponse };
 const tags = ['deliveries'];
 
 export function deliveryRoutes(app: FastifyInstance, engine: Engine, pageSizeMax: number): void {
@@ -14,12 +14,14 @@ export function deliveryRoutes(app: FastifyInstance, engine: Engine, pageSizeMax
   r.get(
     '/deliveries',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'listDeliveries',
         tags,
         summary: 'Notification deliveries, newest first (groups admin and operator)',
         querystring: S.DeliveryQuery,
-        response: S.responses({ 200: S.DeliveryList, ...errors }),
-      },
+        answers: { 200: { description: 'One page', schema: S.DeliveryList } },
+        refusals: ['FORBIDDEN'],
+      }),
     },
     (request) => engine.listDeliveries(actorOf(request), request.query, pageSizeMax),
   );
@@ -27,12 +29,14 @@ export function deliveryRoutes(app: FastifyInstance, engine: Engine, pageSizeMax
   r.post(
     '/deliveries/:id/retry',
     {
-      schema: {
+      schema: operation('POST', {
+        operationId: 'retryDelivery',
         tags,
         summary: 'Retry a delivery now with a fresh set of attempts (groups admin and operator)',
         params: S.DeliveryParams,
-        response: S.responses({ 200: S.DeliveryView, ...errors }),
-      },
+        answers: { 200: { description: 'The delivery, due now', schema: S.DeliveryView } },
+        refusals: ['FORBIDDEN', 'NOT_FOUND'],
+      }),
     },
     (request) => engine.retryDelivery(actorOf(request), request.params.id),
   );

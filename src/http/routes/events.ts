@@ -9,6 +9,7 @@ import type { Engine } from '../../engine/index.js';
 import type { EventFeed } from '../../notify/event-feed.js';
 import { openEventStream, parseLastEventId, resolveEventFilter } from '../../notify/event-stream.js';
 import { openResourceWatch } from '../../notify/resource-watch.js';
+import { operation } from '../openapi.js';
 import * as S from '../schemas.js';
 import { type SseOptions, sseFrame, sseStreams } from '../sse.js';
 
@@ -23,16 +24,24 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
   r.get(
     '/events',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'streamEvents',
         tags: ['events'],
         summary: 'Server-Sent Events: every event, or those of some types or one change-set',
         description:
           'Each event is `id: <id>`, `event: <type>`, `data: <envelope JSON>`. Send `Last-Event-ID` (or ' +
           '`last_event_id`) to receive the events after it first. A `: heartbeat` comment comes every 15 s.',
         querystring: S.EventsQuery,
-        produces: ['text/event-stream'],
-        response: S.responses({ 200: S.EventStreamResponse, '4xx': S.ErrorResponse, 503: S.ErrorResponse }),
-      },
+        headers: ['Last-Event-ID'],
+        answers: {
+          200: {
+            description: 'The stream; the `data` of each frame is an `Event`',
+            schema: S.EventStreamResponse,
+            contentType: 'text/event-stream',
+          },
+        },
+        refusals: ['NOT_FOUND'],
+      }),
     },
     async (request, reply) => {
       const feed = options.feed;
@@ -53,7 +62,8 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
   r.get(
     '/resources/watch',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'watchResources',
         tags: ['resources'],
         summary: 'Server-Sent Events: every committed resource write under a prefix, resumable',
         description:
@@ -71,9 +81,11 @@ export function eventRoutes(app: FastifyInstance, engine: Engine, options: Event
           },
           { additionalProperties: false },
         ),
-        produces: ['text/event-stream'],
-        response: S.responses({ 200: S.EventStreamResponse, '4xx': S.ErrorResponse, 503: S.ErrorResponse }),
-      },
+        headers: ['Last-Event-ID'],
+        answers: {
+          200: { description: 'The stream of writes', schema: S.EventStreamResponse, contentType: 'text/event-stream' },
+        },
+      }),
     },
     async (request, reply) => {
       const feed = options.feed;

@@ -6,19 +6,19 @@ import { Type } from 'typebox';
 import { assertAdmin } from '../../core/credentials.js';
 import type { Engine } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
+import { operation } from '../openapi.js';
 import * as S from '../schemas.js';
 
-const errors = { '4xx': S.ErrorResponse };
-
-const PolicyView = Type.Object({
-  name: Type.String(),
-  condition: Type.String(),
-  effect: Type.String(),
-  actions: Type.Array(Type.String()),
-  approvers: Type.Array(Type.String()),
-  count: Type.Integer(),
-  message: Type.Union([Type.String(), Type.Null()]),
-});
+const ResourceQuery = Type.Object(
+  {
+    target_type: Type.Optional(Type.String({ maxLength: 128 })),
+    prefix: Type.Optional(Type.String({ maxLength: 512 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    cursor: S.Cursor,
+    after: Type.Optional(Type.String({ maxLength: 700, deprecated: true, description: 'the former name of `cursor`' })),
+  },
+  { additionalProperties: false },
+);
 
 const CONTACTS_PRIVATE =
   'Contact details (`email`, `slack_id`) are private: they are included only for admins and for the ' +
@@ -35,42 +35,43 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
   r.get(
     '/resources',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'listResources',
         tags: ['resources'],
-        summary: 'Current resources',
-        querystring: Type.Object(
-          {
-            target_type: Type.Optional(Type.String({ maxLength: 128 })),
-            prefix: Type.Optional(Type.String({ maxLength: 512 })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-            after: Type.Optional(Type.String({ maxLength: 700 })),
-          },
-          { additionalProperties: false },
-        ),
-      },
+        summary: 'Current resources, in key order',
+        querystring: ResourceQuery,
+        answers: { 200: { description: 'One page', schema: S.ResourcePage } },
+      }),
     },
-    (request) => engine.listResources(request.query),
+    (request) => {
+      const { after, cursor, ...query } = request.query;
+      return engine.listResources({ ...query, cursor: cursor ?? after });
+    },
   );
   r.get(
     '/resources/:target_type/:target_id',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'getResource',
         tags: ['resources'],
         summary: 'One resource',
         params: S.ResourceParams,
-        response: S.responses({ ...errors }),
-      },
+        answers: { 200: { description: 'Its current version', schema: S.ResourceView } },
+        refusals: ['NOT_FOUND'],
+      }),
     },
     (request) => engine.resource(request.params.target_type, request.params.target_id),
   );
   r.get(
     '/resources/:target_type/:target_id/history',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'getResourceHistory',
         tags: ['resources'],
         summary: 'Every version of a resource and the change-set that made it',
         params: S.ResourceParams,
-      },
+        answers: { 200: { description: 'Oldest first (empty for a target never written)', schema: S.ResourceHistory } },
+      }),
     },
     async (request) => ({
       data: await engine.resourceHistory(request.params.target_type, request.params.target_id),
@@ -78,16 +79,28 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
   );
 
   const verifySummary = 'Recompute every hash chain, check head signatures, and check the state against the chains';
-  r.get('/audit/verify', { schema: { tags: ['audit'], summary: verifySummary } }, () => engine.verifyAudit());
+  r.get(
+    '/audit/verify',
+    {
+      schema: operation('GET', {
+        operationId: 'verifyAudit',
+        tags: ['audit'],
+        summary: verifySummary,
+        answers: { 200: { description: 'What verify found', schema: S.AuditVerification } },
+      }),
+    },
+    () => engine.verifyAudit(),
+  );
 
   r.get(
     '/policies',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'listPolicies',
         tags: ['policies'],
         summary: 'The loaded policies (read-only)',
-        response: S.responses({ 200: Type.Object({ data: Type.Array(PolicyView) }) }),
-      },
+        answers: { 200: { description: 'Every policy, as configured', schema: S.PolicyList } },
+      }),
     },
     () => ({ data: engine.policies() }),
   );
@@ -95,23 +108,25 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
   r.get(
     '/me',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'getMe',
         tags: ['principals'],
         summary: 'The authenticated principal',
-        response: S.responses({ 200: S.PrincipalView }),
-      },
+        answers: { 200: { description: 'Who the token belongs to', schema: S.PrincipalView } },
+      }),
     },
     (request) => actorOf(request),
   );
   r.get(
     '/principals',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'listPrincipals',
         tags: ['principals'],
         summary: 'All principals',
         description: CONTACTS_PRIVATE,
-        response: S.responses({ 200: Type.Object({ data: Type.Array(S.PrincipalView) }) }),
-      },
+        answers: { 200: { description: 'Every principal', schema: S.PrincipalList } },
+      }),
     },
     async (request) => ({ data: await engine.listPrincipalsFor(actorOf(request)) }),
   );
@@ -119,19 +134,19 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
     '/principals',
     {
       config: { issuesSecret: { authorize: assertAdmin } },
-      schema: {
+      schema: operation('POST', {
+        operationId: 'createPrincipal',
         tags: ['principals'],
         summary: 'Add a principal (admin); an agent or service gets its first token, shown once',
+        issuesSecret: true,
         description:
           'An agent or a service comes with its first token, shown once (never replayed for a repeated ' +
           'Idempotency-Key). A human gets `token: null`: people take their own credentials by redeeming ' +
           'an enrolment (POST /principals/{id}/enrolments), unless `auth.admin_may_issue_human_tokens` is on.',
         body: S.PrincipalBody,
-        response: S.responses({
-          201: Type.Object({ principal: S.PrincipalView, token: Type.Union([S.IssuedToken, Type.Null()]) }),
-          ...errors,
-        }),
-      },
+        answers: { 201: { description: 'The principal, and its first token or null', schema: S.PrincipalCreated } },
+        refusals: ['FORBIDDEN', 'DUPLICATE'],
+      }),
     },
     async (request, reply) => {
       const b = request.body;
@@ -151,25 +166,30 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
   r.get(
     '/principals/:id',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'getPrincipal',
         tags: ['principals'],
+        summary: 'One principal',
         description: CONTACTS_PRIVATE,
         params: S.PrincipalParams,
-        response: S.responses({ 200: S.PrincipalView, ...errors }),
-      },
+        answers: { 200: { description: 'The principal', schema: S.PrincipalView } },
+        refusals: ['NOT_FOUND'],
+      }),
     },
     (request) => engine.principalFor(actorOf(request), request.params.id),
   );
   r.patch(
     '/principals/:id',
     {
-      schema: {
+      schema: operation('PATCH', {
+        operationId: 'updatePrincipal',
         tags: ['principals'],
         summary: 'Change a principal (admin), e.g. active: false',
         params: S.PrincipalParams,
         body: S.PrincipalPatch,
-        response: S.responses({ 200: S.PrincipalView, ...errors }),
-      },
+        answers: { 200: { description: 'The principal as changed', schema: S.PrincipalView } },
+        refusals: ['FORBIDDEN', 'NOT_FOUND'],
+      }),
     },
     (request) => engine.updatePrincipal(actorOf(request), request.params.id, request.body),
   );
@@ -177,35 +197,44 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
     '/principals/:id/tokens',
     {
       config: { issuesSecret: { authorize: assertAdmin } },
-      schema: {
+      schema: operation('POST', {
+        operationId: 'issueToken',
         tags: ['principals'],
         summary: 'Issue a token (admin) for an agent or a service, shown once',
+        issuesSecret: true,
         description:
           'Refused (403) for a human unless `auth.admin_may_issue_human_tokens` is on: people redeem an ' +
           'enrolment instead. The token is shown once: a repeat with the same Idempotency-Key is refused ' +
           'with SECRET_SHOWN_ONCE.',
         params: S.PrincipalParams,
-        body: Type.Optional(S.TokenBody),
-        response: S.responses({ 201: S.IssuedToken, ...errors }),
-      },
+        body: S.TokenBody,
+        bodyOptional: true,
+        answers: { 201: { description: 'The token, shown once', schema: S.TokenIssued } },
+        refusals: ['FORBIDDEN', 'NOT_FOUND'],
+      }),
     },
     async (request, reply) =>
-      reply.status(201).send(await engine.issueToken(actorOf(request), request.params.id, request.body?.name ?? null)),
+      reply
+        .status(201)
+        .send({ token: await engine.issueToken(actorOf(request), request.params.id, request.body?.name ?? null) }),
   );
   r.post(
     '/principals/:id/enrolments',
     {
       config: { issuesSecret: { authorize: assertAdmin } },
-      schema: {
+      schema: operation('POST', {
+        operationId: 'createEnrolment',
         tags: ['principals'],
         summary: 'Create a one-time enrolment (admin): a code the principal redeems for their own token',
+        issuesSecret: true,
         description:
           'The code is shown once (stored only as its hash; a repeat with the same Idempotency-Key is ' +
           'refused with SECRET_SHOWN_ONCE) and expires after `auth.enrolment_ttl_hours`. Hand it (or ' +
           '`redeem_url`, the dashboard page that redeems it) to the principal only.',
         params: S.PrincipalParams,
-        response: S.responses({ 201: S.CreatedEnrolment, ...errors }),
-      },
+        answers: { 201: { description: 'The enrolment, its code shown once', schema: S.CreatedEnrolment } },
+        refusals: ['FORBIDDEN', 'NOT_FOUND'],
+      }),
     },
     async (request, reply) => {
       const created = await engine.createEnrolment(actorOf(request), request.params.id);
@@ -216,23 +245,34 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
   r.post(
     '/enrolments/redeem',
     {
-      schema: {
+      schema: operation('POST', {
+        operationId: 'redeemEnrolment',
         tags: ['principals'],
         summary: 'Redeem an enrolment code for a token (no token needed), once',
+        public: true,
         description:
           'The code is the credential. A code already redeemed or expired: 410 GONE. The redemption is ' +
           'audited and announced (`token.issued`, via enrolment) to the principal and the admins.',
-        security: [],
         body: S.RedeemBody,
-        response: S.responses({ 201: Type.Object({ token: S.IssuedToken }), ...errors, 410: S.ErrorResponse }),
-      },
+        answers: { 201: { description: 'The token, shown once', schema: S.TokenIssued } },
+        refusals: ['NOT_FOUND', 'GONE', 'FORBIDDEN'],
+      }),
     },
     async (request, reply) =>
       reply.status(201).send({ token: await engine.redeemEnrolment(request.body.code, { ip: request.ip }) }),
   );
   r.delete(
     '/tokens/:token_id',
-    { schema: { tags: ['principals'], summary: 'Revoke a token (admin)', params: S.TokenParams } },
+    {
+      schema: operation('DELETE', {
+        operationId: 'revokeToken',
+        tags: ['principals'],
+        summary: 'Revoke a token (admin)',
+        params: S.TokenParams,
+        answers: { 200: { description: 'The token record, revoked', schema: S.RevokedToken } },
+        refusals: ['FORBIDDEN', 'NOT_FOUND'],
+      }),
+    },
     (request) => engine.revokeToken(actorOf(request), request.params.token_id),
   );
 }

@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
 import { type Engine, LOGIN_COOKIE, LOGIN_TTL_SECONDS, type OidcLogin, type SsoOptions } from '../../engine/index.js';
-import * as S from '../schemas.js';
+import { operation } from '../openapi.js';
 
 export interface OidcRouteOptions {
   /** Absent: single sign-on is not configured (oidc.issuer unset) and both routes answer 404. */
@@ -36,17 +36,26 @@ export function oidcRoutes(app: FastifyInstance, engine: Engine, options: OidcRo
     throw new LedgerError('NOT_FOUND', 'single sign-on is not configured on this server (oidc.issuer)');
   };
   const secure = () => options.login?.options.redirect_url.startsWith('https:') ?? false;
-  const schema = (summary: string, description: string) => ({
-    tags: ['auth'],
-    summary,
-    description,
-    security: [],
-    response: S.responses({ '4xx': S.ErrorResponse }),
-  });
+  const schema = (operationId: string, summary: string, description: string) =>
+    operation('GET', {
+      operationId,
+      tags: ['auth'],
+      summary,
+      description,
+      public: true,
+      answers: { 302: { description: 'A redirect', headers: ['Location'] } },
+      refusals: ['NOT_FOUND', 'FORBIDDEN', 'UNAUTHENTICATED', 'CONFLICT'],
+    });
 
   r.get(
     '/auth/oidc/login',
-    { schema: schema('Sign in with the identity provider (dashboard)', 'Redirects to the provider (PKCE).') },
+    {
+      schema: schema(
+        'startOidcLogin',
+        'Sign in with the identity provider (dashboard)',
+        'Redirects to the provider (PKCE).',
+      ),
+    },
     async (_request, reply) => {
       const { url, cookie } = await configured().start();
       return reply.header('set-cookie', loginCookie(cookie, LOGIN_TTL_SECONDS, secure())).redirect(url, 302);
@@ -56,6 +65,7 @@ export function oidcRoutes(app: FastifyInstance, engine: Engine, options: OidcRo
     '/auth/oidc/callback',
     {
       schema: schema(
+        'finishOidcLogin',
         'Where the identity provider sends the browser back',
         'Checks state, nonce and PKCE, signs the person in with a new token of their own (audited, ' +
           '`token.issued` via sso) and redirects to `<dashboard>/signed-in#token=…`.',

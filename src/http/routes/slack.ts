@@ -3,9 +3,12 @@
 // checked on the raw form body before anything is parsed or stored, and each signature is accepted
 // once. What a verified interaction does is in http/slack-interactions.ts.
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { LedgerError } from '../../core/errors.js';
+import { Nullable } from '../../core/schema-kit.js';
 import type { Engine } from '../../engine/index.js';
 import type { SlackApp } from '../../notify/slack-api.js';
+import { operation } from '../openapi.js';
 import { SlackInteractions } from '../slack-interactions.js';
 import { SLACK_WINDOW_SECONDS, verifySlackRequest } from '../slack-signature.js';
 
@@ -13,6 +16,11 @@ export const SLACK_INTERACTIONS_PATH = '/integrations/slack/interactions';
 
 /** A Slack app that answers buttons: its signing secret and the bot that updates its messages. */
 export type InteractiveSlackApp = SlackApp & { signing_secret: string };
+
+/** What Slack is answered: nothing (an empty body), or the errors of the reject dialog. */
+const SlackAnswer = Nullable(
+  Type.Object({ response_action: Type.Literal('errors'), errors: Type.Record(Type.String(), Type.String()) }),
+);
 
 /** Slack's interaction payloads are small; a larger body is not Slack's. */
 const BODY_LIMIT = 1024 * 1024;
@@ -32,14 +40,22 @@ export function slackRoutes(
       SLACK_INTERACTIONS_PATH,
       {
         bodyLimit: BODY_LIMIT,
-        schema: {
+        schema: operation('POST', {
+          operationId: 'slackInteraction',
           tags: ['integrations'],
           summary: "Slack's interactivity request URL (Approve / Reject buttons)",
           description:
             "Authenticated by Slack's request signature (X-Slack-Signature, X-Slack-Request-Timestamp), not a bearer token. " +
             'Form-encoded `payload`, as Slack sends it. See docs/integrations.md.',
-          security: [],
-        },
+          public: true,
+          answers: {
+            200: {
+              description: 'Acknowledged: no body, or the errors the reject dialog shows',
+              schema: SlackAnswer,
+            },
+          },
+          refusals: ['NOT_FOUND', 'UNAUTHENTICATED'],
+        }),
       },
       async (request, reply) => {
         if (options.apps.length === 0)

@@ -4,10 +4,19 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
+import { Nullable, StringEnum } from '../../core/schema-kit.js';
 import { UUID_PATTERN, validationError } from '../../core/validate-change-set.js';
 import type { Engine } from '../../engine/index.js';
-import { LIFECYCLE_EVENTS, WAIT_OUTCOMES, waitAnswer } from '../../notify/wait-answer.js';
-import { type ChangeSetWaiters, endsWait, WAIT_FOR, type WaitEnd, type WaitFor } from '../../notify/waiters.js';
+import { LIFECYCLE_EVENTS, WAIT_NEXT_ACTIONS, WAIT_OUTCOMES, waitAnswer } from '../../notify/wait-answer.js';
+import {
+  type ChangeSetWaiters,
+  endsWait,
+  WAIT_ENDED_BY,
+  WAIT_FOR,
+  type WaitEnd,
+  type WaitFor,
+} from '../../notify/waiters.js';
+import { named, operation } from '../openapi.js';
 import * as S from '../schemas.js';
 
 export const WAIT_TIMEOUT_DEFAULT_S = 30;
@@ -26,28 +35,31 @@ const WaitQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const WaitAnswerSchema = Type.Object({
-  for: Type.Union(WAIT_FOR.map((value) => Type.Literal(value))),
-  ended_by: Type.Union([Type.Literal('outcome'), Type.Literal('timeout'), Type.Literal('shutdown')]),
-  outcome: Type.Union([...WAIT_OUTCOMES.map((value) => Type.Literal(value)), Type.Null()]),
-  waited_ms: Type.Integer(),
-  change_set: S.ChangeSetView,
-  event: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-  reasons: Type.Array(
-    Type.Object({
-      by: Type.String(),
-      what: Type.String(),
-      reason: Type.Union([Type.String(), Type.Null()]),
-      at: Type.String(),
+const WaitAnswerSchema = named(
+  'WaitAnswer',
+  Type.Object({
+    for: StringEnum(WAIT_FOR),
+    ended_by: StringEnum(WAIT_ENDED_BY),
+    outcome: Nullable(StringEnum(WAIT_OUTCOMES)),
+    waited_ms: Type.Integer(),
+    change_set: S.ChangeSetView,
+    event: Nullable(S.EventEnvelope),
+    reasons: Type.Array(
+      Type.Object({
+        by: Type.String(),
+        what: Type.String(),
+        reason: Nullable(Type.String()),
+        at: Type.String(),
+      }),
+    ),
+    next: Type.Object({
+      action: StringEnum(WAIT_NEXT_ACTIONS),
+      method: Nullable(StringEnum(['GET', 'POST'])),
+      path: Nullable(Type.String()),
+      hint: Type.String(),
     }),
-  ),
-  next: Type.Object({
-    action: Type.String(),
-    method: Type.Union([Type.Literal('GET'), Type.Literal('POST'), Type.Null()]),
-    path: Type.Union([Type.String(), Type.Null()]),
-    hint: Type.String(),
   }),
-});
+);
 
 function parseQuery(query: { for?: string | undefined; timeout_s?: string | undefined }): {
   waitFor: WaitFor;
@@ -79,7 +91,8 @@ export function waitRoutes(app: FastifyInstance, engine: Engine, waiters: Change
   r.get(
     '/changesets/:id/wait',
     {
-      schema: {
+      schema: operation('GET', {
+        operationId: 'waitForChangeSet',
         params: S.ChangeSetParams,
         querystring: WaitQuery,
         tags: ['change-sets'],
@@ -88,8 +101,9 @@ export function waitRoutes(app: FastifyInstance, engine: Engine, waiters: Change
           '`for=decision` ends when it leaves PENDING_APPROVAL; `for=apply` when it is applied, its apply fails, ' +
           'or it is rejected or withdrawn; `for=rollback` when it is rolled back, or rejected or withdrawn. ' +
           '`ended_by` says whether the outcome or the timeout ended it; `next` says what to do. See docs/agents.md.',
-        response: S.responses({ 200: WaitAnswerSchema, '4xx': S.ErrorResponse, 503: S.ErrorResponse }),
-      },
+        answers: { 200: { description: 'How the wait ended', schema: WaitAnswerSchema, headers: ['ETag'] } },
+        refusals: ['NOT_FOUND'],
+      }),
     },
     async (request, reply) => {
       const { waitFor, timeoutMs } = parseQuery(request.query);

@@ -476,10 +476,11 @@ describePostgres('hostile input and bad actors', () => {
     // More credentials in play: a second token, revoked and tried; Idempotency-Keys; errors of each kind.
     const issued = await api('POST', '/principals/Agent-D/tokens', 'admin', { name: 'second' });
     expect(issued.ok && issued.status).toBe(201);
-    const second = issued.ok ? (issued.body['token'] as string) : '';
+    const issuedToken = issued.ok ? (issued.body['token'] as { token: string; token_id: string }) : null;
+    const second = issuedToken?.token ?? '';
     tokens['second'] = second;
     expect((await api('GET', '/me', 'second')).ok).toBe(true);
-    const revoked = await api('DELETE', `/tokens/${issued.ok ? issued.body['token_id'] : ''}`, 'admin');
+    const revoked = await api('DELETE', `/tokens/${issuedToken?.token_id ?? ''}`, 'admin');
     expect(revoked.ok && revoked.status).toBe(200);
     const afterRevoke = await api('GET', '/me', 'second');
     expect(afterRevoke.ok && afterRevoke.status).toBe(401);

@@ -81,11 +81,11 @@ describeEachBackend('token secrets', (backend) => {
     const key = uniqueId('key');
     const first = await post(root, '/principals/Agent-A/tokens', { name: 'ci' }, key);
     expect(first.statusCode).toBe(201);
-    const issued = first.json();
+    const issued = first.json().token;
     const again = await post(root, '/principals/Agent-A/tokens', { name: 'ci' }, key);
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({ code: 'SECRET_SHOWN_ONCE' });
-    expect(again.json().details[0].issued).toEqual({ token_id: issued.token_id, principal_id: 'Agent-A' });
+    expect(again.json().details[0].issued).toEqual({ token: { token_id: issued.token_id, principal_id: 'Agent-A' } });
     expect(again.body).not.toContain(issued.token);
     // Still exactly one token issued by that key.
     const { rows } = await f.db.query("SELECT id FROM tokens WHERE principal_id = 'Agent-A' AND name = 'ci'");
@@ -110,7 +110,7 @@ describeEachBackend('token secrets', (backend) => {
     const replay = await post(malloryToken, '/principals/Agent-B/tokens', {}, key);
     expect(replay.statusCode).toBe(403);
     expect(replay.json()).toMatchObject({ code: 'FORBIDDEN' });
-    expect(replay.body).not.toContain(issued.json().token);
+    expect(replay.body).not.toContain(issued.json().token.token);
     expect(replay.headers['idempotent-replayed']).toBeUndefined();
   });
 
@@ -126,7 +126,7 @@ describeEachBackend('token secrets', (backend) => {
     // POST /principals/:id/tokens.
     const token = await post(root, '/principals/Agent-C/tokens', { name: 'deploy' }, key());
     expect(token.statusCode).toBe(201);
-    secrets.push(token.json().token);
+    secrets.push(token.json().token.token);
     // An enrolment (its code is a secret too) and its redemption.
     const enrolment = await post(root, '/principals/alice/enrolments', {}, key());
     expect(enrolment.statusCode).toBe(201);

@@ -45,7 +45,7 @@ export function ResourcesPage() {
     const cursor = more ? more.cursor : first.data?.next_cursor;
     if (!cursor) return;
     const page = await api.get<Page<ResourceView>>(
-      `/resources?limit=100&after=${encodeURIComponent(cursor)}${query ? `&${query}` : ''}`,
+      `/resources?limit=100&cursor=${encodeURIComponent(cursor)}${query ? `&${query}` : ''}`,
     );
     setMore({ rows: [...(more?.rows ?? []), ...page.data], cursor: page.next_cursor });
   };

@@ -160,7 +160,7 @@ export function responsesOf(method: Method, spec: OperationSpec): Record<string,
  * `required` by `finishDocument` and do not stay in the document.
  */
 export function operation<const S extends OperationSpec>(method: Method, spec: S) {
-  const { answers: _answers, refusals: _refusals, bodyOptional, headers, issuesSecret: _s, ...schema } = spec;
+  const { answers: _a, refusals: _r, bodyOptional, headers, issuesSecret: _s, public: _p, ...schema } = spec;
   const requestHeaders = [...(headers ?? []), ...(method === 'POST' && !spec.public ? ['Idempotency-Key'] : [])];
   return {
     ...schema,
@@ -168,7 +168,7 @@ export function operation<const S extends OperationSpec>(method: Method, spec: S
     ...(bodyOptional ? { 'x-body-optional': true } : {}),
     ...(requestHeaders.length > 0 ? { 'x-request-headers': requestHeaders } : {}),
     response: responsesOf(method, spec),
-  } as Omit<S, 'answers' | 'refusals' | 'bodyOptional' | 'headers' | 'issuesSecret'> & { response: unknown };
+  } as Omit<S, 'answers' | 'refusals' | 'bodyOptional' | 'headers' | 'issuesSecret' | 'public'> & { response: unknown };
 }
 
 const parameterName = (header: string) => header.replace(/-/g, '');

@@ -33,7 +33,7 @@ const Reason = Type.Optional(Nullable(Type.String({ maxLength: MAX_LENGTH.reason
 
 const PatchOp = Type.Object(
   {
-    op: Type.Union(['add', 'remove', 'replace', 'move', 'copy', 'test'].map((op) => Type.Literal(op))),
+    op: StringEnum(['add', 'remove', 'replace', 'move', 'copy', 'test']),
     path: Type.String(),
     value: Type.Optional(AnyJson),
     from: Type.Optional(Type.String()),
@@ -44,7 +44,7 @@ const PatchOp = Type.Object(
 export const ItemBody = Type.Object(
   {
     key: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_LENGTH.item_key })),
-    operation_type: Type.Union(OPERATION_TYPES.map((o) => Type.Literal(o))),
+    operation_type: StringEnum(OPERATION_TYPES),
     target_type: Type.String({ minLength: 1, maxLength: MAX_LENGTH.target_type }),
     target_id: Type.String({ minLength: 1, maxLength: MAX_LENGTH.target_id }),
     after_state: Type.Optional(AnyJson),
@@ -61,7 +61,7 @@ const editable = {
   description: Nullable(Type.String({ maxLength: MAX_LENGTH.description })),
   agent_type: Type.String({ minLength: 1, maxLength: MAX_LENGTH.agent_type }),
   category: Type.String({ pattern: CATEGORY_PATTERN.source }),
-  priority: Type.Union(PRIORITIES.map((p) => Type.Literal(p))),
+  priority: StringEnum(PRIORITIES),
   tags: Type.Array(Type.String({ minLength: 1, maxLength: MAX_LENGTH.tag }), { maxItems: MAX_ENTRIES.tags }),
   metadata: Type.Record(Type.String(), AnyJson),
   approval_chain: Type.Array(Id, { maxItems: MAX_ENTRIES.approval_chain }),
@@ -93,7 +93,7 @@ export const EditBody = Type.Object(
 
 export const DecisionBody = Type.Object(
   {
-    decision: Type.Union(DECISIONS.map((d) => Type.Literal(d))),
+    decision: StringEnum(DECISIONS),
     reason: Reason,
     content_hash: Type.Optional(
       Nullable(
@@ -106,10 +106,7 @@ export const DecisionBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const ApplyBody = Type.Object(
-  { mode: Type.Optional(Type.Union(APPLY_MODES.map((m) => Type.Literal(m)))) },
-  { additionalProperties: false },
-);
+export const ApplyBody = Type.Object({ mode: Type.Optional(StringEnum(APPLY_MODES)) }, { additionalProperties: false });
 export const RollbackBody = Type.Object(
   { reason: Reason, force: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },
@@ -132,7 +129,7 @@ export const ListQuery = Type.Object(
     status: Type.Optional(Type.String({ maxLength: 200, description: `comma-separated: ${STATUSES.join(', ')}` })),
     category: Type.Optional(Type.String({ maxLength: 64 })),
     agent_id: Type.Optional(Type.String({ maxLength: 64 })),
-    priority: Type.Optional(Type.Union(PRIORITIES.map((p) => Type.Literal(p)))),
+    priority: Type.Optional(StringEnum(PRIORITIES)),
     tag: Type.Optional(Type.String({ maxLength: 64 })),
     approver: Type.Optional(Type.Literal('me')),
     q: Type.Optional(Type.String({ maxLength: 200 })),
@@ -145,7 +142,7 @@ export const ListQuery = Type.Object(
 export const PrincipalBody = Type.Object(
   {
     id: Id,
-    kind: Type.Optional(Type.Union(PRINCIPAL_KINDS.map((k) => Type.Literal(k)))),
+    kind: Type.Optional(StringEnum(PRINCIPAL_KINDS)),
     display_name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
     email: Type.Optional(Nullable(Type.String({ maxLength: 320, format: 'email' }))),
     slack_id: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
@@ -156,7 +153,7 @@ export const PrincipalBody = Type.Object(
 );
 export const PrincipalPatch = Type.Object(
   {
-    kind: Type.Optional(Type.Union(PRINCIPAL_KINDS.map((k) => Type.Literal(k)))),
+    kind: Type.Optional(StringEnum(PRINCIPAL_KINDS)),
     display_name: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
     email: Type.Optional(Nullable(Type.String({ maxLength: 320, format: 'email' }))),
     slack_id: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),

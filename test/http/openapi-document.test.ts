@@ -165,6 +165,13 @@ describe('the API document', () => {
     expect(s['Principal']?.properties['kind']?.['enum']).toEqual(['agent', 'human', 'service']);
     expect(s['WaitAnswer']?.properties['for']?.['enum']).toEqual(['decision', 'apply', 'rollback']);
     expect(s['Event']?.properties['type']?.['enum']).toContain('changeset.approved');
+    const decide = byId('decideChangeSet') as Operation & {
+      requestBody: { content: Record<string, { schema: { properties: Record<string, Json> } }> };
+    };
+    expect(decide.requestBody.content['application/json']?.schema.properties['decision']?.['enum']).toEqual([
+      'APPROVED',
+      'REJECTED',
+    ]);
     const risk = s['ChangeSet']?.properties['risk'] as { properties: Record<string, Json> };
     expect(risk.properties['level']?.['enum']).toEqual(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
   });

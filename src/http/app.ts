@@ -89,12 +89,11 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     return reply.status(refusal.statusCode).send(refusal.toBody());
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({
-      statusCode: 404,
-      code: 'NOT_FOUND',
-      error: 'Not Found',
-      message: `no route ${request.method} ${request.url.split('?')[0]}`,
-    }),
+    reply.status(404).send(
+      new LedgerError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, undefined, {
+        fix: 'Check the method and the path: GET /api/ledger/openapi.json lists every route.',
+      }).toBody(),
+    ),
   );
 
   let shuttingDown = false;

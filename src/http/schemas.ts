@@ -169,6 +169,7 @@ export const ErrorResponse = Type.Object({
   error: Type.String(),
   message: Type.String(),
   details: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
+  fix: Type.Optional(Type.String({ description: 'what to do about it, in one sentence (docs/errors.md)' })),
 });
 
 const ItemView = Type.Object({

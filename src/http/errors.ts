@@ -6,8 +6,8 @@ import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import { LedgerError } from '../core/errors.js';
-import { type SchemaError, type SchemaIssue, schemaIssues, withAllErrors } from '../core/schema-issues.js';
-import { validationError } from '../core/validate-change-set.js';
+import { mergeIssues, type SchemaError, type SchemaIssue, schemaIssues, withAllErrors } from '../core/schema-issues.js';
+import { type ValidationIssue, validationError } from '../core/validate-change-set.js';
 
 /**
  * The schema validator of every route: TypeBox's, as @fastify/type-provider-typebox compiles it
@@ -81,6 +81,22 @@ const BY_STATUS: Record<number, LedgerError['code']> = {
   429: 'RATE_LIMITED',
   503: 'UNAVAILABLE',
 };
+
+/**
+ * A change-set body that failed its schema, refused with core's problems of it too: the shape and
+ * the meaning (duplicate keys, unknown dependencies, cycles) in one answer, one detail per path.
+ * Any other schema failure (the params) is refused as it is.
+ */
+export function changeSetBodyRefusal(
+  error: Error,
+  request: RequestParts,
+  problems: (body: unknown) => ValidationIssue[],
+): LedgerError {
+  const raw = error as FrameworkError;
+  if (!Array.isArray(raw.validation) || raw.validationContext !== 'body') return toLedgerError(error, request);
+  const schema = requestSchemaIssues(raw.validation, 'body', request);
+  return validationError(mergeIssues<ValidationIssue>(problems(request.body), schema));
+}
 
 /** Database errors arrive translated already (store/errors.ts, in both adapters). */
 export function toLedgerError(raw: unknown, request?: RequestParts): LedgerError {

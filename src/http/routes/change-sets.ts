@@ -1,11 +1,12 @@
 // /api/ledger/changesets: thin handlers — parse, call the engine, reply.
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
 import type { ChangeSet } from '../../core/types.js';
 import type { Engine } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
+import { changeSetBodyRefusal } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import * as S from '../schemas.js';
 
@@ -28,6 +29,8 @@ const withETag = (reply: FastifyReply, changeSet: ChangeSet): ChangeSet => {
 export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics, pageSizeMax: number): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const one = { params: S.ChangeSetParams, tags };
+  const bodyRefusal = (error: Error, request: FastifyRequest, kind: 'create' | 'edit') =>
+    changeSetBodyRefusal(error, request, (body) => engine.changeSetBodyProblems(kind, body));
 
   r.post(
     '/changesets',
@@ -38,8 +41,11 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
         body: S.CreateBody,
         response: S.responses({ 201: S.ChangeSetView, ...errors }),
       },
+      // A body that fails the schema is refused with core's problems of it too (changeSetBodyRefusal).
+      attachValidation: true,
     },
     async (request, reply) => {
+      if (request.validationError) throw bodyRefusal(request.validationError, request, 'create');
       const created = await engine.create(actorOf(request), request.body);
       reply.status(201).header('location', `/api/ledger/changesets/${created.id}`);
       return withETag(reply, created);
@@ -84,8 +90,10 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
         body: S.EditBody,
         response: S.responses({ 200: S.ChangeSetView, ...errors }),
       },
+      attachValidation: true,
     },
     async (request, reply) => {
+      if (request.validationError) throw bodyRefusal(request.validationError, request, 'edit');
       const ifVersion = parseIfMatch(request.headers['if-match']);
       return withETag(reply, await engine.edit(actorOf(request), request.params.id, request.body, { ifVersion }));
     },

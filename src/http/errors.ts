@@ -1,4 +1,4 @@
-// Every error leaves the API in the shape of docs/errors.md {statusCode, code, error, message, details?}.
+// Every error leaves the API in the shape of docs/errors.md {statusCode, code, error, message, details?, fix}.
 // Known refusals keep their code; framework errors are mapped by their code; anything else is a
 // 500 with a generic message (the details go to the log, never to the client).
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';

@@ -195,6 +195,19 @@ describeEachBackend('refusals an agent can act on', (backend) => {
       );
       expect(moved.statusCode).toBe(412);
       expect(moved.json().fix).toBe('GET it again and resend with If-Match set to its current ETag.');
+      const malformed = await send(
+        'alice',
+        'POST',
+        `/changesets/${created.id}/approve`,
+        { decision: 'APPROVED' },
+        {
+          'if-match': 'yesterday',
+        },
+      );
+      expect(malformed.statusCode).toBe(412);
+      expect(details(malformed)).toEqual([
+        { path: 'headers.if-match', message: 'must be an ETag this API returned, e.g. "7"' },
+      ]);
       const after = (await send('alice', 'GET', `/changesets/${created.id}`)).json();
       expect(after).toMatchObject({ status: 'PENDING_APPROVAL', received_approvals: 0, approvals: [] });
     });

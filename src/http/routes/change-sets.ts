@@ -17,7 +17,11 @@ const tags = ['change-sets'];
 function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
   const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
-  if (!match) throw new LedgerError('PRECONDITION_FAILED', `If-Match ${header} is not a version this API returned`);
+  if (!match) {
+    throw new LedgerError('PRECONDITION_FAILED', `If-Match ${header} is not a version this API returned`, [
+      { path: 'headers.if-match', message: 'must be an ETag this API returned, e.g. "7"' },
+    ]);
+  }
   return Number(match[1]);
 }
 

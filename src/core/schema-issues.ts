@@ -66,7 +66,7 @@ const ARTICLE_TYPES: Readonly<Record<string, string>> = {
 const describeType = (type: unknown): string =>
   (Array.isArray(type) ? type : [type]).map((t) => ARTICLE_TYPES[String(t)] ?? String(t)).join(' or ');
 
-const plural = (count: unknown, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+const plural = (count: unknown, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
 
 /** A generic error's message, in the words the rest of the API uses. */
 function genericMessage(error: SchemaError, unknown: string): string {
@@ -81,9 +81,9 @@ function genericMessage(error: SchemaError, unknown: string): string {
     case 'maxLength':
       return `must have at most ${plural(params['limit'], 'character')}`;
     case 'minItems':
-      return `must have at least ${plural(params['limit'], 'entry').replace('entrys', 'entries')}`;
+      return `must have at least ${plural(params['limit'], 'entry', 'entries')}`;
     case 'maxItems':
-      return `must have at most ${plural(params['limit'], 'entry').replace('entrys', 'entries')}`;
+      return `must have at most ${plural(params['limit'], 'entry', 'entries')}`;
     case 'minProperties':
       return `must have at least ${plural(params['limit'], 'field')}`;
     case 'maxProperties':
@@ -105,10 +105,11 @@ interface Found {
 }
 
 class Translator {
-  constructor(
-    private readonly options: SchemaIssueOptions,
-    private readonly unknown: string,
-  ) {}
+  private readonly unknown: string;
+
+  constructor(private readonly options: SchemaIssueOptions) {
+    this.unknown = options.unknown ?? 'unknown field';
+  }
 
   /** The `message` annotation of the schema node at `schemaPath`, when the schema is known. */
   private annotation(schemaPath: string): string | undefined {
@@ -184,6 +185,8 @@ class Translator {
       const index = error.schemaPath.slice(prefix.length).split('/')[0] ?? '';
       branches.set(index, [...(branches.get(index) ?? []), error]);
     }
+    // No branch errors (cut off by the error limit): say what the union's own error says.
+    if (branches.size === 0) return this.plain({ ...union, keyword: 'union' });
     const accepts = [...branches.values()].map((errors) => this.accepts(errors, union.instancePath));
     if (accepts.every((a) => a !== null)) {
       const values = accepts.flatMap((a) => a?.values ?? []);
@@ -227,7 +230,7 @@ const escapeToken = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1'
  * missing and unknown fields at their own paths, `message` annotations of the schema preferred.
  */
 export function schemaIssues(errors: readonly SchemaError[], options: SchemaIssueOptions = {}): SchemaIssue[] {
-  const translator = new Translator(options, options.unknown ?? 'unknown field');
+  const translator = new Translator(options);
   const byPath = new Map<string, SchemaIssue>();
   for (const { pointer, issue } of translator.translate(errors)) {
     const relative = pointerToPath(pointer, 'value' in options ? { value: options.value } : undefined);

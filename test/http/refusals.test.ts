@@ -184,26 +184,12 @@ describeEachBackend('refusals an agent can act on', (backend) => {
         code: 'STALE_CONTENT',
         fix: 'GET the change-set, review the new content and decide again with its content_hash.',
       });
-      const moved = await send(
-        'alice',
-        'POST',
-        `/changesets/${created.id}/approve`,
-        { decision: 'APPROVED' },
-        {
-          'if-match': '"1"',
-        },
-      );
+      const approveWith = (ifMatch: string) =>
+        send('alice', 'POST', `/changesets/${created.id}/approve`, { decision: 'APPROVED' }, { 'if-match': ifMatch });
+      const moved = await approveWith('"1"');
       expect(moved.statusCode).toBe(412);
       expect(moved.json().fix).toBe('GET it again and resend with If-Match set to its current ETag.');
-      const malformed = await send(
-        'alice',
-        'POST',
-        `/changesets/${created.id}/approve`,
-        { decision: 'APPROVED' },
-        {
-          'if-match': 'yesterday',
-        },
-      );
+      const malformed = await approveWith('yesterday');
       expect(malformed.statusCode).toBe(412);
       expect(details(malformed)).toEqual([
         { path: 'headers.if-match', message: 'must be an ETag this API returned, e.g. "7"' },

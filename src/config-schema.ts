@@ -5,7 +5,6 @@
 // `notifications` section notify's.
 
 import { type Static, type TSchema, Type } from 'typebox';
-import { Settings } from 'typebox/system';
 import { Value } from 'typebox/value';
 import { DEFAULT_APPROVERS } from './core/approvals.js';
 import {
@@ -28,9 +27,9 @@ import {
   unset,
 } from './core/config-kit.js';
 import { ID_MESSAGE, ID_PATTERN } from './core/input-rules.js';
-import { pointerTokens, pointerToPath } from './core/json-pointer.js';
 import { POLICY_ACTIONS, POLICY_EFFECTS } from './core/policy.js';
 import { RiskSchema, RiskSection } from './core/risk.js';
+import { schemaIssues, withAllErrors } from './core/schema-issues.js';
 import { NotificationsSection } from './notify/notify-config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -207,45 +206,13 @@ export function formatPath(path: readonly (string | number)[]): string {
   return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? key : `.${key}`)).join('');
 }
 
-/** The `message` option of the schema at a `#/properties/…` path, if it has one. */
-function messageAt(schemaPath: string): string | undefined {
-  let node: unknown = FileSchema;
-  for (const token of pointerTokens(schemaPath)) {
-    node = isObject(node) ? node[token] : undefined;
-  }
-  return isObject(node) && typeof node.message === 'string' ? node.message : undefined;
-}
-
-function allErrors(value: unknown) {
-  const { maxErrors } = Settings.Get();
-  // The default of 8 buffered errors would hide all but the first few problems of a file.
-  Settings.Set({ maxErrors: 10_000 });
-  try {
-    return Value.Errors(FileSchema, value);
-  } finally {
-    Settings.Set({ maxErrors });
-  }
-}
-
-/** Every schema problem of the file, one per path. */
+/** Every schema problem of the file, one per path (as in the file: `risk.quantity.thresholds[0]`). */
 export function schemaProblems(value: unknown): Problem[] {
-  const found = new Map<string, { custom?: string; fallback: string }>();
-  const note = (pointer: string, message: string, custom?: string) => {
-    const path = pointerToPath(pointer, { value });
-    const seen = found.get(path) ?? { fallback: message };
-    if (custom !== undefined && seen.custom === undefined) seen.custom = custom;
-    found.set(path, seen);
-  };
-  for (const error of allErrors(value)) {
-    // An unknown key is reported at its own path (keyword `boolean`), not again at its parent.
-    if (error.keyword === 'additionalProperties') continue;
-    if (error.keyword === 'boolean') note(error.instancePath, 'unknown key', 'unknown key');
-    else if (error.keyword === 'required') {
-      const missing = (error.params as { requiredProperties?: string[] }).requiredProperties ?? [];
-      for (const key of missing) note(`${error.instancePath}/${key}`, 'is required', 'is required');
-    } else note(error.instancePath, error.message, messageAt(error.schemaPath));
-  }
-  return [...found].map(([path, { custom, fallback }]) => ({ path, message: custom ?? fallback }));
+  const errors = withAllErrors(() => Value.Errors(FileSchema, value));
+  return schemaIssues(errors, { value, schema: FileSchema, unknown: 'unknown key' }).map(({ path, message }) => ({
+    path,
+    message,
+  }));
 }
 
 /** Problems of one value destined for `path` (e.g. an environment override of `server.port`). */

@@ -277,12 +277,12 @@ describe('errors name the exact path', () => {
     [
       'an unknown log level',
       'log_level: loud\n',
-      at('log_level', 'must be one of fatal, error, warn, info, debug, trace, silent'),
+      at('log_level', 'must be one of: fatal, error, warn, info, debug, trace, silent'),
     ],
     [
       'an unknown expiry action',
       'approval:\n  on_expiry: later\n',
-      at('approval.on_expiry', 'must be one of none, reject'),
+      at('approval.on_expiry', 'must be one of: none, reject'),
     ],
     [
       'a zero deadline',
@@ -431,7 +431,7 @@ describe('errors name the exact path', () => {
   it.each([
     [{ PORT: 'abc' }, inVariable('PORT', 'must be an integer from 1 to 65535')],
     [{ PORT: '0' }, inVariable('PORT', 'must be an integer from 1 to 65535')],
-    [{ LOG_LEVEL: 'loud' }, inVariable('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent')],
+    [{ LOG_LEVEL: 'loud' }, inVariable('LOG_LEVEL', 'must be one of: fatal, error, warn, info, debug, trace, silent')],
   ])('refuses the invalid environment override %j', (env, expected) => {
     expect(problemsOf('', env)).toEqual([expected]);
   });
@@ -488,7 +488,7 @@ describe('errors name the exact path', () => {
       at('server.prot', 'unknown key'),
       at('server.port', 'must be an integer from 1 to 65535'),
       at('policies', 'must be a list'),
-      inVariable('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent'),
+      inVariable('LOG_LEVEL', 'must be one of: fatal, error, warn, info, debug, trace, silent'),
       at('risk.weights', 'must add up to 1, got 1.2'),
     ]);
     expect(error.message).toBe(error.problems.join('\n'));

@@ -41,6 +41,8 @@ export interface ApiErrorBody {
   error: string;
   message: string;
   details?: ApiErrorDetail[];
+  /** What to do about it, in one sentence (docs/errors.md). */
+  fix?: string;
 }
 
 /** One detail on one line: `items[0].target_id: must be …`, or `item 0: CODE: message`. */
@@ -56,7 +58,7 @@ function detailLine(detail: ApiErrorDetail): string {
   return `  ${where ? `${where}: ` : ''}${text}`;
 }
 
-/** A non-2xx answer: `CODE: message`, then each detail on its own line. */
+/** A non-2xx answer: `CODE: message`, then each detail on its own line, then `fix: …`. */
 export class ApiError extends Error {
   readonly statusCode: number;
   readonly code: string;
@@ -64,6 +66,7 @@ export class ApiError extends Error {
 
   constructor(body: ApiErrorBody, hint?: string) {
     const lines = [`${body.code}: ${body.message}`, ...(body.details ?? []).map(detailLine)];
+    if (typeof body.fix === 'string') lines.push(`fix: ${body.fix}`);
     if (hint) lines.push(hint);
     super(lines.join('\n'));
     this.name = 'ApiError';

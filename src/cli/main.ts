@@ -1,5 +1,6 @@
 // The `changeledger` command: server and database commands (direct) and client commands (HTTP).
 import { Command, CommanderError } from 'commander';
+import { LedgerError } from '../core/errors.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerPolicyCommands } from './policy-command.js';
 import { registerServerCommands } from './server-commands.js';
@@ -22,7 +23,9 @@ export async function runCli(argv: string[]): Promise<number> {
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    console.error(`changeledger: ${error instanceof Error ? error.message : String(error)}`);
+    // A refusal of a server command (the engine's own) says what to do, as an API refusal does.
+    if (error instanceof LedgerError) console.error(`changeledger: ${error.message}\nfix: ${error.fix}`);
+    else console.error(`changeledger: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
 }

@@ -45,6 +45,8 @@ export function assertApprovedContent(
     throw new LedgerError(
       'CONFLICT',
       `the content of ${changeSet.change_set_id} differs from the content that was approved`,
+      undefined,
+      { fix: 'close it, reopen it, submit it again and have its current content approved before applying' },
     );
   }
   if (changeSet.required_approvals === 0) return;
@@ -53,6 +55,8 @@ export function assertApprovedContent(
     throw new LedgerError(
       'CONFLICT',
       `${changeSet.change_set_id} has ${approving.length} of ${changeSet.required_approvals} approvals of its current content`,
+      undefined,
+      { fix: 'have the eligible approvers approve its current content (its content_hash), then apply' },
     );
   }
 }

@@ -13,6 +13,7 @@ import {
   type TSchema,
   Type,
 } from 'typebox';
+import { oneOfMessage } from './schema-issues.js';
 
 /** One problem of a configuration: where, and what is wrong. */
 export interface Problem {
@@ -60,7 +61,7 @@ export const oneOf = <T extends string>(values: readonly T[], fallback?: NoInfer
     Type.Union(
       // Typed as one literal of the whole union: Static<> only reads tuples, and this is equivalent.
       values.map((value) => Type.Literal(value)) as [TLiteral<T>],
-      { message: `must be one of ${values.join(', ')}` },
+      { message: oneOfMessage(values) },
     ),
     fallback,
   );

@@ -75,26 +75,100 @@ export function mayAct(action: Action, ctx: ActorContext): boolean {
   });
 }
 
-/** Refuses with 409 when the status does not allow the action. */
-export function assertStatusAllows(action: Action, status: Status): void {
-  const rule = LIFECYCLE[action];
-  if (rule.from.includes(status)) return;
-  throw new LedgerError('INVALID_TRANSITION', `status is ${status}, ${action} needs ${rule.from.join(' or ')}`, [
-    { message: `current status ${status}`, status, allowed: [...rule.from] },
-  ]);
+/** The change-set an action is refused on, for the fix: how to name it, and how it got to its status. */
+export interface Subject {
+  /** Its change_set_id (or id), as the routes take it. */
+  reference: string;
+  /** APPROVED at create by the risk model, never submitted. */
+  autoApproved?: boolean;
 }
 
-/** Refuses with 403, saying who may take the action. */
+/** The request that takes each action (the approve route takes both decisions). */
+export const ACTION_REQUESTS: Readonly<Record<Action, string>> = Object.freeze({
+  edit: 'PATCH /api/ledger/changesets/{id}',
+  submit: 'POST /api/ledger/changesets/{id}/submit',
+  withdraw: 'POST /api/ledger/changesets/{id}/withdraw',
+  reopen: 'POST /api/ledger/changesets/{id}/reopen',
+  close: 'POST /api/ledger/changesets/{id}/close',
+  approve: 'POST /api/ledger/changesets/{id}/approve with decision APPROVED',
+  reject: 'POST /api/ledger/changesets/{id}/approve with decision REJECTED',
+  apply: 'POST /api/ledger/changesets/{id}/apply',
+  rollback: 'POST /api/ledger/changesets/{id}/rollback',
+});
+
+/** The actions the lifecycle allows from `status`, in the order of ACTIONS. */
+export const actionsFrom = (status: Status): Action[] => ACTIONS.filter((a) => LIFECYCLE[a].from.includes(status));
+
+const requestFor = (action: Action, subject?: Subject) =>
+  ACTION_REQUESTS[action].replace('{id}', subject ? encodeURIComponent(subject.reference) : '{id}');
+
+const whoMay = (action: Action) => LIFECYCLE[action].who.map((w) => describeActor[w]).join(', ');
+
+/** What to do instead of `action` on a change-set in `status`: the actions its status allows, and who takes them. */
+export function transitionFix(action: Action, status: Status, subject?: Subject): string {
+  if (action === 'submit' && status === 'APPROVED' && subject?.autoApproved) {
+    return `submit is not needed: this change-set was auto-approved; apply it (${requestFor('apply', subject)})`;
+  }
+  const allowed = actionsFrom(status);
+  if (allowed.length === 0) return `no action is possible from ${status}: propose a new change-set instead`;
+  const steps = allowed.map((a) => `${a} (${requestFor(a, subject)}; by ${whoMay(a)})`);
+  return `from ${status} the lifecycle allows: ${steps.join('; ')}`;
+}
+
+/** Refuses with 409 when the status does not allow the action; the fix names the actions it does allow. */
+export function assertStatusAllows(action: Action, status: Status, subject?: Subject): void {
+  const rule = LIFECYCLE[action];
+  if (rule.from.includes(status)) return;
+  throw new LedgerError(
+    'INVALID_TRANSITION',
+    `status is ${status}, ${action} needs ${rule.from.join(' or ')}`,
+    [{ message: `current status ${status}`, status, allowed: [...rule.from], actions: actionsFrom(status) }],
+    { fix: transitionFix(action, status, subject) },
+  );
+}
+
+/** Refuses with 403, saying who may take the action (the message) and who to turn to (the fix). */
 export function assertMayAct(action: Action, ctx: ActorContext): void {
   if (mayAct(action, ctx)) return;
-  if (!ctx.principal.active) throw new LedgerError('FORBIDDEN', `principal ${ctx.principal.id} is inactive`);
-  if (action === 'approve' || action === 'reject') {
-    if (ctx.principal.id === ctx.createdBy) {
-      throw new LedgerError('FORBIDDEN', 'nobody may decide on their own change-set (separation of duties)');
-    }
+  const { id } = ctx.principal;
+  if (!ctx.principal.active) {
+    throw new LedgerError('FORBIDDEN', `principal ${id} is inactive`, undefined, {
+      fix: `ask an admin to reactivate ${id} (PATCH /api/ledger/principals/${encodeURIComponent(id)} with active: true)`,
+    });
   }
-  const who = LIFECYCLE[action].who.map((w) => describeActor[w]).join(', ');
-  throw new LedgerError('FORBIDDEN', `${ctx.principal.id} may not ${action} this change-set: ${action} is for ${who}`);
+  if (action === 'approve' || action === 'reject') {
+    if (id === ctx.createdBy) {
+      throw new LedgerError(
+        'FORBIDDEN',
+        'nobody may decide on their own change-set (separation of duties)',
+        undefined,
+        {
+          fix: 'another eligible approver must decide: the approvers of each step are in approval_steps',
+        },
+      );
+    }
+    throw new LedgerError(
+      'FORBIDDEN',
+      `${id} may not ${action} this change-set: ${action} is for ${whoMay(action)}`,
+      undefined,
+      {
+        fix: `ask a principal named in the change-set's approval_steps (other than its creator ${ctx.createdBy}) to decide`,
+      },
+    );
+  }
+  const who = LIFECYCLE[action].who.map((w) =>
+    w === 'creator' ? `its creator ${ctx.createdBy}` : `a member of ${describeActor[w]}`,
+  );
+  const groups = LIFECYCLE[action].who.flatMap((w) => groupOf(w) ?? []);
+  const join = groups.length > 0 ? `, or ask an admin to add ${id} to group ${groups.join(' or ')}` : '';
+  throw new LedgerError(
+    'FORBIDDEN',
+    `${id} may not ${action} this change-set: ${action} is for ${whoMay(action)}`,
+    undefined,
+    {
+      fix: `ask ${who.join(' or ')} to ${action} it${join}`,
+    },
+  );
 }
 
 /**
@@ -108,7 +182,7 @@ export function assertLeadsTo(action: Action, status: Status): void {
 }
 
 /** The full guard: status first (409), then the actor (403). */
-export function assertTransition(action: Action, status: Status, ctx: ActorContext): void {
-  assertStatusAllows(action, status);
+export function assertTransition(action: Action, status: Status, ctx: ActorContext, subject?: Subject): void {
+  assertStatusAllows(action, status, subject);
   assertMayAct(action, ctx);
 }

@@ -107,6 +107,9 @@ export function rollbackConflict(changeSetId: string, moved: readonly Moved[]): 
       current_version: m.current?.version ?? 0,
       later_writes: m.later_writes.map(({ version, change_set }) => ({ version, change_set })),
     })),
+    {
+      fix: 'propose a new change-set that undoes what you need, or have an admin roll back with force: true (it records what it overwrites)',
+    },
   );
 }
 

@@ -1,5 +1,6 @@
 // Bodies of the action routes (approve, apply, rollback, close…): small, strict, all problems at once.
 import { CONTENT_HASH_PATTERN, MAX_LENGTH } from './input-rules.js';
+import { oneOfMessage } from './schema-issues.js';
 import { APPLY_MODES, type ApplyMode, DECISIONS, type Decision } from './types.js';
 import { type ValidationIssue, validationError } from './validate-change-set.js';
 
@@ -68,7 +69,7 @@ export function parseDecision(body: unknown, options: { requireContentHash?: boo
   unknownFields(b, ['decision', 'reason', 'content_hash'], issues);
   const decision = b['decision'];
   if (!DECISIONS.includes(decision as Decision)) {
-    issues.push({ path: 'decision', message: `must be one of ${DECISIONS.join(', ')}` });
+    issues.push({ path: 'decision', message: oneOfMessage(DECISIONS), allowed: [...DECISIONS] });
   }
   const reason = reasonOf(b, issues);
   const content_hash = contentHashOf(b, options.requireContentHash === true, issues);
@@ -81,7 +82,7 @@ export function parseApply(body: unknown): { mode: ApplyMode } {
   unknownFields(b, ['mode'], issues);
   const mode = b['mode'] ?? 'AUTO';
   if (!APPLY_MODES.includes(mode as ApplyMode))
-    issues.push({ path: 'mode', message: `must be one of ${APPLY_MODES.join(', ')}` });
+    issues.push({ path: 'mode', message: oneOfMessage(APPLY_MODES), allowed: [...APPLY_MODES] });
   return finish(issues, { mode: mode as ApplyMode });
 }
 

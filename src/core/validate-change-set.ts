@@ -181,6 +181,6 @@ export function validationError(issues: ValidationIssue[]): LedgerError {
   const shown = issues.slice(0, ISSUES_IN_MESSAGE).map((issue) => `${issue.path || '(body)'}: ${issue.message}`);
   const more = issues.length > ISSUES_IN_MESSAGE ? `; and ${issues.length - ISSUES_IN_MESSAGE} more` : '';
   const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-  const details = issues.map((issue) => ({ path: issue.path, message: issue.message }));
+  const details = issues.map(({ path, message, allowed }) => ({ path, message, ...(allowed ? { allowed } : {}) }));
   return new LedgerError('VALIDATION_FAILED', `${count}: ${shown.join('; ')}${more}`, details);
 }

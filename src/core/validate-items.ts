@@ -5,11 +5,14 @@
 import { defined } from './defined.js';
 import { MAX_JSON_DEPTH, MAX_LENGTH } from './input-rules.js';
 import { isJsonPointer, JSON_POINTER_MESSAGE } from './json-pointer.js';
+import { oneOfMessage } from './schema-issues.js';
 import { type ItemInput, type Json, OPERATION_TYPES, type OperationType, type PatchOperation } from './types.js';
 
 export interface ValidationIssue {
   path: string;
   message: string;
+  /** The values a field of fixed values accepts. */
+  allowed?: string[];
 }
 
 /** What a check returns when it has recorded an issue. */
@@ -89,7 +92,8 @@ export function checkOneOf<T extends string>(
   allowed: readonly T[],
 ): Checked<T> {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  return fail(issues, path, `must be one of ${allowed.join(', ')}`);
+  issues.push({ path, message: oneOfMessage(allowed), allowed: [...allowed] });
+  return INVALID;
 }
 
 function jsonProblem(value: unknown): string | undefined {

@@ -99,7 +99,10 @@ async function attempt<T, M extends ActionMode['mode']>(
   scope: ScopeOf<M>,
 ): Promise<T | Refusal> {
   const { row, items, approvals } = scope;
-  assertTransition(definition.action, row.status, actorContext(row, actor));
+  assertTransition(definition.action, row.status, actorContext(row, actor), {
+    reference: row.change_set_id,
+    autoApproved: row.status === 'APPROVED' && row.submitted_at === null,
+  });
   await definition.check?.(scope);
   const policyAction = definition.policy?.action;
   let policy: PolicyOutcome | null = null;

@@ -18,7 +18,14 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
   if (!validated.ok) throw validationError(validated.issues);
   const input = validated.value;
   if (input.agent_id !== undefined && input.agent_id !== actor.id) {
-    throw new LedgerError('FORBIDDEN', `agent_id ${input.agent_id} is not the authenticated principal ${actor.id}`);
+    throw new LedgerError(
+      'FORBIDDEN',
+      `agent_id ${input.agent_id} is not the authenticated principal ${actor.id}`,
+      undefined,
+      {
+        fix: `leave agent_id out, or set it to ${actor.id}: a change-set is proposed by the principal that sends it`,
+      },
+    );
   }
   const riskOnly = assessContent(ctx, input, actor);
   const now = ctx.clock().toISOString();
@@ -56,6 +63,7 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
     if (isUniqueViolation(error)) {
       throw new LedgerError('DUPLICATE', `change-set ${input.change_set_id} already exists`, undefined, {
         cause: error,
+        fix: `choose another change_set_id, or GET /api/ledger/changesets/${encodeURIComponent(input.change_set_id)} if your first request did succeed`,
       });
     }
     throw error;

@@ -6,6 +6,7 @@ import { LedgerError } from '../core/errors.js';
 import type { CompiledPolicy } from '../core/policy.js';
 import type { ChangeSet, Json, Principal } from '../core/types.js';
 import { parseApply, parseDecision, parseReason, parseRollback } from '../core/validate-actions.js';
+import { type ValidationIssue, validateCreateChangeSet, validateEditChangeSet } from '../core/validate-change-set.js';
 import { countByStatus, oldestPendingSubmission } from '../store/change-set-list.js';
 import { readChangeSet } from '../store/change-set-read.js';
 import { findChangeSet } from '../store/change-sets.js';
@@ -55,6 +56,16 @@ export class Engine {
   async create(actor: Principal, body: unknown): Promise<ChangeSet> {
     const created = await createChangeSet(this.ctx, actor, body);
     return created.status === 'APPROVED' && created.auto_apply ? this.autoApply(created) : created;
+  }
+
+  /**
+   * Every problem of a create or edit body, checked without acting: the API reports them with its
+   * schema's in one answer (docs/errors.md).
+   */
+  changeSetBodyProblems(kind: 'create' | 'edit', body: unknown): ValidationIssue[] {
+    const { limits } = this.ctx.config;
+    const validated = kind === 'create' ? validateCreateChangeSet(body, limits) : validateEditChangeSet(body, limits);
+    return validated.ok ? [] : validated.issues;
   }
 
   edit(actor: Principal, reference: string, body: unknown, options?: EditOptions): Promise<ChangeSet> {

@@ -1,7 +1,6 @@
 // buildApp(deps) → a Fastify instance, separate from listen() so tests use app.inject().
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { LedgerError, RETRY_AFTER_SECONDS } from '../core/errors.js';
 import type { Engine } from '../engine/index.js';
@@ -10,7 +9,7 @@ import { ChangeSetWaiters } from '../notify/waiters.js';
 import { type Admission, registerAdmission } from './admission.js';
 import { registerAuth } from './auth.js';
 import { DEFAULT_WEB_ROOT, registerDashboard } from './dashboard.js';
-import { toLedgerError } from './errors.js';
+import { toLedgerError, validatorCompiler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerInputGuard } from './input-guard.js';
 import { type Metrics, registerMetrics } from './metrics.js';
@@ -76,13 +75,13 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } },
   }) as unknown as LedgerApp;
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(validatorCompiler);
   // JSON only: a text/plain body is 415 like any other type, not a string handed to the schemas.
   app.removeContentTypeParser('text/plain');
   // Schemas document responses; serialising with JSON.stringify never drops a field they forgot.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler((error, request, reply) => {
-    const refusal = toLedgerError(error);
+    const refusal = toLedgerError(error, request);
     if (refusal.code === 'OVERLOADED') {
       metrics.overloaded.inc({ stage: 'pool' });
       request.log.warn({ err: error }, 'request shed: no database connection freed up in time');
@@ -92,12 +91,11 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     return reply.status(refusal.statusCode).send(refusal.toBody());
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({
-      statusCode: 404,
-      code: 'NOT_FOUND',
-      error: 'Not Found',
-      message: `no route ${request.method} ${request.url.split('?')[0]}`,
-    }),
+    reply.status(404).send(
+      new LedgerError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, undefined, {
+        fix: 'Check the method and the path: GET /api/ledger/openapi.json lists every route.',
+      }).toBody(),
+    ),
   );
 
   let shuttingDown = false;

@@ -39,7 +39,11 @@ export function registerAuth(app: FastifyInstance, engine: Engine): void {
     const token = bearer(request);
     if (token === null) throw new LedgerError('UNAUTHENTICATED', 'missing Authorization: Bearer <token>');
     const principal = token ? await engine.authenticate(token) : null;
-    if (!principal) throw new LedgerError('UNAUTHENTICATED', 'unknown or revoked token');
+    if (!principal) {
+      throw new LedgerError('UNAUTHENTICATED', 'unknown or revoked token', undefined, {
+        fix: 'ask an admin for a new token (POST /api/ledger/principals/{id}/tokens, or changeledger principal token create <id>); a person signs in on the dashboard again',
+      });
+    }
     request.principal = principal;
   });
 }

@@ -1,32 +1,51 @@
-// Every error leaves the API in the shape of docs/errors.md {statusCode, code, error, message, details?}.
+// Every error leaves the API in the shape of docs/errors.md {statusCode, code, error, message, details?, fix}.
 // Known refusals keep their code; framework errors are mapped by their code; anything else is a
 // 500 with a generic message (the details go to the log, never to the client).
+import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
+import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
 import { LedgerError } from '../core/errors.js';
-import { pointerToPath } from '../core/json-pointer.js';
+import { mergeIssues, type SchemaError, type SchemaIssue, schemaIssues, withAllErrors } from '../core/schema-issues.js';
 import { type ValidationIssue, validationError } from '../core/validate-change-set.js';
 
-interface SchemaError {
-  instancePath?: string;
-  keyword?: string;
-  message?: string;
-  params?: Record<string, unknown>;
+/**
+ * The schema validator of every route: TypeBox's, as @fastify/type-provider-typebox compiles it
+ * (query, params and headers converted to their types first), reporting every problem at once.
+ */
+export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+  const check = Compile(schema);
+  return (value) => {
+    const converted = httpPart === 'body' ? value : Value.Convert(schema, value);
+    if (check.Check(converted)) return { value: converted };
+    return { error: withAllErrors(() => check.Errors(converted)) as FastifySchemaValidationError[] };
+  };
+};
+
+/** Where each part of a request is, and the prefix its problems' paths take (`query.limit`). */
+const PARTS = {
+  body: { prefix: '', read: (request: RequestParts) => request.body },
+  querystring: { prefix: 'query', read: (request: RequestParts) => request.query },
+  params: { prefix: 'params', read: (request: RequestParts) => request.params },
+  headers: { prefix: 'headers', read: (request: RequestParts) => request.headers },
+} as const;
+
+/** The parts of a request a schema checks (a FastifyRequest). */
+export interface RequestParts {
+  body?: unknown;
+  query?: unknown;
+  params?: unknown;
+  headers?: unknown;
 }
 
-function schemaIssues(errors: readonly SchemaError[], context: string | undefined): ValidationIssue[] {
-  const prefix = context && context !== 'body' ? `${context}.` : '';
-  const issues: ValidationIssue[] = [];
-  const seen = new Set<string>();
-  for (const error of errors) {
-    // An unknown property is reported twice by the schema checker: keep the one at its own path.
-    if (error.keyword === 'additionalProperties') continue;
-    const path = prefix + pointerToPath(error.instancePath ?? '');
-    const message = error.keyword === 'boolean' ? 'unknown field' : (error.message ?? 'is invalid');
-    const key = `${path}\u0000${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    issues.push({ path: path.replace(/\.$/, ''), message });
-  }
-  return issues;
+/** The problems of a request part that failed its schema, at the paths a client wrote them. */
+export function requestSchemaIssues(
+  errors: readonly SchemaError[],
+  context: string | undefined,
+  request?: RequestParts,
+): SchemaIssue[] {
+  const part = PARTS[(context ?? 'body') as keyof typeof PARTS] ?? PARTS.body;
+  return schemaIssues(errors, { prefix: part.prefix, ...(request ? { value: part.read(request) } : {}) });
 }
 
 type FrameworkError = Error & {
@@ -63,11 +82,29 @@ const BY_STATUS: Record<number, LedgerError['code']> = {
   503: 'UNAVAILABLE',
 };
 
+/**
+ * A change-set body that failed its schema, refused with core's problems of it too: the shape and
+ * the meaning (duplicate keys, unknown dependencies, cycles) in one answer, one detail per path.
+ * Any other schema failure (the params) is refused as it is.
+ */
+export function changeSetBodyRefusal(
+  error: Error,
+  request: RequestParts,
+  problems: (body: unknown) => ValidationIssue[],
+): LedgerError {
+  const raw = error as FrameworkError;
+  if (!Array.isArray(raw.validation) || raw.validationContext !== 'body') return toLedgerError(error, request);
+  const schema = requestSchemaIssues(raw.validation, 'body', request);
+  return validationError(mergeIssues<ValidationIssue>(problems(request.body), schema));
+}
+
 /** Database errors arrive translated already (store/errors.ts, in both adapters). */
-export function toLedgerError(raw: unknown): LedgerError {
+export function toLedgerError(raw: unknown, request?: RequestParts): LedgerError {
   const error = raw as FrameworkError;
   if (error instanceof LedgerError) return error;
-  if (Array.isArray(error.validation)) return validationError(schemaIssues(error.validation, error.validationContext));
+  if (Array.isArray(error.validation)) {
+    return validationError(requestSchemaIssues(error.validation, error.validationContext, request));
+  }
   const byCode = error.code ? BY_FRAMEWORK_CODE[error.code] : undefined;
   if (byCode) return byCode(error);
   if (error instanceof SyntaxError && error.statusCode === 400) {

@@ -69,7 +69,14 @@ async function replayOrClaim(engine: Engine, request: FastifyRequest, reply: Fas
     );
   }
   if (stored.status_code === null) {
-    throw new LedgerError('CONFLICT', 'a request with this Idempotency-Key is still in progress: retry shortly');
+    throw new LedgerError(
+      'CONFLICT',
+      'a request with this Idempotency-Key is still in progress: retry shortly',
+      undefined,
+      {
+        fix: 'retry in a moment with the same Idempotency-Key and body: you will get the first answer',
+      },
+    );
   }
   const secret = request.routeOptions.config.issuesSecret;
   if (secret) {

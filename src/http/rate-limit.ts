@@ -47,6 +47,8 @@ export function registerRateLimit(app: FastifyInstance, limit: RateLimit): void 
     throw new LedgerError(
       'RATE_LIMITED',
       `${request.principal.id} made more than ${limit.perMinute} write requests a minute (burst ${limit.burst}): retry in ${retryAfter} s`,
+      undefined,
+      { fix: `retry after ${retryAfter} s (the Retry-After header), and send fewer write requests a minute` },
     );
   });
 }

@@ -199,7 +199,7 @@ export const ErrorResponse = named(
         ),
       ),
     ),
-    fix: Type.Optional(Type.String({ description: 'what to do about it' })),
+    fix: Type.Optional(Type.String({ description: 'what to do about it, in one sentence (docs/errors.md)' })),
   }),
 );
 

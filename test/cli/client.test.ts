@@ -8,9 +8,10 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { ApiError, LedgerClient } from '../../src/cli/http-client.js';
+import { ERROR_CATALOG } from '../../src/core/errors.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { describeEachBackend } from '../helpers/backends.js';
-import { configChange, type Fixture, makeFixture, uniqueId } from '../helpers/fixture.js';
+import { configChange, type Fixture, makeFixture, uiButton, uniqueId } from '../helpers/fixture.js';
 import { run } from '../helpers/run-cli.js';
 
 /** A port nothing listens on: bound once, then released. */
@@ -50,7 +51,7 @@ describeEachBackend('cli client commands', (backend) => {
     app = await buildApp({ engine: f.engine });
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    for (const id of ['Agent-D', 'alice', 'olga']) tokens[id] = (await f.engine.issueToken(null, id)).token;
+    for (const id of ['Agent-A', 'Agent-D', 'alice', 'olga']) tokens[id] = (await f.engine.issueToken(null, id)).token;
   });
   afterAll(async () => {
     await app.close();
@@ -213,12 +214,15 @@ describeEachBackend('cli client commands', (backend) => {
     await as('Agent-D', 'changeset', 'submit', id);
     const own = await as('Agent-D', 'changeset', 'approve', id, '--decision', 'APPROVED');
     expect(own).toMatchObject({ code: 1, out: '' });
-    expect(own.err).toBe('changeledger: FORBIDDEN: nobody may decide on their own change-set (separation of duties)');
+    expect(own.err).toBe(
+      'changeledger: FORBIDDEN: nobody may decide on their own change-set (separation of duties)\n' +
+        'fix: another eligible approver must decide: the approvers of each step are in approval_steps',
+    );
 
     const missing = await as('olga', 'changeset', 'show', 'CS-does-not-exist');
     expect(missing).toMatchObject({
       code: 1,
-      err: 'changeledger: NOT_FOUND: change-set CS-does-not-exist does not exist',
+      err: `changeledger: NOT_FOUND: change-set CS-does-not-exist does not exist\nfix: ${ERROR_CATALOG.NOT_FOUND.fix}`,
     });
   });
 
@@ -261,7 +265,23 @@ describeEachBackend('cli client commands', (backend) => {
     const result = await run(['changeset', 'list', '--url', url, '--token', '']);
     expect(result.code).toBe(1);
     expect(result.err).toBe(
-      'changeledger: UNAUTHENTICATED: missing Authorization: Bearer <token>\nhint: pass --token or set CHANGELEDGER_TOKEN',
+      [
+        'changeledger: UNAUTHENTICATED: missing Authorization: Bearer <token>',
+        `fix: ${ERROR_CATALOG.UNAUTHENTICATED.fix}`,
+        'hint: pass --token or set CHANGELEDGER_TOKEN',
+      ].join('\n'),
+    );
+  });
+
+  it("prints a refusal's fix after its details", async () => {
+    const { change_set_id: id, status } = await createFromJson('Agent-A', uiButton());
+    expect(status).toBe('APPROVED');
+    const submit = await as('Agent-A', 'changeset', 'submit', id);
+    expect(submit.code).toBe(1);
+    expect(submit.err).toMatch(
+      new RegExp(
+        `\\nfix: submit is not needed: this change-set was auto-approved; apply it \\(POST /api/ledger/changesets/${id}/apply\\)$`,
+      ),
     );
   });
 

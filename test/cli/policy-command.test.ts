@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
+import { ERROR_CATALOG } from '../../src/core/errors.js';
 import { assessRisk, DEFAULT_RISK_CONFIG } from '../../src/core/risk.js';
 import { type Run, run } from '../helpers/run-cli.js';
 
@@ -190,7 +191,7 @@ describe('changeledger policy test', () => {
     expect(refused.err).toMatch(/^changeledger: .*items/);
     const other = await writeTemp('cs.json', JSON.stringify(changeSet({ agent_id: 'Agent-B' })));
     expect((await policyTest(other, '--as', 'Agent-C')).err).toBe(
-      'changeledger: agent_id Agent-B is not the acting principal Agent-C',
+      `changeledger: agent_id Agent-B is not the acting principal Agent-C\nfix: ${ERROR_CATALOG.FORBIDDEN.fix}`,
     );
     const file = await writeTemp('cs.yaml', toYaml(changeSet()));
     expect((await policyTest(file, '--action', 'approve')).err).toBe(

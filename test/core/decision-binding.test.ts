@@ -104,6 +104,7 @@ describe('staleContentError', () => {
           edits_since: edits,
         },
       ],
+      fix: 'GET the change-set, review the new content and decide again with its content_hash.',
     });
   });
 

@@ -89,11 +89,27 @@ describe('assertStatusAllows: every action × every status', () => {
         statusCode: 409,
         message: transitionMessage(action, status),
       });
+      const possible = ACTIONS.filter((a) => (SPEC_LIFECYCLE[a].from as readonly string[]).includes(status));
       expect(error.details).toEqual([
-        { message: `current status ${status}`, status, allowed: [...SPEC_LIFECYCLE[action].from] },
+        { message: `current status ${status}`, status, allowed: [...SPEC_LIFECYCLE[action].from], actions: possible },
       ]);
+      // The fix names what can be done instead, each with its request, for the change-set named.
+      const fix = refusal(() => assertStatusAllows(action, status, { reference: 'CS-7' })).fix;
+      for (const a of possible) expect(fix).toContain(`${a} (`);
+      if (possible.includes('apply')) expect(fix).toContain('POST /api/ledger/changesets/CS-7/apply');
+      expect(possible.length).toBeGreaterThan(0);
     },
   );
+
+  it('tells an agent that submits an auto-approved change-set to apply it instead', () => {
+    const error = refusal(() => assertStatusAllows('submit', 'APPROVED', { reference: 'CS-7', autoApproved: true }));
+    expect(error.fix).toBe(
+      'submit is not needed: this change-set was auto-approved; apply it (POST /api/ledger/changesets/CS-7/apply)',
+    );
+    expect(refusal(() => assertStatusAllows('submit', 'APPROVED', { reference: 'CS-7' })).fix).toMatch(
+      /^from APPROVED the lifecycle allows: close .*; reject .*; apply \(POST \/api\/ledger\/changesets\/CS-7\/apply; by its creator, group operator, group admin\)$/,
+    );
+  });
 
   it('says what was expected, e.g. "status is PENDING_APPROVAL, apply needs APPROVED or PARTIALLY_APPLIED"', () => {
     expect(() => assertStatusAllows('apply', 'PENDING_APPROVAL')).toThrow(
@@ -114,7 +130,10 @@ describe('mayAct and assertMayAct: every action × every kind of actor', () => {
 
   it.each(cases.filter((c) => !c.allowed))('refuses $action to the $kind with 403 FORBIDDEN', ({ action, ctx }) => {
     expect(mayAct(action, ctx)).toBe(false);
-    expect(refusal(() => assertMayAct(action, ctx))).toMatchObject({ code: 'FORBIDDEN', statusCode: 403 });
+    const error = refusal(() => assertMayAct(action, ctx));
+    expect(error).toMatchObject({ code: 'FORBIDDEN', statusCode: 403 });
+    // The fix says whom to turn to: the creator by id, a group, an approver, or an admin.
+    expect(error.fix).toMatch(new RegExp(`${CREATOR}|group|approval_steps|admin`));
   });
 
   it('names who may act in the refusal', () => {

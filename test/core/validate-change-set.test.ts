@@ -42,7 +42,14 @@ function createValue(input: unknown) {
   return result.value;
 }
 
-const one = (path: string, message: RegExp) => [{ path, message: expect.stringMatching(message) }];
+// A field of fixed values also lists them (`allowed`; its exact content is checked below).
+const one = (path: string, message: RegExp) => [
+  {
+    path,
+    message: expect.stringMatching(message),
+    ...(/one of: /.test(message.source) ? { allowed: expect.any(Array) } : {}),
+  },
+];
 
 /** A chain 0 ← 1 ← … ← n-1: each item depends on the one before it. */
 const chain = (n: number): AnyBody[] =>
@@ -161,7 +168,7 @@ describe('validateCreateChangeSet', () => {
     ['a lower-case category', { category: 'security' }, 'category', /upper-case word/],
     ['a category starting with a digit', { category: '1ST' }, 'category', /upper-case word/],
     ['a 65-character category', { category: 'C'.repeat(65) }, 'category', /upper-case word/],
-    ['an unknown priority', { priority: 'URGENT' }, 'priority', /one of LOW, NORMAL, HIGH, CRITICAL/],
+    ['an unknown priority', { priority: 'URGENT' }, 'priority', /one of: LOW, NORMAL, HIGH, CRITICAL/],
     ['tags that are not an array', { tags: 'net' }, 'tags', /must be an array/],
     ['51 tags', { tags: Array.from({ length: 51 }, (_, i) => `t${i}`) }, 'tags', /at most 50/],
     ['an empty tag', { tags: ['ok', ''] }, 'tags[1]', /1–64 characters/],
@@ -198,7 +205,7 @@ describe('validateCreateChangeSet', () => {
       'an unknown operation_type',
       item({ operation_type: 'PATCH' }),
       'items[0].operation_type',
-      /one of CREATE, UPDATE, DELETE, RESET, CLEAR/,
+      /one of: CREATE, UPDATE, DELETE, RESET, CLEAR/,
     ],
     ['a missing target_type', item({ target_type: undefined }), 'items[0].target_type', /is required/],
     ['an empty target_type', item({ target_type: '' }), 'items[0].target_type', /1–128 characters/],
@@ -291,7 +298,7 @@ describe('validateCreateChangeSet', () => {
       'an unknown op',
       [{ op: 'merge', path: '/a' }],
       'items[0].diff_data[0].op',
-      /one of add, remove, replace, move, copy, test/,
+      /one of: add, remove, replace, move, copy, test/,
     ],
     ['a missing path', [{ op: 'remove' }], 'items[0].diff_data[0].path', /is required/],
     ['a path without a leading slash', [{ op: 'remove', path: 'a' }], 'items[0].diff_data[0].path', /JSON Pointer/],
@@ -586,7 +593,7 @@ describe('validateEditChangeSet', () => {
     ['an unknown field', { status: 'APPROVED' }, 'status', /^unknown field$/],
     ['a blank title', { title: ' ' }, 'title', /must not be blank/],
     ['a bad category', { category: 'Ui' }, 'category', /upper-case word/],
-    ['a bad priority', { priority: 'low' }, 'priority', /one of LOW/],
+    ['a bad priority', { priority: 'low' }, 'priority', /one of: LOW/],
     ['a null tags', { tags: null }, 'tags', /must be an array/],
     ['a string auto_apply', { auto_apply: 'false' }, 'auto_apply', /true or false/],
     ['no items', { items: [] }, 'items', /at least 1 item/],
@@ -608,9 +615,15 @@ describe('validationError', () => {
     expect(error.code).toBe('VALIDATION_FAILED');
     expect(error.statusCode).toBe(400);
     expect(error.message).toBe(
-      '5 problems: colour: unknown field; title: must not be blank; priority: must be one of LOW, NORMAL, HIGH, CRITICAL; and 2 more',
+      '5 problems: colour: unknown field; title: must not be blank; priority: must be one of: LOW, NORMAL, HIGH, CRITICAL; and 2 more',
     );
     expect(error.details).toEqual(issues);
+    expect(error.details?.find((d) => d.path === 'priority')?.['allowed']).toEqual([
+      'LOW',
+      'NORMAL',
+      'HIGH',
+      'CRITICAL',
+    ]);
     expect(error.toBody()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', details: issues });
   });
 

@@ -273,7 +273,7 @@ describe.skipIf(missing !== null)(`review dashboard in Chromium${missing ? ` —
     const alert = dialog.getByRole('alert');
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(
-      /The server refused to roll back[\s\S]*CS-BANNER-2[\s\S]*HTTP 409 · CONFLICT/,
+      /The server refused to roll back[\s\S]*CS-BANNER-2[\s\S]*propose a new change-set that undoes what you need[\s\S]*HTTP 409 · CONFLICT/,
     );
     await expectAccessible(page, '09-refusal', false);
     await page.keyboard.press('Escape');

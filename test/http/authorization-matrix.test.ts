@@ -213,12 +213,15 @@ describeEachBackend('authorization matrix', (backend) => {
           error: expect.any(String),
           message: expect.any(String),
           ...(error.details === undefined ? {} : { details: expect.any(Array) }),
+          fix: expect.stringMatching(/\S/),
         });
         if (res.statusCode === 401) expect.soft(error.code, what).toBe('UNAUTHENTICATED');
         if (res.statusCode === 403) {
           expect.soft(error.code, what).toBe('FORBIDDEN');
           // The reason says who may act ("… is for its creator", "… is for group admin") or why not.
           expect.soft(error.message, `${what}: a reason`).toMatch(/ is for |separation of duties/);
+          // The fix says whom to turn to: the creator by id, a group, an approver, or an admin.
+          expect.soft(error.fix, `${what}: whom to ask`).toMatch(/Agent-D|group|approval_steps|admin/);
         }
         expect.soft(await trace(), `${what}: a refused request leaves no trace`).toEqual(before);
       }

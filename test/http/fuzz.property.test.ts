@@ -3,7 +3,7 @@
 // prototype-pollution keys, huge arrays, extreme numbers), invalid JSON text, wrong content types
 // and odd ids in the path, sent by several real principals.
 // Properties (docs/errors.md): never a 5xx; every refusal has the error shape {statusCode, code, error,
-// message, details?}; a refused request leaves no row behind (docs/design.md#change-sets-and-items "Nothing is stored when
+// message, details?, fix}; a refused request leaves no row behind (docs/design.md#change-sets-and-items "Nothing is stored when
 // validation fails"; docs/design.md#apply-and-rollback is the one exception: a failed ATOMIC apply is audited).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -587,9 +587,9 @@ function requestArb(route: FuzzRoute): fc.Arbitrary<FuzzRequest> {
 /** docs/design.md#apply-and-rollback: a failed ATOMIC apply is audited (and announced), and that bumps the change-set's version. */
 const WRITTEN_BY_A_FAILED_APPLY = new Set(['audit_entries', 'outbox_events', 'change_set_versions']);
 
-const ERROR_KEYS = new Set(['statusCode', 'code', 'error', 'message', 'details']);
+const ERROR_KEYS = new Set(['statusCode', 'code', 'error', 'message', 'details', 'fix']);
 
-/** What is wrong with an error response (docs/errors.md: {statusCode, code, error, message, details?}). */
+/** What is wrong with an error response (docs/errors.md: {statusCode, code, error, message, details?, fix}). */
 function errorShapeProblems(status: number, text: string): string[] {
   let body: unknown;
   try {
@@ -607,6 +607,7 @@ function errorShapeProblems(status: number, text: string): string[] {
   if (typeof b['error'] !== 'string') problems.push('error is not a string');
   if (typeof b['message'] !== 'string' || b['message'] === '') problems.push('message is not a non-empty string');
   if (b['details'] !== undefined && !Array.isArray(b['details'])) problems.push('details is not an array');
+  if (typeof b['fix'] !== 'string' || b['fix'] === '') problems.push('fix is not a non-empty string');
   const extra = Object.keys(b).filter((key) => !ERROR_KEYS.has(key));
   if (extra.length) problems.push(`unexpected keys ${extra.join(', ')}`);
   return problems;

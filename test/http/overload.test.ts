@@ -3,10 +3,12 @@
 // UNAVAILABLE. With admission control on, a request over the limit waits briefly in a queue, then
 // is shed with OVERLOADED before it touches the database; either way a shed keyed POST can be sent
 // again and acts exactly once.
+
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ERROR_CATALOG } from '../../src/core/errors.js';
 import { Engine } from '../../src/engine/engine.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
@@ -90,6 +92,7 @@ describePostgres('a pool with no free connection', () => {
       code: 'OVERLOADED',
       error: 'Service Unavailable',
       message: 'the server is busy (every database connection is in use): retry in 1 s',
+      fix: ERROR_CATALOG.OVERLOADED.fix,
     });
     expect(shed.headers['retry-after']).toBe('1');
     expect(await overloadedCount(app, 'pool')).toBe(before + 1);

@@ -191,7 +191,11 @@ describeEachBackend('waiting for a change-set', (backend) => {
     const bad = await get(`${cs.id}/wait?for=approval&timeout_s=301`);
     expect([bad.statusCode, bad.json().code]).toEqual([400, 'VALIDATION_FAILED']);
     expect(bad.json().details).toEqual([
-      { path: 'query.for', message: 'must be one of decision, apply, rollback (got approval)' },
+      {
+        path: 'query.for',
+        message: 'must be one of: decision, apply, rollback (got approval)',
+        allowed: ['decision', 'apply', 'rollback'],
+      },
       { path: 'query.timeout_s', message: 'must be a number of seconds from 0 to 300 (got 301)' },
     ]);
     const notNumber = await get(`${cs.id}/wait?timeout_s=soon`);

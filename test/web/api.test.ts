@@ -13,7 +13,7 @@ interface Seen {
   at: number;
 }
 
-let script: { status: number; code?: string; retryAfter?: string }[] = [];
+let script: { status: number; code?: string; retryAfter?: string; fix?: string }[] = [];
 const seen: Seen[] = [];
 const server = createServer((request, response) => {
   request.resume();
@@ -29,7 +29,13 @@ const server = createServer((request, response) => {
   const body =
     answer.status < 300
       ? { ok: true, attempt: seen.length }
-      : { statusCode: answer.status, code: answer.code, error: 'Service Unavailable', message: 'the server is busy' };
+      : {
+          statusCode: answer.status,
+          code: answer.code,
+          error: 'Service Unavailable',
+          message: 'the server is busy',
+          ...(answer.fix ? { fix: answer.fix } : {}),
+        };
   response.writeHead(answer.status, headers).end(JSON.stringify(body));
 });
 
@@ -85,10 +91,10 @@ describe('the dashboard API client', () => {
     expect(seen).toHaveLength(5);
   });
 
-  it('does not retry other refusals', async () => {
-    script = [{ status: 409, code: 'INVALID_TRANSITION' }, { status: 200 }];
+  it('does not retry other refusals, and keeps their fix for the error notice', async () => {
+    script = [{ status: 409, code: 'INVALID_TRANSITION', fix: 'apply it instead' }, { status: 200 }];
     const api = createApi('tok', () => {});
-    await expect(api.post('/changesets/x/apply', {})).rejects.toMatchObject({ status: 409 });
+    await expect(api.post('/changesets/x/submit', {})).rejects.toMatchObject({ status: 409, fix: 'apply it instead' });
     expect(seen).toHaveLength(1);
   });
 });

@@ -1,11 +1,12 @@
 // /api/ledger/changesets: thin handlers — parse, call the engine, reply.
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
 import type { ChangeSet } from '../../core/types.js';
 import type { Engine } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
+import { changeSetBodyRefusal } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { type Answer, operation } from '../openapi.js';
 import * as S from '../schemas.js';
@@ -26,7 +27,11 @@ const ACTION_NAMES = {
 function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
   const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
-  if (!match) throw new LedgerError('PRECONDITION_FAILED', `If-Match ${header} is not a version this API returned`);
+  if (!match) {
+    throw new LedgerError('PRECONDITION_FAILED', `If-Match ${header} is not a version this API returned`, [
+      { path: 'headers.if-match', message: 'must be an ETag this API returned, e.g. "7"' },
+    ]);
+  }
   return Number(match[1]);
 }
 
@@ -37,6 +42,9 @@ const withETag = (reply: FastifyReply, changeSet: ChangeSet): ChangeSet => {
 
 export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: Metrics, pageSizeMax: number): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const bodyRefusal = (error: Error, request: FastifyRequest, kind: 'create' | 'edit') =>
+    changeSetBodyRefusal(error, request, (body) => engine.changeSetBodyProblems(kind, body));
+
   r.post(
     '/changesets',
     {
@@ -48,8 +56,11 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
         answers: { 201: { ...changeSet('Created'), headers: ['ETag', 'Location'] } },
         refusals: ['DUPLICATE', 'FORBIDDEN', 'NOT_FOUND', 'POLICY_DENIED', 'APPROVAL_UNSATISFIABLE', 'APPLY_FAILED'],
       }),
+      // A body that fails the schema is refused with core's problems of it too (changeSetBodyRefusal).
+      attachValidation: true,
     },
     async (request, reply) => {
+      if (request.validationError) throw bodyRefusal(request.validationError, request, 'create');
       const created = await engine.create(actorOf(request), request.body);
       reply.status(201).header('location', `/api/ledger/changesets/${created.id}`);
       return withETag(reply, created);
@@ -106,8 +117,10 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
         answers: { 200: changeSet('The edited change-set') },
         refusals: [...ACTION_REFUSALS, 'PRECONDITION_FAILED', 'APPROVAL_UNSATISFIABLE'],
       }),
+      attachValidation: true,
     },
     async (request, reply) => {
+      if (request.validationError) throw bodyRefusal(request.validationError, request, 'edit');
       const ifVersion = parseIfMatch(request.headers['if-match']);
       return withETag(reply, await engine.edit(actorOf(request), request.params.id, request.body, { ifVersion }));
     },

@@ -4,8 +4,9 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
+import { oneOfMessage } from '../../core/schema-issues.js';
 import { Nullable, StringEnum } from '../../core/schema-kit.js';
-import { UUID_PATTERN, validationError } from '../../core/validate-change-set.js';
+import { UUID_PATTERN, type ValidationIssue, validationError } from '../../core/validate-change-set.js';
 import type { Engine } from '../../engine/index.js';
 import { LIFECYCLE_EVENTS, WAIT_NEXT_ACTIONS, WAIT_OUTCOMES, waitAnswer } from '../../notify/wait-answer.js';
 import {
@@ -65,10 +66,10 @@ function parseQuery(query: { for?: string | undefined; timeout_s?: string | unde
   waitFor: WaitFor;
   timeoutMs: number;
 } {
-  const issues: { path: string; message: string }[] = [];
+  const issues: ValidationIssue[] = [];
   const waitFor = (query.for ?? 'decision') as WaitFor;
   if (!WAIT_FOR.includes(waitFor))
-    issues.push({ path: 'query.for', message: `must be one of ${WAIT_FOR.join(', ')} (got ${query.for})` });
+    issues.push({ path: 'query.for', message: `${oneOfMessage(WAIT_FOR)} (got ${query.for})`, allowed: [...WAIT_FOR] });
   const raw = query.timeout_s ?? String(WAIT_TIMEOUT_DEFAULT_S);
   const seconds = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(seconds >= 0 && seconds <= WAIT_TIMEOUT_MAX_S))

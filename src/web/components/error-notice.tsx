@@ -1,4 +1,5 @@
-// A refusal or failure in plain words: the API's own message first, its code and details after.
+// A refusal or failure in plain words: the API's own message first, its details, what to do about
+// it (the fix), and its code in small print.
 import type { ApiError } from '../lib/api.js';
 
 export function ErrorNotice({ error, title }: { error: ApiError; title?: string }) {
@@ -17,6 +18,7 @@ export function ErrorNotice({ error, title }: { error: ApiError; title?: string 
           ))}
         </ul>
       )}
+      {error.fix && <p className="notice-fix">{error.fix}</p>}
       <p className="notice-code">
         {error.status > 0 ? `HTTP ${error.status} · ` : ''}
         {error.code}

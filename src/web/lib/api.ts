@@ -10,6 +10,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: { path?: string; message?: string; [key: string]: unknown }[] = [],
+    /** What to do about it, in one sentence, when the server said (docs/errors.md). */
+    readonly fix?: string,
   ) {
     super(message);
   }
@@ -27,14 +29,15 @@ export const API_BASE = '/api/ledger';
 export const seg = (value: string): string => encodeURIComponent(value);
 
 async function readError(response: Response): Promise<ApiError> {
-  let body: { code?: string; message?: string; details?: ApiError['details'] } = {};
+  let body: { code?: string; message?: string; details?: ApiError['details']; fix?: unknown } = {};
   try {
     body = (await response.json()) as typeof body;
   } catch {
     // not JSON: a proxy's page, say
   }
   const message = body.message ?? `${response.status} ${response.statusText || 'request failed'}`;
-  return new ApiError(response.status, body.code ?? `HTTP_${response.status}`, message, body.details ?? []);
+  const fix = typeof body.fix === 'string' ? body.fix : undefined;
+  return new ApiError(response.status, body.code ?? `HTTP_${response.status}`, message, body.details ?? [], fix);
 }
 
 /** A fresh Idempotency-Key (getRandomValues: randomUUID needs a secure context, plain http has none). */

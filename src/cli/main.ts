@@ -1,6 +1,7 @@
 // The `changeledger` command: server and database commands (direct) and client commands (HTTP).
 import { Command, CommanderError } from 'commander';
 import { registerClientCommands } from './client-commands.js';
+import { registerMcpCommand } from './mcp-command.js';
 import { registerPolicyCommands } from './policy-command.js';
 import { registerServerCommands } from './server-commands.js';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerServerCommands(program);
   registerClientCommands(program);
   registerPolicyCommands(program);
+  registerMcpCommand(program);
   return program;
 }
 

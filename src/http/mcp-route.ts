@@ -1,0 +1,102 @@
+// The MCP server at /mcp (docs/agents.md#mcp): streamable HTTP, stateless, behind the API's own
+// bearer tokens. This file is the HTTP edge only: who is calling (401 with the challenge that
+// points at the protected-resource metadata), that metadata (RFC 9728), and the hand-over of the
+// raw request to the MCP SDK's handler. The tools themselves are src/mcp/, and they reach the
+// API through the typed client, in process, with the caller's own token.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LedgerError } from '../core/errors.js';
+import type { Engine } from '../engine/index.js';
+import { createLedgerMcpHandler, type McpSettings } from '../mcp/http-handler.js';
+import { bearer } from './auth.js';
+
+export const MCP_PATH = '/mcp';
+const METADATA_PATH = '/.well-known/oauth-protected-resource';
+
+export interface McpRouteOptions extends McpSettings {
+  /** The OpenID Connect issuer (config oidc.issuer) named as the authorization server; null: none. */
+  issuer: string | null;
+  /** How the tools reach the API: a fetch into the same app (injectFetch), with the caller's token. */
+  fetch: typeof fetch;
+}
+
+export const MCP_DEFAULTS = { enabled: true, disabled: [], issuer: null } as const;
+
+/** The address the caller reached: the resource identifier of RFC 9728. */
+const resourceOf = (request: FastifyRequest): string => `${request.protocol}://${request.host}${MCP_PATH}`;
+const metadataUrlOf = (request: FastifyRequest): string =>
+  `${request.protocol}://${request.host}${METADATA_PATH}${MCP_PATH}`;
+
+function challenge(reply: FastifyReply, request: FastifyRequest, refusal: LedgerError, invalid: boolean) {
+  // RFC 6750: no error code when no credentials were sent at all.
+  const error = invalid ? ', error="invalid_token"' : '';
+  return reply
+    .status(401)
+    .header('www-authenticate', `Bearer resource_metadata="${metadataUrlOf(request)}"${error}`)
+    .send(refusal.toBody());
+}
+
+/** The Fastify request as a web-standard one, with the body bytes as they arrived. */
+function toWebRequest(request: FastifyRequest, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  const body = request.body instanceof Buffer && request.body.length > 0 ? new Uint8Array(request.body) : undefined;
+  return new Request(`${request.protocol}://${request.host}${request.url}`, {
+    method: request.method,
+    headers,
+    signal,
+    ...(body && request.method !== 'GET' && request.method !== 'HEAD' ? { body } : {}),
+  });
+}
+
+/** Registered in a scope of its own: /mcp hands the SDK the body bytes, no other route does. */
+export async function mcpRoutes(scope: FastifyInstance, engine: Engine, options: McpRouteOptions): Promise<void> {
+  const handler = createLedgerMcpHandler(options.fetch, { disabled: options.disabled });
+  scope.addHook('onClose', () => handler.close());
+
+  const metadata = async (request: FastifyRequest) => ({
+    resource: resourceOf(request),
+    ...(options.issuer ? { authorization_servers: [options.issuer] } : {}),
+    bearer_methods_supported: ['header'],
+    resource_name: 'changeledger',
+  });
+  scope.get(`${METADATA_PATH}${MCP_PATH}`, { schema: { hide: true } }, metadata);
+  scope.get(METADATA_PATH, { schema: { hide: true } }, metadata);
+
+  // The SDK reads the body itself (JSON-RPC parse errors, 415 for other media types): hand it the bytes.
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  scope.route({
+    method: ['GET', 'POST', 'DELETE'],
+    url: MCP_PATH,
+    schema: { hide: true },
+    onRequest: async (request, reply) => {
+      const token = bearer(request);
+      if (token === null)
+        return challenge(
+          reply,
+          request,
+          new LedgerError('UNAUTHENTICATED', 'missing Authorization: Bearer <token>'),
+          false,
+        );
+      const principal = token ? await engine.authenticate(token) : null;
+      if (!principal)
+        return challenge(reply, request, new LedgerError('UNAUTHENTICATED', 'unknown or revoked token'), true);
+      request.principal = principal;
+    },
+    handler: async (request, reply) => {
+      const { principal } = request;
+      const token = bearer(request);
+      if (!principal || !token) throw new LedgerError('UNAUTHENTICATED', 'missing Authorization: Bearer <token>');
+      // A caller that goes away aborts what its request still waits for (a long wait_for_decision).
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      const response = await handler.fetch(toWebRequest(request, gone.signal), {
+        authInfo: { token, clientId: principal.id, scopes: [] },
+      });
+      return reply.send(response);
+    },
+  });
+}

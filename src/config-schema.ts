@@ -148,6 +148,8 @@ export const FileSchema = section({
   /** The MCP server at /mcp (docs/agents.md#mcp). */
   mcp: section({
     enabled: bool(true),
+    /** Host names /mcp answers to besides localhost and dashboard_url's (DNS rebinding protection). */
+    allowed_hosts: list(text(), []),
     tools: section({
       /** Tools neither listed nor callable. */
       disabled: list(oneOf(MCP_TOOL_NAMES), []),

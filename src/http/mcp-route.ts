@@ -13,13 +13,43 @@ export const MCP_PATH = '/mcp';
 const METADATA_PATH = '/.well-known/oauth-protected-resource';
 
 export interface McpRouteOptions extends McpSettings {
+  /** Host names /mcp answers to besides the loopback ones (config dashboard_url's and mcp.allowed_hosts). */
+  allowedHosts: readonly string[];
   /** The OpenID Connect issuer (config oidc.issuer) named as the authorization server; null: none. */
   issuer: string | null;
   /** How the tools reach the API: a fetch into the same app (injectFetch), with the caller's token. */
   fetch: typeof fetch;
 }
 
-export const MCP_DEFAULTS = { enabled: true, disabled: [], issuer: null } as const;
+export const MCP_DEFAULTS = { enabled: true, disabled: [], issuer: null, allowedHosts: [] } as const;
+
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+/** The host name of a Host header value or an Origin (port and scheme dropped); null when unreadable. */
+function hostnameOf(value: string, isOrigin: boolean): string | null {
+  try {
+    return new URL(isOrigin ? value : `http://${value}`).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * DNS rebinding: a web page whose own name now resolves to this server's address must not reach
+ * /mcp. Its requests carry its name in Host (and Origin): only the names this server is known by
+ * are answered.
+ */
+function foreignHost(request: FastifyRequest, allowed: ReadonlySet<string>): string | null {
+  const host = request.headers.host ?? '';
+  const origin = request.headers.origin;
+  const hostName = hostnameOf(host, false);
+  if (hostName === null || !allowed.has(hostName)) return `Host ${host || '(none)'}`;
+  if (origin !== undefined && origin !== 'null') {
+    const originName = hostnameOf(origin, true);
+    if (originName === null || !allowed.has(originName)) return `Origin ${origin}`;
+  }
+  return null;
+}
 
 /** The address the caller reached: the resource identifier of RFC 9728. */
 const resourceOf = (request: FastifyRequest): string => `${request.protocol}://${request.host}${MCP_PATH}`;
@@ -54,7 +84,9 @@ function toWebRequest(request: FastifyRequest, signal: AbortSignal): Request {
 /** Registered in a scope of its own: /mcp hands the SDK the body bytes, no other route does. */
 export async function mcpRoutes(scope: FastifyInstance, engine: Engine, options: McpRouteOptions): Promise<void> {
   const handler = createLedgerMcpHandler(options.fetch, { disabled: options.disabled });
-  scope.addHook('onClose', () => handler.close());
+  const allowedHosts = new Set([...LOOPBACK, ...options.allowedHosts.map((name) => name.toLowerCase())]);
+  // Before the server stops accepting: open listen streams end, so close() does not wait on them.
+  scope.addHook('preClose', () => handler.close());
 
   const metadata = async (request: FastifyRequest) => ({
     resource: resourceOf(request),
@@ -73,6 +105,12 @@ export async function mcpRoutes(scope: FastifyInstance, engine: Engine, options:
     url: MCP_PATH,
     schema: { hide: true },
     onRequest: async (request, reply) => {
+      const foreign = foreignHost(request, allowedHosts);
+      if (foreign)
+        throw new LedgerError(
+          'FORBIDDEN',
+          `${foreign} is not a name this server answers /mcp to: add it to mcp.allowed_hosts (docs/agents.md#mcp)`,
+        );
       const token = bearer(request);
       if (token === null)
         return challenge(

@@ -72,7 +72,7 @@ describe('an agent over MCP (streamable HTTP)', () => {
     url = await app.listen({ port: 0, host: '127.0.0.1' });
     restricted = await buildApp({
       engine: f.engine,
-      mcp: { enabled: true, disabled: ['decide_change_set'], issuer: null },
+      mcp: { enabled: true, disabled: ['decide_change_set'], issuer: null, allowedHosts: [] },
     });
     restrictedUrl = await restricted.listen({ port: 0, host: '127.0.0.1' });
     for (const who of ['Agent-D', 'alice']) tokens[who] = (await f.engine.issueToken(null, who)).token;

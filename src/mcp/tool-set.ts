@@ -1,5 +1,5 @@
 // The tools with their schemas, read once from the API document the typed client is generated from.
-import document from './_tmp-openapi.json' with { type: 'json' };
+import document from '../client/openapi.json' with { type: 'json' };
 import { type ApiDocument, ApiSchemas } from './api-schemas.js';
 import { type ToolDefinition, toolDefinitions } from './tools.js';
 

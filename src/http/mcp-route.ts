@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LedgerError } from '../core/errors.js';
 import type { Engine } from '../engine/index.js';
-import { createLedgerMcpHandler, type McpSettings } from '../mcp/http-handler.js';
+import { createLedgerMcpHandler, type FetchLike, type McpSettings } from '../mcp/http-handler.js';
 import { bearer } from './auth.js';
 
 export const MCP_PATH = '/mcp';
@@ -18,7 +18,7 @@ export interface McpRouteOptions extends McpSettings {
   /** The OpenID Connect issuer (config oidc.issuer) named as the authorization server; null: none. */
   issuer: string | null;
   /** How the tools reach the API: a fetch into the same app (injectFetch), with the caller's token. */
-  fetch: typeof fetch;
+  fetch: FetchLike;
 }
 
 export const MCP_DEFAULTS = { enabled: true, disabled: [], issuer: null, allowedHosts: [] } as const;

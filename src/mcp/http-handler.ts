@@ -2,17 +2,21 @@
 // request builds its own server instance around the caller's token and keeps nothing afterwards,
 // so any instance of changeledger answers any request (no session to share or pin).
 import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
-import { ledgerCallsFor } from './ledger-calls.js';
+import { createLedgerClient, type FetchLike } from '../client/index.js';
 import { buildLedgerMcpServer, type McpSettings } from './server.js';
 import { TOOLS } from './tool-set.js';
 
 /** Where the in-process client believes the API is; `fetch` routes it into the app itself. */
 const IN_PROCESS_URL = 'http://changeledger.in-process';
 
-export type { McpSettings };
+export type { FetchLike, McpSettings };
 
-export function createLedgerMcpHandler(fetch: typeof globalThis.fetch, settings: McpSettings): McpHttpHandler {
+export function createLedgerMcpHandler(fetch: FetchLike, settings: McpSettings): McpHttpHandler {
   return createMcpHandler(({ authInfo }) =>
-    buildLedgerMcpServer(ledgerCallsFor({ url: IN_PROCESS_URL, token: authInfo?.token, fetch }), TOOLS, settings),
+    buildLedgerMcpServer(
+      createLedgerClient({ baseUrl: IN_PROCESS_URL, token: authInfo?.token, fetch }),
+      TOOLS,
+      settings,
+    ),
   );
 }

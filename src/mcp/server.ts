@@ -1,8 +1,8 @@
 // One MCP server instance over one typed client: the tools of tools.ts registered with their
 // schemas, answers as structured content, refusals as tool errors in the API's own words.
 import { type CallToolResult, fromJsonSchema, McpServer } from '@modelcontextprotocol/server';
+import { isRefusal, type LedgerApiError, type LedgerClient } from '../client/index.js';
 import type { JsonSchema } from './api-schemas.js';
-import type { LedgerCalls } from './ledger-calls.js';
 import type { McpToolName } from './tool-names.js';
 import type { ToolDefinition } from './tools.js';
 
@@ -20,28 +20,16 @@ const INSTRUCTIONS =
   'rollback_change_set to undo. You cannot approve your own change-sets or skip an approval: the ' +
   'ledger refuses, and every refusal says why and, where it can, how to fix it.';
 
-/** The API's refusal as the client reports it: `{status, code, message, details?, fix?}`. */
-export interface Refusal {
-  status: number;
-  code: string;
-  message: string;
-  details?: unknown;
-  fix?: string;
-}
-
-const isRefusal = (error: unknown): error is Refusal =>
-  error instanceof Error &&
-  typeof (error as Partial<Refusal>).code === 'string' &&
-  typeof (error as Partial<Refusal>).status === 'number';
-
-function refusalResult(refusal: Refusal): CallToolResult {
+/** The API's refusal as a tool error: its code, message, details and fix, for the agent to act on. */
+function refusalResult(refusal: LedgerApiError): CallToolResult {
+  const { code, message } = refusal.body;
   const structured = {
-    code: refusal.code,
-    message: refusal.message,
-    ...(refusal.details !== undefined ? { details: refusal.details } : {}),
+    code,
+    message,
+    ...(refusal.details.length > 0 ? { details: refusal.details } : {}),
     ...(refusal.fix !== undefined ? { fix: refusal.fix } : {}),
   };
-  const text = `${refusal.code}: ${refusal.message}${refusal.fix ? `\nfix: ${refusal.fix}` : ''}`;
+  const text = `${refusal.message}${refusal.fix ? `\nfix: ${refusal.fix}` : ''}`;
   return { isError: true, content: [{ type: 'text', text }], structuredContent: structured };
 }
 
@@ -49,7 +37,7 @@ const schema = (json: JsonSchema) =>
   fromJsonSchema<Record<string, unknown>>(json as Parameters<typeof fromJsonSchema>[0]);
 
 export function buildLedgerMcpServer(
-  calls: LedgerCalls,
+  client: LedgerClient,
   tools: readonly ToolDefinition[],
   settings: McpSettings,
 ): McpServer {
@@ -66,7 +54,7 @@ export function buildLedgerMcpServer(
       },
       async (args, ctx): Promise<CallToolResult> => {
         try {
-          const { result, summary } = await tool.run(calls, args, ctx.mcpReq.signal);
+          const { result, summary } = await tool.run(client, args, ctx.mcpReq.signal);
           return {
             content: [
               { type: 'text', text: summary },

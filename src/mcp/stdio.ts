@@ -1,7 +1,7 @@
 // The MCP server over stdio (`changeledger mcp`): one server instance for the connection, its
 // tools calling a changeledger server over HTTP with the token given.
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
-import { ledgerCallsFor } from './ledger-calls.js';
+import { createLedgerClient } from '../client/index.js';
 import { buildLedgerMcpServer, type McpSettings } from './server.js';
 import { TOOLS } from './tool-set.js';
 
@@ -12,8 +12,8 @@ export interface StdioOptions extends McpSettings {
 
 /** Serves until stdin ends (the host closed the connection). */
 export async function serveLedgerMcpStdio(options: StdioOptions): Promise<void> {
-  const calls = ledgerCallsFor({ url: options.url, token: options.token, fetch: globalThis.fetch });
-  const handle = serveStdio(() => buildLedgerMcpServer(calls, TOOLS, options), {
+  const client = createLedgerClient({ baseUrl: options.url, token: options.token });
+  const handle = serveStdio(() => buildLedgerMcpServer(client, TOOLS, options), {
     onerror: (error) => console.error(`changeledger mcp: ${error.message}`),
   });
   await new Promise<void>((resolve) => {

@@ -1,8 +1,16 @@
 // The MCP tools: what each takes, answers and does, in the words an agent reads. Each one is a call
 // (or two) of the typed client, so a tool does exactly what the API does for the same token:
 // every rule, refusal and audit entry is the server's, none is the tool's.
+
+import {
+  type ApplyBody,
+  type ChangeSetBody,
+  isRefusal,
+  type LedgerClient,
+  type ListQuery,
+  type RollbackBody,
+} from '../client/index.js';
 import { type ApiSchemas, extendObject, type JsonSchema, objectSchema } from './api-schemas.js';
-import type { LedgerCalls } from './ledger-calls.js';
 import type { McpToolName } from './tool-names.js';
 
 export interface ToolAnswer {
@@ -19,7 +27,7 @@ export interface ToolDefinition {
   input: JsonSchema;
   output: JsonSchema;
   annotations: { readOnlyHint: boolean; destructiveHint?: boolean; idempotentHint?: boolean };
-  run(calls: LedgerCalls, args: Record<string, unknown>, signal: AbortSignal): Promise<ToolAnswer>;
+  run(client: LedgerClient, args: Record<string, unknown>, signal: AbortSignal): Promise<ToolAnswer>;
 }
 
 /** Seconds wait_for_decision blocks by default, and at most. */
@@ -27,7 +35,6 @@ export const WAIT_DEFAULT_S = 45;
 export const WAIT_MAX_S = 300;
 
 const str = (value: unknown): string => String(value);
-const optional = (value: unknown): string | undefined => (value === undefined ? undefined : String(value));
 
 type ChangeSetLike = { change_set_id?: unknown; status?: unknown; risk?: { level?: unknown; score?: unknown } };
 const line = (verb: string, cs: ChangeSetLike): string =>
@@ -53,8 +60,8 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
       input: api.body('post', '/changesets'),
       output: changeSet,
       annotations: { readOnlyHint: false },
-      run: async (calls, args) => {
-        const created = await calls.propose(args);
+      run: async (client, args) => {
+        const created = await client.create(args as ChangeSetBody);
         return { result: created, summary: line('proposed', created) };
       },
     },
@@ -67,8 +74,8 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
       input: idOnly('which change-set'),
       output: changeSet,
       annotations: reading,
-      run: async (calls, args) => {
-        const found = await calls.get(str(args['id']));
+      run: async (client, args) => {
+        const found = await client.get(str(args['id']));
         return { result: found, summary: line('read', found) };
       },
     },
@@ -92,17 +99,12 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
       }),
       output: api.response('get', '/changesets'),
       annotations: reading,
-      run: async (calls, args) => {
-        const page = await calls.list({
-          status: optional(args['status']),
-          category: optional(args['category']),
-          priority: optional(args['priority']),
-          tag: optional(args['tag']),
-          q: optional(args['q']),
-          limit: typeof args['limit'] === 'number' ? args['limit'] : undefined,
-          cursor: optional(args['cursor']),
-          mine: args['mine'] === true,
-          awaitingMyDecision: args['awaiting_my_decision'] === true,
+      run: async (client, args) => {
+        const { mine, awaiting_my_decision, ...filters } = args;
+        const page = await client.list({
+          ...(filters as ListQuery),
+          ...(mine === true ? { agent_id: (await client.me()).id } : {}),
+          ...(awaiting_my_decision === true ? { approver: 'me' } : {}),
         });
         const more = page.next_cursor ? ' (more: pass next_cursor as cursor)' : '';
         return { result: page, summary: `${page.data.length} change-set(s)${more}` };
@@ -117,11 +119,11 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
       input: idOnly('which change-set'),
       output: api.response('get', '/changesets/{id}/plan'),
       annotations: reading,
-      run: async (calls, args) => {
-        const plan = await calls.plan(str(args['id']));
+      run: async (client, args) => {
+        const plan = await client.plan(str(args['id']));
         return {
           result: plan,
-          summary: `plan of ${str(plan['change_set_id'])}: ${plan['would_succeed'] ? 'would succeed' : 'would not succeed'}`,
+          summary: `plan of ${plan.change_set_id}: ${plan.would_succeed ? 'would succeed' : 'would not succeed'}`,
         };
       },
     },
@@ -134,8 +136,8 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
       input: idOnly('which change-set'),
       output: changeSet,
       annotations: { readOnlyHint: false, idempotentHint: false },
-      run: async (calls, args) => {
-        const submitted = await calls.submit(str(args['id']));
+      run: async (client, args) => {
+        const submitted = await client.submit(str(args['id']));
         return { result: submitted, summary: line('submitted', submitted) };
       },
     },
@@ -162,15 +164,12 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
       ),
       output: api.response('get', '/changesets/{id}/wait'),
       annotations: reading,
-      run: async (calls, args, signal) => {
+      run: async (client, args, signal) => {
         const seconds = typeof args['timeout_s'] === 'number' ? args['timeout_s'] : WAIT_DEFAULT_S;
-        const answer = await calls.waitForDecision(str(args['id']), seconds * 1000, signal);
-        const next = answer['next'] as { action?: unknown; hint?: unknown } | undefined;
+        const answer = await client.waitFor(str(args['id']), 'decision', seconds * 1000, signal);
         const ended =
-          answer['ended_by'] === 'outcome'
-            ? `outcome ${str(answer['outcome'])}`
-            : `no decision yet (${str(answer['ended_by'])})`;
-        return { result: answer, summary: `${ended}; next: ${str(next?.action)}: ${str(next?.hint)}` };
+          answer.ended_by === 'outcome' ? `outcome ${str(answer.outcome)}` : `no decision yet (${answer.ended_by})`;
+        return { result: answer, summary: `${ended}; next: ${answer.next.action}: ${answer.next.hint}` };
       },
     },
     {
@@ -195,8 +194,8 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
       ),
       output: changeSet,
       annotations: { readOnlyHint: false, idempotentHint: false },
-      run: async (calls, args) => {
-        const decided = await calls.decide(str(args['id']), {
+      run: async (client, args) => {
+        const decided = await client.decide(str(args['id']), {
           decision: args['decision'] === 'REJECTED' ? 'REJECTED' : 'APPROVED',
           reason: typeof args['reason'] === 'string' ? args['reason'] : null,
           content_hash: str(args['content_hash']),
@@ -218,12 +217,12 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
       ),
       output: api.response('post', '/changesets/{id}/apply'),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-      run: async (calls, args) => {
-        const mode = optional(args['mode']);
-        const applied = await calls.apply(str(args['id']), mode);
+      run: async (client, args) => {
+        const { id: changeSet, ...apply } = args;
+        const applied = await client.apply(str(changeSet), apply as ApplyBody);
         return {
           result: applied,
-          summary: `apply ${applied['success'] ? 'succeeded' : 'did not fully succeed'}: status ${str(applied['status'])}`,
+          summary: `apply ${applied.success ? 'succeeded' : 'did not fully succeed'}: status ${applied.status}`,
         };
       },
     },
@@ -237,14 +236,12 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
       input: extendObject(api.body('post', '/changesets/{id}/rollback'), id, { required: ['id', 'reason'] }),
       output: api.response('post', '/changesets/{id}/rollback'),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-      run: async (calls, args) => {
-        const rolledBack = await calls.rollback(str(args['id']), {
-          reason: str(args['reason']),
-          ...(typeof args['force'] === 'boolean' ? { force: args['force'] } : {}),
-        });
+      run: async (client, args) => {
+        const { id: changeSet, ...rollback } = args;
+        const rolledBack = await client.rollback(str(changeSet), rollback as RollbackBody);
         return {
           result: rolledBack,
-          summary: `rollback ${rolledBack['success'] ? 'succeeded' : 'did not fully succeed'}`,
+          summary: `rollback ${rolledBack.success ? 'succeeded' : 'did not fully succeed'}`,
         };
       },
     },
@@ -273,16 +270,17 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
         ['resource', 'history'],
       ),
       annotations: reading,
-      run: async (calls, args) => {
+      run: async (client, args) => {
         const type = str(args['target_type']);
         const target = str(args['target_id']);
-        const history = await calls.resourceHistory(type, target);
+        // The API document does not describe these two answers yet: their shape is the engine's.
+        const { data: history } = (await client.resourceHistory(type, target)) as unknown as { data: unknown[] };
         // Gone (deleted, or its creation rolled back) but with a history: no current state.
-        const resource = await calls.resource(type, target).catch((error: unknown) => {
-          if (history.length > 0 && (error as { code?: unknown }).code === 'NOT_FOUND') return null;
+        const resource = (await client.getResource(type, target).catch((error: unknown) => {
+          if (history.length > 0 && isRefusal(error, 'NOT_FOUND')) return null;
           throw error;
-        });
-        const now = resource ? `version ${str(resource['version'])}` : 'absent now';
+        })) as { version: number } | null;
+        const now = resource ? `version ${resource.version}` : 'absent now';
         return {
           result: { resource, history },
           summary: `${type}/${target}: ${now}, ${history.length} version(s) in its history`,

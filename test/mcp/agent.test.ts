@@ -19,7 +19,7 @@ import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
 const REVISION = '2026-07-28';
 const ROOT = join(import.meta.dirname, '..', '..');
 
-type Structured = Record<string, any>;
+type Structured = Record<string, unknown>;
 
 async function eventually(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -113,7 +113,7 @@ describe('an agent over MCP (streamable HTTP)', () => {
       expect(submitted['status']).toBe('PENDING_APPROVAL');
 
       const mine = await call(agent, 'list_change_sets', { mine: true, status: 'PENDING_APPROVAL' });
-      expect(mine['data'].map((cs: Structured) => cs['change_set_id'])).toContain(id);
+      expect((mine['data'] as Structured[]).map((cs) => cs['change_set_id'])).toContain(id);
 
       // The agent blocks; a person approves through the HTTP API meanwhile.
       const waiting = call(agent, 'wait_for_decision', { id, timeout_s: 60 });

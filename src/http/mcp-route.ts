@@ -5,6 +5,7 @@
 // API through the typed client, in process, with the caller's own token.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LedgerError } from '../core/errors.js';
+import type { Principal } from '../core/types.js';
 import type { Engine } from '../engine/index.js';
 import { createLedgerMcpHandler, type FetchLike, type McpSettings } from '../mcp/http-handler.js';
 import { bearer } from './auth.js';
@@ -72,7 +73,7 @@ function toWebRequest(request: FastifyRequest, signal: AbortSignal): Request {
     if (value === undefined) continue;
     for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
   }
-  const body = request.body instanceof Buffer && request.body.length > 0 ? new Uint8Array(request.body) : undefined;
+  const body = typeof request.body === 'string' && request.body.length > 0 ? request.body : undefined;
   return new Request(`${request.protocol}://${request.host}${request.url}`, {
     method: request.method,
     headers,
@@ -81,7 +82,7 @@ function toWebRequest(request: FastifyRequest, signal: AbortSignal): Request {
   });
 }
 
-/** Registered in a scope of its own: /mcp hands the SDK the body bytes, no other route does. */
+/** Registered in a scope of its own: /mcp hands the SDK the body as it came, no other route does. */
 export async function mcpRoutes(scope: FastifyInstance, engine: Engine, options: McpRouteOptions): Promise<void> {
   const handler = createLedgerMcpHandler(options.fetch, { disabled: options.disabled });
   const allowedHosts = new Set([...LOOPBACK, ...options.allowedHosts.map((name) => name.toLowerCase())]);
@@ -97,9 +98,12 @@ export async function mcpRoutes(scope: FastifyInstance, engine: Engine, options:
   scope.get(`${METADATA_PATH}${MCP_PATH}`, { schema: { hide: true } }, metadata);
   scope.get(METADATA_PATH, { schema: { hide: true } }, metadata);
 
-  // The SDK reads the body itself (JSON-RPC parse errors, 415 for other media types): hand it the bytes.
+  // The SDK reads the body itself (JSON-RPC parse errors, 415 for other media types): hand it the text.
   scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  scope.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  // Who called, for the handler. Not request.principal: the write limit counts the tools' own API
+  // calls, not the MCP messages that carry them (a tools/list would cost a write otherwise).
+  const callers = new WeakMap<FastifyRequest, { principal: Principal; token: string }>();
   scope.route({
     method: ['GET', 'POST', 'DELETE'],
     url: MCP_PATH,
@@ -120,14 +124,14 @@ export async function mcpRoutes(scope: FastifyInstance, engine: Engine, options:
           false,
         );
       const principal = token ? await engine.authenticate(token) : null;
-      if (!principal)
+      if (!principal || !token)
         return challenge(reply, request, new LedgerError('UNAUTHENTICATED', 'unknown or revoked token'), true);
-      request.principal = principal;
+      callers.set(request, { principal, token });
     },
     handler: async (request, reply) => {
-      const { principal } = request;
-      const token = bearer(request);
-      if (!principal || !token) throw new LedgerError('UNAUTHENTICATED', 'missing Authorization: Bearer <token>');
+      const caller = callers.get(request);
+      if (!caller) throw new LedgerError('UNAUTHENTICATED', 'missing Authorization: Bearer <token>');
+      const { principal, token } = caller;
       // A caller that goes away aborts what its request still waits for (a long wait_for_decision).
       const gone = new AbortController();
       reply.raw.once('close', () => gone.abort());

@@ -10,11 +10,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { MCP_TOOL_NAMES } from '../../src/mcp/tool-names.js';
-import { EventFeed } from '../../src/notify/event-feed.js';
-import { ChangeSetWaiters } from '../../src/notify/waiters.js';
-import { migrate } from '../../src/store/migrator.js';
-import { openPgliteDb } from '../../src/store/pglite-db.js';
-import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
+import { configChange, type Fixture } from '../helpers/fixture.js';
+import { type LedgerServer, startLedgerServer } from './ledger-server.js';
 
 const REVISION = '2026-07-28';
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -51,10 +48,8 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
 }
 
 describe('an agent over MCP (streamable HTTP)', () => {
+  let ledger: LedgerServer;
   let f: Fixture;
-  let feed: EventFeed;
-  let waiters: ChangeSetWaiters;
-  let app: LedgerApp;
   let url: string;
   /** The same ledger, its MCP server configured with decide_change_set switched off. */
   let restricted: LedgerApp;
@@ -62,14 +57,8 @@ describe('an agent over MCP (streamable HTTP)', () => {
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    const db = await openPgliteDb();
-    await migrate(db);
-    f = await makeFixture(db);
-    feed = new EventFeed({ db, pollIntervalMs: 200 });
-    await feed.start();
-    waiters = new ChangeSetWaiters({ feed, read: (id) => f.engine.get(id) });
-    app = await buildApp({ engine: f.engine, events: feed, waiters });
-    url = await app.listen({ port: 0, host: '127.0.0.1' });
+    ledger = await startLedgerServer();
+    ({ f, url } = ledger);
     restricted = await buildApp({
       engine: f.engine,
       mcp: { enabled: true, disabled: ['decide_change_set'], issuer: null, allowedHosts: [] },
@@ -79,9 +68,7 @@ describe('an agent over MCP (streamable HTTP)', () => {
   });
   afterAll(async () => {
     await restricted.close();
-    await app.close();
-    await feed.stop();
-    await f.db.close();
+    await ledger.close();
   });
 
   it('lists the tools, each with input and output schemas', async () => {
@@ -117,7 +104,7 @@ describe('an agent over MCP (streamable HTTP)', () => {
 
       // The agent blocks; a person approves through the HTTP API meanwhile.
       const waiting = call(agent, 'wait_for_decision', { id, timeout_s: 60 });
-      await eventually(() => waiters.count === 1);
+      await eventually(() => ledger.waiters.count === 1);
       const read = await fetch(`${url}/api/ledger/changesets/${id}`, {
         headers: { authorization: `Bearer ${tokens['alice']}` },
       }).then((r) => r.json() as Promise<Structured>);

@@ -11,11 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type LedgerApp } from '../../src/http/app.js';
-import { EventFeed } from '../../src/notify/event-feed.js';
-import { migrate } from '../../src/store/migrator.js';
-import { openPgliteDb } from '../../src/store/pglite-db.js';
-import { type Fixture, makeFixture } from '../helpers/fixture.js';
+import { type LedgerServer, startLedgerServer } from './ledger-server.js';
 
 const REVISION = '2026-07-28';
 const require = createRequire(import.meta.url);
@@ -93,30 +89,21 @@ function readResults(outputDir: string): Map<string, Check[]> {
 const failing = (checks: readonly Check[]) => checks.some((c) => c.status === 'FAILURE' || c.status === 'WARNING');
 
 describe(`MCP conformance (${REVISION})`, () => {
-  let f: Fixture;
-  let feed: EventFeed;
-  let app: LedgerApp;
+  let ledger: LedgerServer;
   let proxy: Server;
   let outputDir: string;
 
   beforeAll(async () => {
-    const db = await openPgliteDb();
-    await migrate(db);
-    f = await makeFixture(db);
-    feed = new EventFeed({ db, pollIntervalMs: 200 });
-    await feed.start();
-    app = await buildApp({ engine: f.engine, events: feed });
-    const url = new URL(await app.listen({ port: 0, host: '127.0.0.1' }));
-    proxy = authorizingProxy(url, (await f.engine.issueToken(null, 'Agent-D')).token);
+    ledger = await startLedgerServer();
+    const token = (await ledger.f.engine.issueToken(null, 'Agent-D')).token;
+    proxy = authorizingProxy(new URL(ledger.url), token);
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     outputDir = mkdtempSync(join(tmpdir(), 'changeledger-conformance-'));
   });
   afterAll(async () => {
     proxy.closeAllConnections();
     await new Promise((resolve) => proxy.close(resolve));
-    await app.close();
-    await feed.stop();
-    await f.db.close();
+    await ledger.close();
     rmSync(outputDir, { recursive: true, force: true });
   });
 

@@ -102,6 +102,16 @@ describe('an agent over MCP (streamable HTTP)', () => {
       const mine = await call(agent, 'list_change_sets', { mine: true, status: 'PENDING_APPROVAL' });
       expect((mine['data'] as Structured[]).map((cs) => cs['change_set_id'])).toContain(id);
 
+      const notMine = await call(agent, 'list_change_sets', { awaiting_my_decision: true });
+      expect((notMine['data'] as Structured[]).map((cs) => cs['change_set_id'])).not.toContain(id);
+      const reviewer = await connect(url, tokens['alice']!);
+      try {
+        const awaiting = await call(reviewer, 'list_change_sets', { awaiting_my_decision: true });
+        expect((awaiting['data'] as Structured[]).map((cs) => cs['change_set_id'])).toContain(id);
+      } finally {
+        await reviewer.close();
+      }
+
       // The agent blocks; a person approves through the HTTP API meanwhile.
       const waiting = call(agent, 'wait_for_decision', { id, timeout_s: 60 });
       await eventually(() => ledger.waiters.count === 1);

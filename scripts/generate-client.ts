@@ -3,7 +3,7 @@
 // written to src/client/openapi.json and the TypeScript types openapi-typescript derives from it to
 // src/client/schema.ts. Run by `npm run generate:client` and by `npm run build`;
 // test/client/generated.test.ts fails when the committed files differ from a fresh generation.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
@@ -44,7 +44,12 @@ export async function generateClientFiles(): Promise<{ openapi: string; schema: 
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { openapi, schema } = await generateClientFiles();
-  writeFileSync(OPENAPI_FILE, openapi);
-  writeFileSync(SCHEMA_FILE, schema);
-  console.log(`wrote ${OPENAPI_FILE} and ${SCHEMA_FILE}`);
+  for (const [file, text] of [
+    [OPENAPI_FILE, openapi],
+    [SCHEMA_FILE, schema],
+  ] as const) {
+    const same = existsSync(file) && readFileSync(file, 'utf8') === text;
+    if (!same) writeFileSync(file, text);
+    console.log(`${same ? 'unchanged' : 'wrote'} ${file}`);
+  }
 }

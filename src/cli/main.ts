@@ -1,5 +1,6 @@
 // The `changeledger` command: server and database commands (direct) and client commands (HTTP).
 import { Command, CommanderError } from 'commander';
+import { isRefusal } from '../client/index.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerMcpCommand } from './mcp-command.js';
 import { registerPolicyCommands } from './policy-command.js';
@@ -24,7 +25,11 @@ export async function runCli(argv: string[]): Promise<number> {
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    console.error(`changeledger: ${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    // Refused for want of a token the caller never gave: say how to give one.
+    const hint =
+      isRefusal(error, 'UNAUTHENTICATED') && !error.tokenSent ? '\nhint: pass --token or set CHANGELEDGER_TOKEN' : '';
+    console.error(`changeledger: ${message}${hint}`);
     return 1;
   }
 }

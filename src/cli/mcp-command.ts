@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { serveLedgerMcpStdio } from '../mcp/stdio.js';
 import { MCP_TOOL_NAMES, type McpToolName } from '../mcp/tool-names.js';
-import { DEFAULT_URL } from './http-client.js';
+import { connect, DEFAULT_URL } from './client-commands.js';
 
 function parseDisabled(list: string | undefined): McpToolName[] {
   const names = (list ?? '')
@@ -25,9 +25,8 @@ export function registerMcpCommand(program: Command): void {
     .option('--token <token>', 'API token of the principal the agent acts as (default: $CHANGELEDGER_TOKEN)')
     .option('--disable <tools>', 'comma-separated tools to leave out')
     .action(async (options: { url?: string; token?: string; disable?: string }) => {
-      const url = options.url ?? (process.env['CHANGELEDGER_URL'] || DEFAULT_URL);
-      const token = options.token ?? (process.env['CHANGELEDGER_TOKEN'] || undefined);
-      if (!token) throw new Error('pass --token or set CHANGELEDGER_TOKEN: the MCP tools act as its principal');
-      await serveLedgerMcpStdio({ url, token, disabled: parseDisabled(options.disable) });
+      if (!(options.token ?? process.env['CHANGELEDGER_TOKEN']))
+        throw new Error('pass --token or set CHANGELEDGER_TOKEN: the MCP tools act as its principal');
+      await serveLedgerMcpStdio(connect(options), { disabled: parseDisabled(options.disable) });
     });
 }

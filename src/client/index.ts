@@ -49,6 +49,12 @@ export interface WriteOptions {
 type Api = paths;
 type JsonBody<Op> = Op extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
 type Query<Op> = Op extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+type Json200<Op> = Op extends { responses: { 200: { content: { 'application/json': infer R } } } } ? R : never;
+
+/** A change-set as the API answers it: its fields, items and approvals. */
+export type ChangeSetView = Json200<Api['/api/ledger/changesets/{id}']['get']>;
+/** One page of GET /changesets: summaries and `next_cursor`. */
+export type ChangeSetPage = Json200<Api['/api/ledger/changesets']['get']>;
 
 export type ChangeSetBody = JsonBody<Api['/api/ledger/changesets']['post']>;
 export type ChangeSetPatch = JsonBody<Api['/api/ledger/changesets/{id}']['patch']>;

@@ -31,11 +31,14 @@ interface Seen {
   at: number;
 }
 
+/** What the proxy answers by itself: a refusal with Retry-After, or any JSON answer. */
+type Canned = { status: number; code: string; retryAfter: string } | { status: 200; json: unknown };
+
 /**
- * A real HTTP server in front of `target`: the first `refusals` requests get the given status with
- * `Retry-After`, the rest are proxied as they are. It records every request it saw.
+ * A real HTTP server in front of `target`: the first requests get the canned answers, in order;
+ * the rest are proxied as they are. It records every request it saw.
  */
-async function flakyProxy(target: string, refusals: { status: number; code: string; retryAfter: string }[]) {
+async function flakyProxy(target: string, canned: Canned[]) {
   const seen: Seen[] = [];
   const server = createServer((request, response) => {
     seen.push({
@@ -44,12 +47,18 @@ async function flakyProxy(target: string, refusals: { status: number; code: stri
       key: request.headers['idempotency-key'] as string | undefined,
       at: performance.now(),
     });
-    const refusal = refusals[seen.length - 1];
-    if (refusal) {
+    const answer = canned[seen.length - 1];
+    if (answer) {
       request.resume();
-      response
-        .writeHead(refusal.status, { 'content-type': 'application/json', 'retry-after': refusal.retryAfter })
-        .end(JSON.stringify({ statusCode: refusal.status, code: refusal.code, error: 'Busy', message: 'try later' }));
+      const headers = {
+        'content-type': 'application/json',
+        ...('code' in answer ? { 'retry-after': answer.retryAfter } : {}),
+      };
+      const body =
+        'code' in answer
+          ? { statusCode: answer.status, code: answer.code, error: 'Busy', message: 'try later' }
+          : answer.json;
+      response.writeHead(answer.status, headers).end(JSON.stringify(body));
       return;
     }
     const upstream = httpRequest(
@@ -222,6 +231,36 @@ describeEachBackend('the typed client', (backend) => {
       const client = createLedgerClient({ baseUrl: proxy.url, token: tokens['olga'], retries: { attempts: 3 } });
       await expect(client.list()).rejects.toMatchObject({ status: 503, code: 'OVERLOADED' });
       expect(proxy.seen).toHaveLength(3);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('waits again after a server shut down mid-wait, until the outcome', async () => {
+    const agent = as('Agent-D');
+    const proposed = await agent.propose(proposal());
+    const current = await agent.get(proposed.change_set_id);
+    // The first wait is answered as a server going away answers it; the next one reaches the server.
+    const shutdown = { for: 'decision', ended_by: 'shutdown', outcome: null, waited_ms: 5, change_set: current };
+    const proxy = await flakyProxy(url, [{ status: 200, json: { ...shutdown, event: null, reasons: [], next: {} } }]);
+    try {
+      const sleeps: number[] = [];
+      const waiter = createLedgerClient({
+        baseUrl: proxy.url,
+        token: tokens['Agent-D'],
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
+      });
+      const waiting = waiter.waitFor(proposed.change_set_id, 'decision', 30_000);
+      await expect.poll(() => proxy.seen.length, { timeout: 10_000 }).toBe(2);
+      await as('alice').decide(proposed.change_set_id, { decision: 'REJECTED', content_hash: current.content_hash });
+      expect(await waiting).toMatchObject({ ended_by: 'outcome', outcome: 'rejected' });
+      expect(proxy.seen.map((s) => s.url.split('?')[0])).toEqual([
+        `/api/ledger/changesets/${proposed.change_set_id}/wait`,
+        `/api/ledger/changesets/${proposed.change_set_id}/wait`,
+      ]);
+      expect(sleeps).toEqual([1000]);
     } finally {
       await proxy.close();
     }

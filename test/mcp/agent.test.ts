@@ -51,7 +51,7 @@ describe('an agent over MCP (streamable HTTP)', () => {
   let ledger: LedgerServer;
   let f: Fixture;
   let url: string;
-  /** The same ledger, its MCP server configured with decide_change_set switched off. */
+  /** The same ledger, its MCP server configured with decide_change_set switched off and an OIDC issuer. */
   let restricted: LedgerApp;
   let restrictedUrl: string;
   const tokens: Record<string, string> = {};
@@ -61,7 +61,7 @@ describe('an agent over MCP (streamable HTTP)', () => {
     ({ f, url } = ledger);
     restricted = await buildApp({
       engine: f.engine,
-      mcp: { enabled: true, disabled: ['decide_change_set'], issuer: null, allowedHosts: [] },
+      mcp: { enabled: true, disabled: ['decide_change_set'], issuer: 'https://idp.example.com', allowedHosts: [] },
     });
     restrictedUrl = await restricted.listen({ port: 0, host: '127.0.0.1' });
     for (const who of ['Agent-D', 'alice']) tokens[who] = (await f.engine.issueToken(null, who)).token;
@@ -202,7 +202,7 @@ describe('an agent over MCP (streamable HTTP)', () => {
     }
   });
 
-  it('answers 401 with a Bearer challenge pointing at the protected-resource metadata', async () => {
+  it('answers 401 with a Bearer challenge pointing at the protected-resource metadata, and 403 to a foreign Origin', async () => {
     const response = await fetch(`${url}/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -221,6 +221,18 @@ describe('an agent over MCP (streamable HTTP)', () => {
     const metadata = (await fetch(metadataUrl).then((r) => r.json())) as Structured;
     expect(metadata).toMatchObject({ resource: `${url}/mcp`, bearer_methods_supported: ['header'] });
     expect(metadata['authorization_servers']).toBeUndefined();
+    // With single sign-on configured, its issuer is named as the authorization server.
+    const withIssuer = (await fetch(`${restrictedUrl}/.well-known/oauth-protected-resource/mcp`).then((r) =>
+      r.json(),
+    )) as Structured;
+    expect(withIssuer).toMatchObject({
+      resource: `${restrictedUrl}/mcp`,
+      authorization_servers: ['https://idp.example.com'],
+    });
+    // A page that rebinds its own name to this address is refused before any token is read.
+    const rebound = await fetch(`${url}/mcp`, { method: 'POST', headers: { origin: 'http://evil.example' } });
+    expect(rebound.status).toBe(403);
+    expect(await rebound.json()).toMatchObject({ code: 'FORBIDDEN' });
   });
 
   it('serves the same tools over stdio: changeledger mcp --url --token', async () => {

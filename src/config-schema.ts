@@ -30,6 +30,7 @@ import { ID_MESSAGE, ID_PATTERN } from './core/input-rules.js';
 import { POLICY_ACTIONS, POLICY_EFFECTS } from './core/policy.js';
 import { RiskSchema, RiskSection } from './core/risk.js';
 import { schemaIssues, withAllErrors } from './core/schema-issues.js';
+import { MCP_TOOL_NAMES } from './mcp/tool-names.js';
 import { NotificationsSection } from './notify/notify-config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -142,6 +143,16 @@ export const FileSchema = section({
     group_map: map(text(), {}),
     /** Whether a person the ledger does not know becomes a new human principal at first sign-in. */
     auto_create: bool(false),
+  }),
+  /** The MCP server at /mcp (docs/agents.md#mcp). */
+  mcp: section({
+    enabled: bool(true),
+    /** Host names /mcp answers to besides localhost and dashboard_url's (DNS rebinding protection). */
+    allowed_hosts: list(text(), []),
+    tools: section({
+      /** Tools neither listed nor callable. */
+      disabled: list(oneOf(MCP_TOOL_NAMES), []),
+    }),
   }),
   dashboard_url: httpUrl('http://127.0.0.1:8080'),
   log_level: oneOf(LOG_LEVELS, 'info'),

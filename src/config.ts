@@ -29,7 +29,10 @@ import { buildNotifications, type NotificationsConfig, notificationProblems } fr
  * with its default) with the file's values, and what the loader derives from them.
  */
 export interface Config
-  extends Pick<FileSections, 'server' | 'database' | 'limits' | 'auth' | 'audit' | 'dashboard_url' | 'log_level'> {
+  extends Pick<
+    FileSections,
+    'server' | 'database' | 'limits' | 'auth' | 'audit' | 'mcp' | 'dashboard_url' | 'log_level'
+  > {
   /** Core's risk config: `risk` merged over the defaults, plus `agents` and `approval.auto_approve`. */
   risk: RiskConfig;
   /** Category → principal ids or `group:NAME`. */
@@ -246,6 +249,7 @@ function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: s
     oidc: buildOidc(sections.oidc, dashboardUrl),
     policies: sections.policies as PolicyDefinition[],
     notifications: buildNotifications(file.notifications),
+    mcp: sections.mcp,
     dashboard_url: dashboardUrl,
     log_level: sections.log_level,
     admin_token: envValue(env, 'CHANGELEDGER_ADMIN_TOKEN') ?? null,

@@ -101,6 +101,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
       logger: { level: config.log_level, redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'] },
       rateLimit: { perMinute: config.limits.write_requests_per_minute, burst: config.limits.write_burst },
       admission: { maxInFlight: config.server.max_in_flight, waitMs: config.server.admission_wait_ms },
+      mcp: {
+        enabled: config.mcp.enabled,
+        disabled: config.mcp.tools.disabled,
+        issuer: config.oidc.issuer,
+        allowedHosts: [new URL(config.dashboard_url).hostname, ...config.mcp.allowed_hosts],
+      },
     });
     if (signedBy !== null && signedBy !== auditKey.signer.keyId) {
       app.log.warn(

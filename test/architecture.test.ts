@@ -48,9 +48,23 @@ function allowed({ from, to, typeOnly }: Edge): boolean {
       // The shape of a configuration problem (config-schema.ts), named in notify-config.ts's checks.
       return target === 'core' || target === 'store' || (typeOnly && to === 'config-schema.ts');
     case 'http':
-      return target === 'core' || target === 'notify' || to === FACADE;
+      // mcp: /mcp mounts the MCP server, whose tools call the API back through the typed client.
+      return target === 'core' || target === 'notify' || target === 'mcp' || to === FACADE;
     case 'cli':
-      return target === 'core' || to === FACADE || to === 'server.ts' || to === 'config.ts';
+      return (
+        target === 'core' ||
+        target === 'client' ||
+        target === 'mcp' ||
+        to === FACADE ||
+        to === 'server.ts' ||
+        to === 'config.ts'
+      );
+    case 'mcp':
+      // The MCP server: tools over the typed client, never the engine (what an agent may do is what the API lets it).
+      return target === 'core' || target === 'client';
+    case 'client':
+      // The typed client of the HTTP API: it speaks HTTP (or a fetch it is given), never to the server's code.
+      return target === 'core';
     case 'web':
       return target === 'core';
     default:
@@ -116,7 +130,7 @@ const describeEdge = (e: Edge) => `${e.from} → ${e.to}${e.typeOnly ? ' (type)'
 describe('the boundary between layers', () => {
   it('reads a real graph: every layer is there, and the edges the rules are about', () => {
     expect(new Set(files.map((f) => layerOf(relative(src, f).replace(/\\/g, '/'))))).toEqual(
-      new Set(['core', 'store', 'engine', 'notify', 'http', 'cli', 'web', 'root']),
+      new Set(['core', 'store', 'engine', 'notify', 'http', 'cli', 'client', 'mcp', 'web', 'root']),
     );
     const has = (from: string, to: string) => graph.some((e) => e.from === from && e.to === to);
     expect(has('http/app.ts', FACADE)).toBe(true);
@@ -142,6 +156,13 @@ describe('the boundary between layers', () => {
     expect(refused('notify/router.ts', FACADE)).toBe(true);
     expect(refused('notify/notify-config.ts', 'config-schema.ts', false)).toBe(true);
     expect(refused('web/lib/api.ts', 'http/schemas.ts', true)).toBe(true);
+    expect(refused('client/index.ts', 'http/app.ts', true)).toBe(true);
+    expect(refused('client/index.ts', FACADE, true)).toBe(true);
+    expect(refused('cli/client-commands.ts', 'client/index.ts')).toBe(false);
+    expect(refused('mcp/tools.ts', FACADE, true)).toBe(true);
+    expect(refused('mcp/tools.ts', 'http/app.ts', true)).toBe(true);
+    expect(refused('mcp/tools.ts', 'client/index.ts')).toBe(false);
+    expect(refused('http/mcp-route.ts', 'mcp/http-handler.ts')).toBe(false);
     expect(refused('http/app.ts', FACADE)).toBe(false);
     expect(refused('cli/server-commands.ts', 'server.ts')).toBe(false);
     expect(refused('notify/event-feed.ts', 'store/outbox.ts')).toBe(false);

@@ -71,7 +71,7 @@ afterAll(() => {
 });
 
 describe("the public types, imported from 'changeledger'", () => {
-  it('type-check a consumer using ApplyResult, PlanResult, RollbackResult, ResourceView and the Engine', () => {
+  it('type-check a consumer using ApplyResult, PlanResult, RollbackResult, ResourceView, the Engine and the client', () => {
     expect(diagnostics.filter((line) => line.includes('consumer.ts'))).toEqual([]);
   });
 
@@ -80,5 +80,15 @@ describe("the public types, imported from 'changeledger'", () => {
     expect(wrong.some((line) => line.includes('TS2305') && line.includes('NotExported'))).toBe(true);
     expect(wrong.some((line) => line.includes('TS2339') && line.includes('no_such_field'))).toBe(true);
     expect(diagnostics.length).toBe(wrong.length);
+  });
+
+  it("type the client from 'changeledger/client': a decision without content_hash and a wrong body are refused", () => {
+    const lines = readFileSync(join(root, 'test', 'consumer', 'wrong.ts'), 'utf8').split('\n');
+    const refusedAt = (name: string) => {
+      const line = lines.findIndex((text) => text.includes(`export const ${name} =`)) + 1;
+      return diagnostics.some((d) => d.includes(`wrong.ts(${line},`) && /error TS2\d+/.test(d));
+    };
+    expect(refusedAt('unbound')).toBe(true);
+    expect(refusedAt('wrongBody')).toBe(true);
   });
 });

@@ -4,34 +4,53 @@ import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import {
+  type ChangeSetBody,
+  type ChangeSetPage,
+  type ChangeSetView,
+  createLedgerClient,
+  type LedgerClient,
+  type ListQuery,
+} from '../client/index.js';
 import type { AuditEntry } from '../core/audit-chain.js';
 import type { PlanItem } from '../core/plan.js';
-import { APPLY_MODES, type ApplyMode, type ChangeSet, type Decision } from '../core/types.js';
+import { APPLY_MODES, type ApplyMode, type Decision } from '../core/types.js';
 import type { ApplyResult, HistoryView, PlanResult, ResourceView, RollbackResult } from '../engine/index.js';
 import { printResult, table } from './format.js';
-import { DEFAULT_URL, LedgerClient } from './http-client.js';
 import { syncResources } from './resource-sync.js';
 
-type Summary = Omit<ChangeSet, 'items' | 'approvals'>;
-interface Page {
-  data: Summary[];
-  next_cursor: string | null;
-}
+type Summary = ChangeSetPage['data'][number];
 interface Common {
   json?: boolean;
   idempotencyKey?: string;
 }
+
+export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 const CONNECTION_HELP = `
 Server: --url, else $CHANGELEDGER_URL, else ${DEFAULT_URL}.
 Token: --token, else $CHANGELEDGER_TOKEN. Both options may also follow a subcommand.
 Exit status: 0 on success; 1, with the API's message on stderr, when a request is refused.`;
 
-const clientOf = (command: Command) => {
-  const { url, token } = command.optsWithGlobals<{ url?: string; token?: string }>();
-  return LedgerClient.fromOptions({ url, token });
-};
-const path = (id: string, action = '') => `/changesets/${encodeURIComponent(id)}${action ? `/${action}` : ''}`;
+/** The typed client for `--url`/`--token`, else CHANGELEDGER_URL/CHANGELEDGER_TOKEN, else the default URL. */
+export function connect(
+  options: { url?: string | undefined; token?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): LedgerClient {
+  const url = options.url ?? (env['CHANGELEDGER_URL'] || DEFAULT_URL);
+  if (!/^https?:\/\/[^/]/i.test(url)) throw new Error(`--url must be an http:// or https:// address, got "${url}"`);
+  return createLedgerClient({ baseUrl: url, token: options.token ?? env['CHANGELEDGER_TOKEN'] });
+}
+
+/**
+ * An answer whose documented shape is still looser than what the server sends (plan, apply and
+ * rollback items, audit entries, resources), read as the engine's type that the server serialises.
+ */
+const engineShape = <T>(answer: unknown): T => answer as T;
+
+const clientOf = (command: Command) => connect(command.optsWithGlobals<{ url?: string; token?: string }>());
+/** The Idempotency-Key given with --idempotency-key, if any. */
+const keyed = (o: Common) => ({ idempotencyKey: o.idempotencyKey });
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const approvalsOf = (cs: Pick<Summary, 'received_approvals' | 'required_approvals'>) =>
   `${cs.received_approvals}/${cs.required_approvals}`;
@@ -99,10 +118,10 @@ function parseLimit(value: string): number {
   return limit;
 }
 
-const created = (cs: ChangeSet) =>
+const created = (cs: ChangeSetView) =>
   `created ${cs.change_set_id} (${cs.status}, risk ${cs.risk.level} score ${cs.risk.score}, needs ${plural(cs.required_approvals, 'approval')})`;
 
-function listView(page: Page): string {
+function listView(page: ChangeSetPage): string {
   const rows = page.data.map((cs) => [
     cs.change_set_id,
     cs.status,
@@ -120,7 +139,7 @@ function listView(page: Page): string {
   return page.next_cursor ? `${body}\nnext: --cursor ${page.next_cursor}` : body;
 }
 
-function showView(cs: ChangeSet): string {
+function showView(cs: ChangeSetView): string {
   const { factors } = cs.risk;
   const matched = cs.policy_evaluations.filter((p) => p.matched).map((p) => `${p.policy} (${p.effect})`);
   const head = fields([
@@ -257,8 +276,11 @@ function registerTransitions(changeset: Command): void {
     const command = changeset.command(`${action} <id>`).description(description);
     if (action !== 'submit') command.option('--reason <reason>', 'why (kept in the audit trail)');
     writeOptions(command).action(async (id: string, o: Common & { reason?: string }, cmd: Command) => {
-      const body = action === 'submit' ? undefined : { reason: o.reason ?? null };
-      const result = await clientOf(cmd).post<ChangeSet>(path(id, action), body, { idempotencyKey: o.idempotencyKey });
+      const client = clientOf(cmd);
+      const result =
+        action === 'submit'
+          ? await client.submit(id, keyed(o))
+          : await client.transition(id, action, o.reason ?? null, keyed(o));
       printResult(result, o.json, () => `${result.change_set_id} is now ${result.status}`);
     });
   }
@@ -267,21 +289,21 @@ function registerTransitions(changeset: Command): void {
 function registerReads(changeset: Command): void {
   jsonOption(changeset.command('show <id>').description('one change-set: status, risk, approvals, items')).action(
     async (id: string, o: Common, cmd: Command) => {
-      const result = await clientOf(cmd).get<ChangeSet>(path(id));
+      const result = await clientOf(cmd).get(id);
       printResult(result, o.json, () => showView(result));
     },
   );
 
   jsonOption(changeset.command('plan <id>').description('what applying would do now (dry run, writes nothing)')).action(
     async (id: string, o: Common, cmd: Command) => {
-      const result = await clientOf(cmd).get<PlanResult>(path(id, 'plan'));
+      const result = engineShape<PlanResult>(await clientOf(cmd).plan(id));
       printResult(result, o.json, () => planView(result));
     },
   );
 
   jsonOption(changeset.command('audit <id>').description('its audit entries, oldest first')).action(
     async (id: string, o: Common, cmd: Command) => {
-      const result = await clientOf(cmd).get<{ data: AuditEntry[] }>(path(id, 'audit'));
+      const result = engineShape<{ data: AuditEntry[] }>(await clientOf(cmd).audit(id));
       printResult(result, o.json, () => auditView(result.data));
     },
   );
@@ -313,11 +335,11 @@ function registerList(changeset: Command): void {
     .option('--limit <n>', 'page size (at most 200)', parseLimit)
     .option('--cursor <cursor>', 'the next page, as printed after the table');
   jsonOption(command).action(async (o: ListOptions, cmd: Command) => {
-    const result = await clientOf(cmd).get<Page>('/changesets', {
+    const result = await clientOf(cmd).list({
       status: o.status,
       category: o.category,
       agent_id: o.agent,
-      priority: o.priority?.toUpperCase(),
+      priority: o.priority?.toUpperCase() as ListQuery['priority'],
       tag: o.tag,
       approver: o.mineToApprove ? 'me' : undefined,
       q: o.search,
@@ -330,7 +352,7 @@ function registerList(changeset: Command): void {
 
 /** The content hash of the change-set as it is now: what a decision without --content-hash is bound to. */
 async function currentContentHash(client: LedgerClient, id: string): Promise<string> {
-  return (await client.get<ChangeSet>(path(id))).content_hash;
+  return (await client.get(id)).content_hash;
 }
 
 function registerChangeSetCommands(program: Command): void {
@@ -345,7 +367,7 @@ function registerChangeSetCommands(program: Command): void {
       .requiredOption('-f, --file <file>', 'a .json, .yaml or .yml file, or - for JSON on stdin'),
   ).action(async (o: Common & { file: string }, cmd: Command) => {
     const body = await readChangeSetFile(o.file);
-    const result = await clientOf(cmd).post<ChangeSet>('/changesets', body, { idempotencyKey: o.idempotencyKey });
+    const result = await clientOf(cmd).create(body as ChangeSetBody, keyed(o));
     printResult(result, o.json, () => created(result));
   });
 
@@ -372,9 +394,7 @@ function registerChangeSetCommands(program: Command): void {
         reason: o.reason ?? null,
         content_hash: o.contentHash ?? (await currentContentHash(client, id)),
       };
-      const result = await client.post<ChangeSet>(path(id, 'approve'), body, {
-        idempotencyKey: o.idempotencyKey,
-      });
+      const result = await client.decide(id, body, keyed(o));
       printResult(
         result,
         o.json,
@@ -392,9 +412,7 @@ function registerChangeSetCommands(program: Command): void {
       .option('--mode <mode>', `${APPLY_MODES.join(', ')} (default AUTO: all items or none)`, parseMode),
   ).action(async (id: string, o: Common & { mode?: ApplyMode }, cmd: Command) => {
     const body = o.mode ? { mode: o.mode } : {};
-    const result = await clientOf(cmd).post<ApplyResult | PlanResult>(path(id, 'apply'), body, {
-      idempotencyKey: o.idempotencyKey,
-    });
+    const result = engineShape<ApplyResult | PlanResult>(await clientOf(cmd).apply(id, body, keyed(o)));
     printResult(result, o.json, () => applyView(id, result));
   });
 
@@ -406,20 +424,17 @@ function registerChangeSetCommands(program: Command): void {
       .option('--force', 'admins: roll back even where later change-sets changed the same targets'),
   ).action(async (id: string, o: Common & { reason: string; force?: boolean }, cmd: Command) => {
     const body = { reason: o.reason, ...(o.force ? { force: true } : {}) };
-    const result = await clientOf(cmd).post<RollbackResult>(path(id, 'rollback'), body, {
-      idempotencyKey: o.idempotencyKey,
-    });
+    const result = engineShape<RollbackResult>(await clientOf(cmd).rollback(id, body, keyed(o)));
     printResult(result, o.json, () => rollbackView(id, result));
   });
 }
 
 function registerResourceCommands(program: Command): void {
   const resource = connectionOptions(program.command('resource').description('the resource store (over HTTP)'));
-  const target = (type: string, id: string) => `/resources/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
 
   jsonOption(resource.command('show <type> <id>').description('the current state of a target')).action(
     async (type: string, id: string, o: Common, cmd: Command) => {
-      const result = await clientOf(cmd).get<ResourceView>(target(type, id));
+      const result = engineShape<ResourceView>(await clientOf(cmd).getResource(type, id));
       printResult(result, o.json, () => resourceView(result));
     },
   );
@@ -427,7 +442,7 @@ function registerResourceCommands(program: Command): void {
   jsonOption(
     resource.command('history <type> <id>').description('every version of a target and the change-set that made it'),
   ).action(async (type: string, id: string, o: Common, cmd: Command) => {
-    const result = await clientOf(cmd).get<{ data: HistoryView[] }>(`${target(type, id)}/history`);
+    const result = engineShape<{ data: HistoryView[] }>(await clientOf(cmd).resourceHistory(type, id));
     printResult(result, o.json, () => historyView(result.data));
   });
 

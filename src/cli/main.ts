@@ -1,7 +1,9 @@
 // The `changeledger` command: server and database commands (direct) and client commands (HTTP).
 import { Command, CommanderError } from 'commander';
+import { isRefusal } from '../client/index.js';
 import { LedgerError } from '../core/errors.js';
 import { registerClientCommands } from './client-commands.js';
+import { registerMcpCommand } from './mcp-command.js';
 import { registerPolicyCommands } from './policy-command.js';
 import { registerServerCommands } from './server-commands.js';
 
@@ -14,6 +16,7 @@ export function buildProgram(): Command {
   registerServerCommands(program);
   registerClientCommands(program);
   registerPolicyCommands(program);
+  registerMcpCommand(program);
   return program;
 }
 
@@ -24,8 +27,16 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     // A refusal of a server command (the engine's own) says what to do, as an API refusal does.
-    if (error instanceof LedgerError) console.error(`changeledger: ${error.message}\nfix: ${error.fix}`);
-    else console.error(`changeledger: ${error instanceof Error ? error.message : String(error)}`);
+    const message =
+      error instanceof LedgerError
+        ? `${error.message}\nfix: ${error.fix}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    // Refused for want of a token the caller never gave: say how to give one.
+    const hint =
+      isRefusal(error, 'UNAUTHENTICATED') && !error.tokenSent ? '\nhint: pass --token or set CHANGELEDGER_TOKEN' : '';
+    console.error(`changeledger: ${message}${hint}`);
     return 1;
   }
 }

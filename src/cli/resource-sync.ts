@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
+import { isRefusal, type LedgerClient } from '../client/index.js';
 import type { ResourceChange } from '../core/item-record.js';
-import { ApiError, type LedgerClient } from './http-client.js';
 
 export interface SyncOptions {
   client: LedgerClient;
@@ -103,12 +103,12 @@ export async function syncResources(options: SyncOptions): Promise<{ ledgerVersi
   let failures = 0;
   while (!options.signal.aborted) {
     const query = {
-      since_version: position,
+      since_version: String(position),
       ...(options.prefix ? { prefix: options.prefix } : {}),
       ...(options.targetType ? { target_type: options.targetType } : {}),
     };
     try {
-      for await (const message of options.client.stream('/resources/watch', query, options.signal)) {
+      for await (const message of options.client.watchResources(query, options.signal)) {
         failures = 0;
         if (message.event === 'resource.changed') {
           await applyChange(options, JSON.parse(message.data) as ResourceChange);
@@ -128,7 +128,7 @@ export async function syncResources(options: SyncOptions): Promise<{ ledgerVersi
       // A server going away or too busy is waited out; a refusal or a failed write will not go away
       // by itself: stop, and say why.
       const transient =
-        (error instanceof ApiError && (error.statusCode === 503 || error.statusCode === 429)) ||
+        (isRefusal(error) && (error.status === 503 || error.status === 429)) ||
         (error instanceof Error && /^cannot reach|terminated|ECONNRESET|other side closed/.test(error.message));
       if (!transient) throw error;
       if (options.once) throw error;

@@ -11,7 +11,9 @@ import { registerAuth } from './auth.js';
 import { DEFAULT_WEB_ROOT, registerDashboard } from './dashboard.js';
 import { toLedgerError, validatorCompiler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { injectFetch } from './inject-fetch.js';
 import { registerInputGuard } from './input-guard.js';
+import { MCP_DEFAULTS, type McpRouteOptions, mcpRoutes } from './mcp-route.js';
 import { type Metrics, registerMetrics } from './metrics.js';
 import { addComponents, swaggerOptions } from './openapi.js';
 import { type RateLimit, registerRateLimit } from './rate-limit.js';
@@ -49,6 +51,8 @@ export interface AppDeps {
   slack?: readonly InteractiveSlackApp[];
   /** The built dashboard (default dist/web); without its index.html the dashboard routes say how to build it. */
   webRoot?: string;
+  /** The MCP server at /mcp (config mcp); default on with every tool, no authorization server named. */
+  mcp?: { enabled: boolean } & Omit<McpRouteOptions, 'fetch'>;
 }
 
 export interface LedgerApp extends FastifyInstance {
@@ -177,5 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     },
     { prefix: '/api/ledger' },
   );
+  const mcp = deps.mcp ?? MCP_DEFAULTS;
+  if (mcp.enabled) await app.register(async (scope) => mcpRoutes(scope, engine, { ...mcp, fetch: injectFetch(app) }));
   return app;
 }

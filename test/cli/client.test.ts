@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
-import { ApiError, LedgerClient } from '../../src/cli/http-client.js';
+import { connect } from '../../src/cli/client-commands.js';
+import { type ChangeSetBody, createLedgerClient, LedgerApiError } from '../../src/client/index.js';
 import { ERROR_CATALOG } from '../../src/core/errors.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { describeEachBackend } from '../helpers/backends.js';
@@ -286,23 +287,21 @@ describeEachBackend('cli client commands', (backend) => {
   });
 
   it('acts once when a POST is retried with the same Idempotency-Key', async () => {
-    const client = new LedgerClient({ url, token: tokens['Agent-D'] });
-    const body = configChange();
+    const client = createLedgerClient({ baseUrl: url, token: tokens['Agent-D'] });
+    const body = configChange() as ChangeSetBody;
     const key = randomUUID();
-    const first = await client.post<{ id: string; version: number }>('/changesets', body, { idempotencyKey: key });
-    const again = await client.post<{ id: string; version: number }>('/changesets', body, { idempotencyKey: key });
+    const first = await client.create(body, { idempotencyKey: key });
+    const again = await client.create(body, { idempotencyKey: key });
     expect(again).toEqual(first);
     const submitKey = randomUUID();
-    await client.post(`/changesets/${first.id}/submit`, undefined, { idempotencyKey: submitKey });
-    const replayed = await client.post<{ status: string }>(`/changesets/${first.id}/submit`, undefined, {
-      idempotencyKey: submitKey,
-    });
+    await client.submit(first.id, { idempotencyKey: submitKey });
+    const replayed = await client.submit(first.id, { idempotencyKey: submitKey });
     expect(replayed.status).toBe('PENDING_APPROVAL');
     const actions = (await f.engine.audit(first.id)).map((e) => e.action);
     expect(actions).toHaveLength(2);
 
-    const reused = client.post('/changesets', configChange(), { idempotencyKey: key });
-    await expect(reused).rejects.toBeInstanceOf(ApiError);
+    const reused = client.create(configChange() as ChangeSetBody, { idempotencyKey: key });
+    await expect(reused).rejects.toBeInstanceOf(LedgerApiError);
     await expect(reused).rejects.toThrow(/^IDEMPOTENCY_KEY_REUSED: /);
   });
 });
@@ -331,11 +330,11 @@ describe('http client without a server', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const client = new LedgerClient({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      const client = createLedgerClient({
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
         token: 't',
       });
-      expect(await client.post('/changesets/x/submit')).toEqual({ ok: true });
+      expect(await client.submit('x')).toEqual({ ok: true });
       expect(keys).toHaveLength(2);
       expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
       expect(keys[1]).toBe(keys[0]);
@@ -375,7 +374,7 @@ describe('http client without a server', () => {
     const server = await scripted([{ status: 503, code: 'OVERLOADED', retryAfter: '1' }, { status: 200 }]);
     try {
       const started = performance.now();
-      expect(await new LedgerClient({ url: server.url, token: 't' }).get('/me')).toEqual({ ok: true, attempt: 2 });
+      expect(await createLedgerClient({ baseUrl: server.url, token: 't' }).me()).toEqual({ ok: true, attempt: 2 });
       expect(server.seen).toHaveLength(2);
       // Retry-After: 1 is honoured (plus at most a fifth of jitter).
       const gap = server.seen[1]!.at - server.seen[0]!.at;
@@ -393,8 +392,8 @@ describe('http client without a server', () => {
       { status: 200 },
     ]);
     try {
-      const client = new LedgerClient({ url: server.url, token: 't' });
-      expect(await client.post('/changesets/x/apply', { mode: 'ATOMIC' })).toEqual({ ok: true, attempt: 3 });
+      const client = createLedgerClient({ baseUrl: server.url, token: 't' });
+      expect(await client.apply('x', { mode: 'ATOMIC' })).toEqual({ ok: true, attempt: 3 });
       expect(server.seen.map((s) => s.method)).toEqual(['POST', 'POST', 'POST']);
       expect(server.seen[0]!.key).toMatch(/^[0-9a-f-]{36}$/);
       expect(new Set(server.seen.map((s) => s.key)).size).toBe(1);
@@ -403,13 +402,13 @@ describe('http client without a server', () => {
     }
   });
 
-  it('does not retry a PATCH (no Idempotency-Key protects it): the 503 is the answer', async () => {
+  it('does not retry a PATCH (the server keeps no Idempotency-Key for it): the 503 is the answer', async () => {
     const server = await scripted([{ status: 503, code: 'OVERLOADED', retryAfter: '0' }, { status: 200 }]);
     try {
-      const client = new LedgerClient({ url: server.url, token: 't' });
-      await expect(client.patch('/changesets/x', { title: 'y' })).rejects.toMatchObject({
+      const client = createLedgerClient({ baseUrl: server.url, token: 't' });
+      await expect(client.edit('x', { title: 'y' })).rejects.toMatchObject({
         code: 'OVERLOADED',
-        statusCode: 503,
+        status: 503,
       });
       expect(server.seen).toHaveLength(1);
     } finally {
@@ -422,11 +421,11 @@ describe('http client without a server', () => {
     const slow = await scripted([{ status: 503, code: 'OVERLOADED', retryAfter: '60' }]);
     try {
       const policy = { attempts: 3, totalMs: 10_000, defaultWaitMs: 0 };
-      const client = new LedgerClient({ url: server.url, token: 't', retryPolicy: policy });
-      await expect(client.get('/me')).rejects.toThrow(ApiError);
+      const client = createLedgerClient({ baseUrl: server.url, token: 't', retries: policy });
+      await expect(client.me()).rejects.toThrow(LedgerApiError);
       expect(server.seen).toHaveLength(3);
       const started = performance.now();
-      await expect(new LedgerClient({ url: slow.url, token: 't' }).get('/me')).rejects.toMatchObject({
+      await expect(createLedgerClient({ baseUrl: slow.url, token: 't' }).me()).rejects.toMatchObject({
         code: 'OVERLOADED',
       });
       expect(slow.seen).toHaveLength(1);
@@ -444,7 +443,7 @@ describe('http client without a server', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      await expect(new LedgerClient({ url }).get('/me')).rejects.toThrow(
+      await expect(createLedgerClient({ baseUrl: url }).me()).rejects.toThrow(
         `HTTP_502: Bad Gateway from ${url}: <html>upstream down</html>`,
       );
     } finally {
@@ -454,8 +453,9 @@ describe('http client without a server', () => {
 
   it('takes the server and token from CHANGELEDGER_URL and CHANGELEDGER_TOKEN, flags first', () => {
     const env = { CHANGELEDGER_URL: 'http://ledger.example:9000/', CHANGELEDGER_TOKEN: 'secret' };
-    expect(LedgerClient.fromOptions({}, env).url).toBe('http://ledger.example:9000');
-    expect(LedgerClient.fromOptions({ url: 'http://other:1/api/ledger' }, env).url).toBe('http://other:1');
-    expect(LedgerClient.fromOptions({}, {}).url).toBe('http://127.0.0.1:8080');
+    expect(connect({}, env).server).toBe('http://ledger.example:9000');
+    expect(connect({ url: 'http://other:1/api/ledger' }, env).server).toBe('http://other:1');
+    expect(connect({}, {}).server).toBe('http://127.0.0.1:8080');
+    expect(() => connect({ url: 'ledger:8080' }, {})).toThrow('--url must be an http:// or https:// address');
   });
 });

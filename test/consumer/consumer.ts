@@ -36,3 +36,25 @@ export async function tour(engine: Resolved<Engine>, actor: Resolved<Principal>)
   if ('applied_items' in applied) lines.push(String(applied.applied_items));
   return lines;
 }
+
+// The typed client, by its own entry point: typed from the API's OpenAPI document.
+import { createLedgerClient, isRefusal, type LedgerClient } from 'changeledger/client';
+
+export async function agent(baseUrl: string, token: string): Promise<string> {
+  const client: Resolved<LedgerClient> = createLedgerClient({ baseUrl, token, retries: { attempts: 3 } });
+  const proposed = await client.propose({
+    change_set_id: 'CS-1',
+    title: 'Raise the limit',
+    agent_type: 'BACKEND',
+    items: [{ operation_type: 'UPDATE', target_type: 'CONFIG', target_id: 'limits', after_state: { max: 3 } }],
+  });
+  const waited = await client.waitFor(proposed.change_set_id, 'decision', 60_000);
+  const status: string = waited.change_set.status;
+  const { data } = await client.api.GET('/api/ledger/changesets/{id}', { params: { path: { id: 'CS-1' } } });
+  try {
+    await client.decide('CS-1', { decision: 'APPROVED', content_hash: proposed.content_hash });
+  } catch (error) {
+    if (isRefusal(error, 'STALE_CONTENT')) return error.message;
+  }
+  return `${status} ${data?.version ?? 0}`;
+}

@@ -4,8 +4,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LedgerClient } from '../../src/cli/http-client.js';
 import { filePathOf, safeName, syncResources } from '../../src/cli/resource-sync.js';
+import { createLedgerClient } from '../../src/client/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
@@ -238,7 +238,7 @@ describeEachBackend('resource watch', (backend) => {
 
     it('follows later applies and rollbacks, and resumes after a restart from its state file', async () => {
       const stop = new AbortController();
-      const client = new LedgerClient({ url: base, token });
+      const client = createLedgerClient({ baseUrl: base, token });
       const options = { client, prefix, dir, format: 'json' as const, stateFile: join(dir, '.changeledger-sync.json') };
       const following = syncResources({ ...options, once: false, signal: stop.signal, log: () => {} });
       try {

@@ -3,7 +3,6 @@
 import type { AuditEntry } from '../core/audit-chain.js';
 import { type PrincipalSeen, principalAsSeenBy } from '../core/contacts.js';
 import { LedgerError } from '../core/errors.js';
-import type { CompiledPolicy } from '../core/policy.js';
 import type { ChangeSet, Json, Principal } from '../core/types.js';
 import { parseApply, parseDecision, parseReason, parseRollback } from '../core/validate-actions.js';
 import { countByStatus, oldestPendingSubmission } from '../store/change-set-list.js';
@@ -27,6 +26,7 @@ import type { EngineConfig } from './engine-config.js';
 import * as enrolments from './enrolments.js';
 import { type ChangeSetPage, decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
+import { type PolicyReport, policyReport } from './policy-report.js';
 import * as principals from './principals.js';
 import { type RollbackResult, rollbackChangeSet } from './rollback.js';
 import { type DeadlineResult, runDeadlines } from './scheduler.js';
@@ -173,17 +173,12 @@ export class Engine {
     return { data: page, next_cursor: next };
   }
 
-  /** The loaded policies as configured: read-only, without their compiled conditions. */
-  policies(): Omit<CompiledPolicy, 'test'>[] {
-    return this.ctx.config.policies.map(({ name, condition, effect, actions, approvers, count, message }) => ({
-      name,
-      condition,
-      effect,
-      actions: [...actions],
-      approvers: [...approvers],
-      count,
-      message,
-    }));
+  /**
+   * The loaded policies, read-only, without their compiled conditions; for admins (and `actor`
+   * null, the library's caller) with the shadow policies and their report over `since`.
+   */
+  policies(actor: Principal | null = null, query: { since?: string | undefined } = {}): Promise<PolicyReport> {
+    return policyReport(this.ctx, actor, query);
   }
 
   principal(id: string): Promise<Principal | null> {

@@ -15,6 +15,7 @@ export type { EngineConfig } from './engine-config.js';
 export type { ListQuery } from './list.js';
 export { LOGIN_COOKIE, LOGIN_TTL_SECONDS, OidcLogin } from './oidc-login.js';
 export type { PlanResult } from './plan.js';
+export type { PolicyReport, PolicyView, ShadowMatchView, ShadowReport } from './policy-report.js';
 export { type PolicyTestResult, testPolicies } from './policy-test.js';
 export type { RollbackResult } from './rollback.js';
 export type { DeadlineResult } from './scheduler.js';

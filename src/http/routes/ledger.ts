@@ -10,15 +10,45 @@ import * as S from '../schemas.js';
 
 const errors = { '4xx': S.ErrorResponse };
 
+const ShadowReport = Type.Object(
+  {
+    evaluated: Type.Integer({ description: 'Evaluations in the window' }),
+    matched: Type.Integer(),
+    would: Type.Object({ deny: Type.Integer(), require_approval: Type.Integer(), warn: Type.Integer() }),
+    refused: Type.Integer({ description: 'Matches on actions an enforced policy refused anyway' }),
+    recent: Type.Array(
+      Type.Object({
+        change_set_id: Type.String(),
+        path: Type.String(),
+        action: Type.String(),
+        actor: Type.String(),
+        would: Type.String(),
+        refused: Type.Boolean(),
+        message: Type.Union([Type.String(), Type.Null()]),
+        evaluated_at: Type.String(),
+      }),
+    ),
+  },
+  { description: 'Shadow policies, admins only: what enforcing the policy would have done in the window' },
+);
+
 const PolicyView = Type.Object({
   name: Type.String(),
   condition: Type.String(),
   effect: Type.String(),
+  mode: Type.String(),
   actions: Type.Array(Type.String()),
   approvers: Type.Array(Type.String()),
   count: Type.Integer(),
   message: Type.Union([Type.String(), Type.Null()]),
+  shadow: Type.Optional(ShadowReport),
 });
+
+const POLICIES_DESCRIPTION =
+  'Every authenticated principal sees the enforced policies. Admins also see the policies in shadow mode ' +
+  'and, per shadow policy, how often it matched since `since` (default 30d) and what enforcing it would ' +
+  'have done, with links to the change-sets; an agent that could read them could learn to slip past a ' +
+  'rule before it is enforced.';
 
 const CONTACTS_PRIVATE =
   'Contact details (`email`, `slack_id`) are private: they are included only for admins and for the ' +
@@ -85,11 +115,19 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
     {
       schema: {
         tags: ['policies'],
-        summary: 'The loaded policies (read-only)',
-        response: S.responses({ 200: Type.Object({ data: Type.Array(PolicyView) }) }),
+        summary: "The loaded policies (read-only), with the shadow policies' report for admins",
+        description: POLICIES_DESCRIPTION,
+        querystring: Type.Object(
+          { since: Type.Optional(Type.String({ maxLength: 64, description: '30d, 12h, 90m or an ISO-8601 time' })) },
+          { additionalProperties: false },
+        ),
+        response: S.responses({
+          200: Type.Object({ since: Type.Union([Type.String(), Type.Null()]), data: Type.Array(PolicyView) }),
+          ...errors,
+        }),
       },
     },
-    () => ({ data: engine.policies() }),
+    (request) => engine.policies(actorOf(request), { since: request.query.since }),
   );
 
   r.get(

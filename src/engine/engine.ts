@@ -1,5 +1,6 @@
 // The engine as a library: every lifecycle action of a change-set, the resource store, the audit
 // trail, principals and tokens. Each action is one transaction; see the files beside this one.
+import { ADMIN_GROUP } from '../core/approvals.js';
 import type { AuditEntry } from '../core/audit-chain.js';
 import { type PrincipalSeen, principalAsSeenBy } from '../core/contacts.js';
 import { LedgerError } from '../core/errors.js';
@@ -26,8 +27,9 @@ import type { EngineConfig } from './engine-config.js';
 import * as enrolments from './enrolments.js';
 import { type ChangeSetPage, decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
-import { type PolicyReport, policyReport } from './policy-report.js';
+import { isActiveAdmin, type PolicyReport, policyReport } from './policy-report.js';
 import * as principals from './principals.js';
+import { type ReplayOptions, type ReplayResult, replayHistory } from './replay.js';
 import { type RollbackResult, rollbackChangeSet } from './rollback.js';
 import { type DeadlineResult, runDeadlines } from './scheduler.js';
 import { type SsoIdentity, type SsoOptions, signInWithSso } from './sso.js';
@@ -179,6 +181,17 @@ export class Engine {
    */
   policies(actor: Principal | null = null, query: { since?: string | undefined } = {}): Promise<PolicyReport> {
     return policyReport(this.ctx, actor, query);
+  }
+
+  /**
+   * A candidate configuration judged against the change-sets recorded since `options.since`,
+   * changing nothing (replay.ts). For admins (`actor` null: the library's or the CLI's caller).
+   */
+  replayPolicies(actor: Principal | null, candidate: EngineConfig, options: ReplayOptions = {}): Promise<ReplayResult> {
+    if (!isActiveAdmin(actor)) {
+      throw new LedgerError('FORBIDDEN', `replaying a candidate configuration is for group ${ADMIN_GROUP}`);
+    }
+    return replayHistory(this.ctx, candidate, options);
   }
 
   principal(id: string): Promise<Principal | null> {

@@ -17,6 +17,7 @@ export { LOGIN_COOKIE, LOGIN_TTL_SECONDS, OidcLogin } from './oidc-login.js';
 export type { PlanResult } from './plan.js';
 export type { PolicyReport, PolicyView, ShadowMatchView, ShadowReport } from './policy-report.js';
 export { type PolicyTestResult, testPolicies } from './policy-test.js';
+export { REPLAY_DEFAULT_LIMIT, REPLAY_MAX_LIMIT, type ReplayOptions, type ReplayResult } from './replay.js';
 export type { RollbackResult } from './rollback.js';
 export type { DeadlineResult } from './scheduler.js';
 export type { SsoIdentity, SsoOptions } from './sso.js';

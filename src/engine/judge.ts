@@ -25,6 +25,11 @@ export interface JudgedAction {
   action: Exclude<PolicyAction, 'create'>;
   actor: Principal;
   now: Date;
+  /**
+   * Whether the approval steps are counted again after it (default true, as `policy test` shows an
+   * action's steps). The engine sets them at create and submit only: replay says so.
+   */
+  setsSteps?: boolean;
 }
 
 export interface Judgement {
@@ -56,7 +61,7 @@ export function judgeChangeSet(
   let evaluations = created.evaluations;
   let approval_steps = assessment.approval_steps;
   let denials = created.denials;
-  for (const { action, actor, now } of later) {
+  for (const { action, actor, now, setsSteps = true } of later) {
     const row: ChangeSetRow = {
       ...draft.row,
       ...assessment,
@@ -66,7 +71,11 @@ export function judgeChangeSet(
     const outcome = evaluateFor(ctxAt(now), action, row, draft.items, actor);
     evaluations = [...evaluations, ...outcome.evaluations];
     // As submit does: steps matched at create or at the action, each once, in configuration order.
-    approval_steps = [defined(assessment.approval_steps[0], 'risk step'), ...stepsOf(ctx.config.policies, evaluations)];
+    if (setsSteps)
+      approval_steps = [
+        defined(assessment.approval_steps[0], 'risk step'),
+        ...stepsOf(ctx.config.policies, evaluations),
+      ];
     denials = [...denials, ...outcome.denials];
   }
   return {

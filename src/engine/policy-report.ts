@@ -40,7 +40,8 @@ export interface PolicyReport {
   data: PolicyView[];
 }
 
-const canSeeShadow = (actor: Principal | null): boolean =>
+/** Shadow reports and replay are for active admins (`null`: the library's or the CLI's caller). */
+export const isActiveAdmin = (actor: Principal | null): boolean =>
   actor === null || (actor.active && actor.groups.includes(ADMIN_GROUP));
 
 function viewOf(policy: CompiledPolicy): PolicyView {
@@ -55,7 +56,7 @@ export async function policyReport(
   query: { since?: string | undefined } = {},
 ): Promise<PolicyReport> {
   const policies = ctx.config.policies;
-  if (!canSeeShadow(actor)) return { since: null, data: policies.filter((p) => p.mode === 'enforce').map(viewOf) };
+  if (!isActiveAdmin(actor)) return { since: null, data: policies.filter((p) => p.mode === 'enforce').map(viewOf) };
   const since = sinceDate(query.since ?? DEFAULT_SINCE, ctx.clock()).toISOString();
   if (!policies.some((p) => p.mode === 'shadow')) return { since, data: policies.map(viewOf) };
   const { counts, matches } = await readShadowReport(ctx.db, since, SHADOW_RECENT_MATCHES);

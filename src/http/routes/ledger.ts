@@ -3,8 +3,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { candidateEngineConfig } from '../../config.js';
 import { assertAdmin } from '../../core/credentials.js';
-import type { Engine } from '../../engine/index.js';
+import { type Engine, REPLAY_DEFAULT_LIMIT, REPLAY_MAX_LIMIT } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
 import * as S from '../schemas.js';
 
@@ -49,6 +50,53 @@ const POLICIES_DESCRIPTION =
   'and, per shadow policy, how often it matched since `since` (default 30d) and what enforcing it would ' +
   'have done, with links to the change-sets; an agent that could read them could learn to slip past a ' +
   'rule before it is enforced.';
+
+const REPLAY_DESCRIPTION =
+  'Validates `config` (YAML text, or the same as a JSON object) with the schema of the configuration file ' +
+  '(400 VALIDATION_FAILED naming each path), then judges every change-set created since `since` (default ' +
+  '30d) as create, submit, apply and rollback would have under it: risk level, auto-approval, required ' +
+  'approvals, denials. Nothing is written: no row, no audit entry, no event. Admins only. The candidate is ' +
+  'read without the server environment, so an environment reference (dollar, braces) in it is refused.';
+
+const ReplayBody = Type.Object(
+  {
+    config: Type.Union([Type.String({ maxLength: 1_000_000 }), Type.Object({})], {
+      description: 'The candidate configuration: YAML text or a JSON object',
+    }),
+    since: Type.Optional(Type.String({ maxLength: 64, description: '30d, 12h, 90m or an ISO-8601 time' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: REPLAY_MAX_LIMIT, default: REPLAY_DEFAULT_LIMIT })),
+    enforce_shadow: Type.Optional(Type.Boolean({ description: "Judge the candidate's shadow policies as enforced" })),
+  },
+  { additionalProperties: false },
+);
+
+const ReplayOutcomeView = Type.Object({
+  risk_level: Type.String(),
+  risk_score: Type.Number(),
+  auto_approved: Type.Boolean(),
+  required_approvals: Type.Integer(),
+  denied: Type.Union([Type.Object({ action: Type.String(), policies: Type.Array(Type.String()) }), Type.Null()]),
+});
+
+const ReplayResultView = Type.Object({
+  since: Type.String(),
+  until: Type.String(),
+  policies: Type.Array(Type.String()),
+  totals: Type.Object({}, { additionalProperties: true }),
+  summary: Type.String(),
+  differences: Type.Array(
+    Type.Object({
+      change_set_id: Type.String(),
+      path: Type.String(),
+      status: Type.String(),
+      rolled_back: Type.Boolean(),
+      differs: Type.Array(Type.String()),
+      recorded: ReplayOutcomeView,
+      candidate: ReplayOutcomeView,
+    }),
+  ),
+  truncated: Type.Boolean(),
+});
 
 const CONTACTS_PRIVATE =
   'Contact details (`email`, `slack_id`) are private: they are included only for admins and for the ' +
@@ -128,6 +176,25 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
       },
     },
     (request) => engine.policies(actorOf(request), { since: request.query.since }),
+  );
+
+  r.post(
+    '/policies/replay',
+    {
+      schema: {
+        tags: ['policies'],
+        summary: 'Judge a candidate configuration against the recorded history, changing nothing (admin)',
+        description: REPLAY_DESCRIPTION,
+        body: ReplayBody,
+        response: S.responses({ 200: ReplayResultView, ...errors }),
+      },
+    },
+    (request) => {
+      const { config, since, limit, enforce_shadow } = request.body;
+      // JSON is YAML: an object is read by the same loader as the text of a file.
+      const candidate = candidateEngineConfig(typeof config === 'string' ? config : JSON.stringify(config));
+      return engine.replayPolicies(actorOf(request), candidate, { since, limit, enforce_shadow });
+    },
   );
 
   r.get(

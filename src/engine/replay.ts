@@ -17,7 +17,7 @@ import { DEFAULT_SINCE, sinceDate } from '../core/since.js';
 import type { PolicyEvaluation, Principal } from '../core/types.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import { listPrincipals } from '../store/principals.js';
-import { type HistoryCursor, type HistoryEntry, readHistoryPage } from '../store/replay-history.js';
+import { type HistoryEntry, readHistoryPage } from '../store/replay-history.js';
 import { assessContent } from './assess.js';
 import type { EngineContext } from './context.js';
 import type { EngineConfig } from './engine-config.js';
@@ -49,7 +49,7 @@ export interface ReplayResult {
 export const REPLAY_DEFAULT_LIMIT = 100;
 export const REPLAY_MAX_LIMIT = 1000;
 /** Change-sets read per query. */
-export const REPLAY_PAGE = 500;
+export const REPLAY_PAGE = 1000;
 
 /** A principal no longer (or never) in the table: judged as an agent with no groups and no override. */
 const stranger = (id: string): Principal => ({
@@ -140,9 +140,12 @@ export async function replayHistory(
     id === null ? stranger('unknown') : (principals.get(id) ?? stranger(id));
   const totals = emptyTotals();
   const differences: ReplayDifference[] = [];
-  let after: HistoryCursor | null = null;
-  for (;;) {
-    const page = await readHistoryPage(ctx.db, since, after, REPLAY_PAGE);
+  // The next page is read while this one is judged: the database and Node work side by side.
+  let next: Promise<HistoryEntry[]> | null = readHistoryPage(ctx.db, since, null, REPLAY_PAGE);
+  while (next) {
+    const page: HistoryEntry[] = await next;
+    const last = page.at(-1);
+    next = last && page.length === REPLAY_PAGE ? readHistoryPage(ctx.db, since, last.cursor, REPLAY_PAGE) : null;
     for (const entry of page) {
       const { row } = entry;
       const recorded = recordedOutcome(row);
@@ -162,9 +165,6 @@ export async function replayHistory(
         });
       }
     }
-    const last = page.at(-1);
-    if (!last || page.length < REPLAY_PAGE) break;
-    after = { created_at: last.row.created_at, id: last.row.id };
   }
   return {
     since,

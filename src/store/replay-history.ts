@@ -7,11 +7,13 @@ import { ITEM_VIEW_COLUMNS, itemOfTuple, itemsAggregate, type StoredItem } from 
 export interface HistoryEntry {
   row: ChangeSetRow;
   items: StoredItem[];
+  /** Where a page ending here ends. */
+  cursor: HistoryCursor;
 }
 
-/** Where the previous page ended (its last row's creation time and id). */
+/** Where the previous page ended: its last row's creation time (as the database wrote it, to the microsecond) and id. */
 export interface HistoryCursor {
-  created_at: string;
+  at: string;
   id: string;
 }
 
@@ -24,14 +26,15 @@ export async function readHistoryPage(
   limit: number,
 ): Promise<HistoryEntry[]> {
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT c.*, ${ITEMS} AS history_items FROM change_sets c
+    `SELECT c.*, c.created_at::text AS history_at, ${ITEMS} AS history_items FROM change_sets c
      WHERE c.created_at >= $1::timestamptz
        AND ($2::timestamptz IS NULL OR (c.created_at, c.id) > ($2::timestamptz, $3::uuid))
      ORDER BY c.created_at, c.id LIMIT $4`,
-    [since, after?.created_at ?? null, after?.id ?? null, limit],
+    [since, after?.at ?? null, after?.id ?? null, limit],
   );
-  return rows.map(({ history_items, ...row }) => ({
+  return rows.map(({ history_items, history_at, ...row }) => ({
     row: toChangeSetRow(row),
+    cursor: { at: String(history_at), id: String(row['id']) },
     items: (history_items as unknown[][]).map((tuple) => itemOfTuple(ITEM_VIEW_COLUMNS, tuple)),
   }));
 }

@@ -189,7 +189,7 @@ describeEachBackend('POST /api/ledger/policies/replay', (backend) => {
     const since = await replay('root', { config: CANDIDATE, since: 'last week' });
     expect(since.statusCode).toBe(400);
     expect(since.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'since' }] });
-    const env = await replay('root', { config: 'database:\n  url: ${DATABASE_URL}\n' });
+    const env = await replay('root', { config: `database:\n  url: \${DATABASE_URL}\n` });
     expect(env.statusCode).toBe(400);
     const extra = await replay('root', { config: CANDIDATE, dry: true });
     expect(extra.statusCode).toBe(400);

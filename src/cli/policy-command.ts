@@ -147,7 +147,7 @@ export function replayView(result: ReplayResult): string {
         ['CHANGE-SET', 'STATUS', 'DIFFERS', 'RECORDED', 'CANDIDATE'],
         result.differences.map((d) => [
           d.change_set_id,
-          d.rolled_back ? `${d.status} (rolled back)` : d.status,
+          d.rolled_back && d.status !== 'ROLLED_BACK' ? `${d.status} (rolled back)` : d.status,
           d.differs.join(', '),
           describeOutcome(d.recorded),
           describeOutcome(d.candidate),

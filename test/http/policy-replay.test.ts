@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { engineConfigOf, parseConfig } from '../../src/config.js';
+import { candidateEngineConfig, engineConfigOf, parseConfig } from '../../src/config.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import type { Db } from '../../src/store/db.js';
 import { migrate } from '../../src/store/migrator.js';
@@ -88,7 +88,7 @@ describeEachBackend('POST /api/ledger/policies/replay', (backend) => {
   beforeAll(async () => {
     const config = engineConfigOf(parseConfig(stringify(RECORDED), { env: {} }));
     f = await makeFixture(await backend.open(), config);
-    app = await buildApp({ engine: f.engine });
+    app = await buildApp({ engine: f.engine, candidateConfig: candidateEngineConfig });
     for (const id of ['Agent-D', 'root']) tokens[id] = (await f.engine.issueToken(null, id)).token;
     await recordHistory(f);
   }, HOOK_TIMEOUT);
@@ -218,7 +218,7 @@ describeEachBackend('POST /api/ledger/policies/replay', (backend) => {
         name: 'watch-security',
         mode: 'shadow',
         shadow: expect.objectContaining({
-          evaluated: 7,
+          evaluated: 8,
           matched: 1,
           would: { deny: 1, require_approval: 0, warn: 0 },
           recent: [
@@ -264,7 +264,7 @@ describe('changeledger policy replay', () => {
     );
     expect(result.out).toMatch(/^CHANGE-SET +STATUS +DIFFERS +RECORDED +CANDIDATE$/m);
     expect(result.out).toMatch(
-      /^CS-UNDONE +ROLLED_BACK \(rolled back\) +auto_approved, required_approvals +LOW \d+, 1 approval +LOW \d+, auto-approved$/m,
+      /^CS-UNDONE +ROLLED_BACK +auto_approved, required_approvals +LOW \d+, 1 approval +LOW \d+, auto-approved$/m,
     );
     expect(result.out).toMatch(/^CS-SECURITY .* +denied at create by no-security-targets$/m);
     const json = JSON.parse(

@@ -3,9 +3,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { candidateEngineConfig } from '../../config.js';
 import { assertAdmin } from '../../core/credentials.js';
-import { type Engine, REPLAY_DEFAULT_LIMIT, REPLAY_MAX_LIMIT } from '../../engine/index.js';
+import { type Engine, type EngineConfig, REPLAY_DEFAULT_LIMIT, REPLAY_MAX_LIMIT } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
 import * as S from '../schemas.js';
 
@@ -105,6 +104,8 @@ const CONTACTS_PRIVATE =
 export interface LedgerRouteOptions {
   /** The dashboard's base URL, for an enrolment's redeem_url (no trailing slash). */
   dashboardUrl: string;
+  /** Reads replay's candidate configuration; without it POST /policies/replay is not served. */
+  candidateConfig?: ((text: string) => EngineConfig) | undefined;
 }
 
 export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: LedgerRouteOptions): void {
@@ -178,24 +179,27 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
     (request) => engine.policies(actorOf(request), { since: request.query.since }),
   );
 
-  r.post(
-    '/policies/replay',
-    {
-      schema: {
-        tags: ['policies'],
-        summary: 'Judge a candidate configuration against the recorded history, changing nothing (admin)',
-        description: REPLAY_DESCRIPTION,
-        body: ReplayBody,
-        response: S.responses({ 200: ReplayResultView, ...errors }),
+  const candidateConfig = options.candidateConfig;
+  if (candidateConfig) {
+    r.post(
+      '/policies/replay',
+      {
+        schema: {
+          tags: ['policies'],
+          summary: 'Judge a candidate configuration against the recorded history, changing nothing (admin)',
+          description: REPLAY_DESCRIPTION,
+          body: ReplayBody,
+          response: S.responses({ 200: ReplayResultView, ...errors }),
+        },
       },
-    },
-    (request) => {
-      const { config, since, limit, enforce_shadow } = request.body;
-      // JSON is YAML: an object is read by the same loader as the text of a file.
-      const candidate = candidateEngineConfig(typeof config === 'string' ? config : JSON.stringify(config));
-      return engine.replayPolicies(actorOf(request), candidate, { since, limit, enforce_shadow });
-    },
-  );
+      (request) => {
+        const { config, since, limit, enforce_shadow } = request.body;
+        // JSON is YAML: an object is read by the same loader as the text of a file.
+        const candidate = candidateConfig(typeof config === 'string' ? config : JSON.stringify(config));
+        return engine.replayPolicies(actorOf(request), candidate, { since, limit, enforce_shadow });
+      },
+    );
+  }
 
   r.get(
     '/me',

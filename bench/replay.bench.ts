@@ -1,5 +1,5 @@
 // Replay over a long history: 100,000 recorded change-sets in PostgreSQL, judged under a candidate
-// configuration (risk model and four policies) by engine/replay.ts, the code behind
+// configuration (risk weights, level thresholds, agents and four policies) by engine/replay.ts, the code behind
 // `changeledger policy replay` and POST /api/ledger/policies/replay.
 //
 // The history is seeded fast and in the real tables' shape: a few change-sets are recorded through
@@ -10,58 +10,49 @@
 // Run: npm run bench:replay   (BENCH_DATABASE_URL or TEST_DATABASE_URL names the server;
 // BENCH_REPLAY_ROWS changes the number of change-sets, default 100000).
 import { performance } from 'node:perf_hooks';
-import { stringify } from 'yaml';
-import { engineConfigOf, parseConfig } from '../src/config.js';
 import { Engine } from '../src/engine/engine.js';
 import { DEFAULT_ENGINE_CONFIG } from '../src/engine/engine-config.js';
 import type { Queryable } from '../src/store/db.js';
 import { migrate } from '../src/store/migrator.js';
 import { openPgDb } from '../src/store/pg-db.js';
 import { createDatabase } from './lib/database.js';
+import { benchEngineConfig, principal } from './lib/fixture.js';
 import { machine, writeResult } from './lib/results.js';
 
 const ROWS = Number(process.env['BENCH_REPLAY_ROWS'] ?? 100_000);
 /** The whole replay must take less than this (the task's bound). */
 const LIMIT_MS = 60_000;
 
-const CANDIDATE = {
-  agents: { 'Agent-A': 15, 'Agent-D': 10 },
-  risk: { scope: { categories: { UI_LAYOUT: 15, API_CHANGE: 35, CONFIG_UPDATE: 10, DESIGN_SYSTEM: 20 } } },
-  policies: [
-    {
-      name: 'no-security-targets',
-      actions: ['create'],
-      condition: 'items.exists(i, i.target_id.startsWith("security."))',
-      effect: 'deny',
-    },
-    {
-      name: 'security-review',
-      condition: 'items.exists(i, i.target_type == "CONFIG" && i.target_id.startsWith("config."))',
-      effect: 'require_approval',
-      approvers: ['group:security'],
-    },
-    { name: 'weekend-freeze', actions: ['apply'], condition: 'now.getDayOfWeek() in [6, 0]', effect: 'deny' },
-    { name: 'big', condition: 'size(items) > 3', effect: 'warn' },
-  ],
-};
-
-const person = (id: string, kind: 'agent' | 'human', groups: string[] = []) => ({
-  id,
-  kind,
-  display_name: id,
-  email: null,
-  slack_id: null,
-  groups,
-  risk: null,
-  active: true,
-});
+/** New weights and level thresholds, trust in Agent-D, and four policies. */
+const CANDIDATE = `
+agents: { Agent-A: 15, Agent-D: 5 }
+risk:
+  weights: { operation: 0.25, target: 0.35, agent: 0.2, scope: 0.15, quantity: 0.05 }
+  levels: { critical: 60, high: 40, medium: 20 }
+policies:
+  - name: deny-security-targets
+    actions: [create]
+    condition: items.exists(i, i.target_type == "CONFIG" && i.target_id.startsWith("security."))
+    effect: deny
+  - name: config-review
+    condition: items.exists(i, i.target_id.startsWith("config."))
+    effect: require_approval
+    approvers: [group:security]
+  - name: weekend-freeze
+    actions: [apply]
+    condition: now.getDayOfWeek() in [6, 0]
+    effect: deny
+  - name: big
+    condition: size(items) > 3
+    effect: warn
+`;
 
 async function recordTemplates(engine: Engine): Promise<string[]> {
   for (const p of [
-    person('Agent-A', 'agent'),
-    person('Agent-D', 'agent'),
-    person('alice', 'human'),
-    person('sam', 'human', ['security']),
+    principal('Agent-A', 'agent'),
+    principal('Agent-D', 'agent'),
+    principal('alice', 'human'),
+    principal('sam', 'human', ['security']),
   ]) {
     await engine.createPrincipal(null, p, { withToken: false });
   }
@@ -166,7 +157,7 @@ try {
       `in ${(seedMs / 1000).toFixed(1)} s`,
   );
 
-  const candidate = engineConfigOf(parseConfig(stringify(CANDIDATE), { env: {} }));
+  const candidate = benchEngineConfig(CANDIDATE);
   // The same database, its reads timed: how long a read of the history was in flight.
   let readMs = 0;
   const timed = new Proxy(db, {

@@ -3,27 +3,20 @@
 // with links to the change-sets (docs/policies.md#shadow-mode). Admins see every policy and the
 // report; anyone else sees the enforced policies only (docs/trust.md#who-sees-the-shadow-report).
 import { ADMIN_GROUP } from '../core/approvals.js';
-import type { CompiledPolicy, PolicyEffect } from '../core/policy.js';
+import type { CompiledPolicy } from '../core/policy.js';
 import { DEFAULT_SINCE, sinceDate } from '../core/since.js';
 import type { Principal } from '../core/types.js';
-import { readShadowReport, type ShadowCounts } from '../store/policy-shadow.js';
+import { readShadowReport, type ShadowCounts, type ShadowMatch } from '../store/policy-shadow.js';
 import type { EngineContext } from './context.js';
 
 /** How many of a shadow policy's latest matches the report links to. */
 export const SHADOW_RECENT_MATCHES = 20;
 
-export interface ShadowMatchView {
-  change_set_id: string;
+/** A match as the report shows it: the stored one with the change-set's API path for its uuid. */
+export type ShadowMatchView = Omit<ShadowMatch, 'policy' | 'change_set'> & {
   /** The change-set in the API. */
   path: string;
-  action: string;
-  actor: string;
-  would: PolicyEffect;
-  /** The action was refused anyway, by an enforced policy. */
-  refused: boolean;
-  message: string | null;
-  evaluated_at: string;
-}
+};
 
 export interface ShadowReport extends Omit<ShadowCounts, 'policy'> {
   recent: ShadowMatchView[];

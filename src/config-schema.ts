@@ -27,7 +27,8 @@ import {
   unset,
 } from './core/config-kit.js';
 import { ID_MESSAGE, ID_PATTERN } from './core/input-rules.js';
-import { POLICY_ACTIONS, POLICY_EFFECTS } from './core/policy.js';
+import { pointerTokens, pointerToPath } from './core/json-pointer.js';
+import { POLICY_ACTIONS, POLICY_EFFECTS, POLICY_MODES } from './core/policy.js';
 import { RiskSchema, RiskSection } from './core/risk.js';
 import { schemaIssues, withAllErrors } from './core/schema-issues.js';
 import { MCP_TOOL_NAMES } from './mcp/tool-names.js';
@@ -167,6 +168,7 @@ export const FileSchema = section({
         approvers: Type.Optional(list(Type.String({ minLength: 1, message: 'must be a principal id or group:NAME' }))),
         count: Type.Optional(int(1, 100)),
         message: Type.Optional(str()),
+        mode: Type.Optional(oneOf(POLICY_MODES)),
       },
       { additionalProperties: false, message: 'must be a mapping' },
     ),

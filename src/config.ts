@@ -18,6 +18,7 @@ import {
 import type { ApproverMap } from './core/approvals.js';
 import { isObject, type Problem, withDefaults } from './core/config-kit.js';
 import { deepFreeze } from './core/deep-freeze.js';
+import { LedgerError } from './core/errors.js';
 import { compilePolicies, type PolicyDefinition } from './core/policy.js';
 import { type RiskConfig, RiskSchema, validateRiskConfig } from './core/risk.js';
 import type { Priority } from './core/types.js';
@@ -58,10 +59,13 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   /** One line per problem, each naming its file and path or its environment variable. */
   readonly problems: readonly string[];
+  /** The same problems with their paths (empty when the text is not even YAML). */
+  readonly details: readonly Problem[];
 
-  constructor(problems: readonly string[], options?: { cause?: unknown }) {
+  constructor(problems: readonly string[], options?: { cause?: unknown; details?: readonly Problem[] }) {
     super(problems.join('\n'), options);
     this.problems = problems;
+    this.details = options?.details ?? [];
   }
 }
 
@@ -279,7 +283,12 @@ function resolveConfig(yamlText: string, env: Env, source: string, configPath: s
     problems.push(...notificationProblems(file.notifications));
   }
   if (!problems.some((p) => /^(oidc(\.|$)|CHANGELEDGER_OIDC)/.test(p.path))) problems.push(...oidcProblems(file));
-  if (problems.length > 0) throw new ConfigError(problems.map((problem) => formatProblem(problem, source)));
+  if (problems.length > 0) {
+    throw new ConfigError(
+      problems.map((problem) => formatProblem(problem, source)),
+      { details: problems },
+    );
+  }
   return deepFreeze(buildConfig(file, risk, env, configPath));
 }
 
@@ -342,6 +351,25 @@ export function engineConfigOf(config: Config): EngineConfig {
     policies: Object.freeze(compilePolicies(config.policies)),
     auth: Object.freeze({ ...config.auth }),
   });
+}
+
+/**
+ * A candidate configuration for replay (YAML or JSON text), validated by the same schema and rules
+ * as the real one, read without the environment (a `${NAME}` reference is a problem): 400
+ * VALIDATION_FAILED naming every problem's path otherwise.
+ */
+export function candidateEngineConfig(text: string): EngineConfig {
+  try {
+    return engineConfigOf(parseConfig(text, { env: {}, source: 'the candidate configuration' }));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const details = error.details.map(({ path, message }) => ({ path: path === '' ? '(top level)' : path, message }));
+    const shown = error.problems.slice(0, 3).join('; ');
+    const more = error.problems.length > 3 ? ` (and ${error.problems.length - 3} more)` : '';
+    throw new LedgerError('VALIDATION_FAILED', `${shown}${more}`, details.length > 0 ? details : undefined, {
+      cause: error,
+    });
+  }
 }
 
 /** Every default, as used when there is no file and no environment. */

@@ -1,7 +1,7 @@
 // The running service: database (PostgreSQL or embedded), migrations, the bootstrap admin, HTTP.
 import { join } from 'node:path';
 import type { Config } from './config.js';
-import { engineConfigOf } from './config.js';
+import { candidateEngineConfig, engineConfigOf } from './config.js';
 import { defined } from './core/defined.js';
 import { type AuditKey, loadAuditKey } from './engine/audit-key.js';
 import { signatureKeyId } from './engine/audit-signer.js';
@@ -95,6 +95,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       bodyLimitBytes: config.server.body_limit_bytes,
       pageSizeMax: config.limits.page_size_max,
       dashboardUrl: config.dashboard_url,
+      candidateConfig: candidateEngineConfig,
       oidc: oidcOf(config, engine),
       slack: interactiveSlackApps(config.notifications),
       requestTimeoutMs: config.server.request_timeout_ms,

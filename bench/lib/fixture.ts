@@ -31,14 +31,15 @@ export async function createClientPrincipals(engine: Engine, count: number, tag 
   return result;
 }
 
-function principal(id: string, kind: 'agent' | 'human') {
+/** A principal as createPrincipal takes it. */
+export function principal(id: string, kind: 'agent' | 'human', groups: string[] = []) {
   return {
     id,
     kind,
     display_name: id,
     email: `${id}@example.com`,
     slack_id: null,
-    groups: [],
+    groups,
     risk: null,
     active: true,
   };

@@ -1,10 +1,22 @@
 // `changeledger policy test`: the configured risk model and policies tried on a change-set file,
 // without a server or database (engine/policy-test.ts computes, this file parses and prints).
+// `changeledger policy replay`: the configuration judged against the recorded history of its
+// database, read-only (engine/replay.ts computes; docs/trust.md#policies-in-shadow-and-replay).
 import type { Command } from 'commander';
 import { engineConfigOf, loadConfig } from '../config.js';
+import { LedgerError } from '../core/errors.js';
 import { POLICY_ACTIONS, type PolicyAction } from '../core/policy.js';
+import type { ReplayOutcome } from '../core/replay.js';
 import { PRINCIPAL_KINDS, type Principal, type PrincipalKind } from '../core/types.js';
-import { type PolicyTestResult, testPolicies } from '../engine/index.js';
+import {
+  Engine,
+  type PolicyTestResult,
+  REPLAY_DEFAULT_LIMIT,
+  REPLAY_MAX_LIMIT,
+  type ReplayResult,
+  testPolicies,
+} from '../engine/index.js';
+import { openDatabase } from '../server.js';
 import { readChangeSetFile } from './client-commands.js';
 import { printResult, table } from './format.js';
 
@@ -106,10 +118,110 @@ async function policyTest(options: PolicyTestOptions, command: Command): Promise
   if (result.denied) process.exitCode = DENIED_EXIT_CODE;
 }
 
+interface PolicyReplayOptions {
+  since: string;
+  limit: string;
+  enforceShadow?: boolean;
+  json?: boolean;
+}
+
+const describeOutcome = (o: ReplayOutcome): string =>
+  [
+    `${o.risk_level} ${o.risk_score}`,
+    o.auto_approved ? 'auto-approved' : `${o.required_approvals} approval${o.required_approvals === 1 ? '' : 's'}`,
+    ...(o.denied ? [`denied at ${o.denied.action} by ${o.denied.policies.join(', ')}`] : []),
+  ].join(', ');
+
+export function replayView(result: ReplayResult): string {
+  const { totals } = result;
+  const lines = [
+    `replayed ${totals.replayed} change-set${totals.replayed === 1 ? '' : 's'} created ${result.since} .. ${result.until}`,
+    `policies judged: ${result.policies.length > 0 ? result.policies.join(', ') : 'none'}`,
+    '',
+    result.summary,
+  ];
+  if (result.differences.length > 0) {
+    lines.push(
+      '',
+      table(
+        ['CHANGE-SET', 'STATUS', 'DIFFERS', 'RECORDED', 'CANDIDATE'],
+        result.differences.map((d) => [
+          d.change_set_id,
+          d.rolled_back && d.status !== 'ROLLED_BACK' ? `${d.status} (rolled back)` : d.status,
+          d.differs.join(', '),
+          describeOutcome(d.recorded),
+          describeOutcome(d.candidate),
+        ]),
+      ),
+    );
+    if (result.truncated) {
+      lines.push(
+        `(${result.differences.length} of ${totals.changed} listed: --limit shows more, up to ${REPLAY_MAX_LIMIT})`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function parseLimit(value: string): number {
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > REPLAY_MAX_LIMIT) {
+    throw new Error(`--limit must be an integer from 1 to ${REPLAY_MAX_LIMIT}, got ${value}`);
+  }
+  return limit;
+}
+
+/** The refusal as the CLI says it: the message, then each path. */
+function describeRefusal(error: LedgerError): string {
+  const details = (error.details ?? []).map((d) => `  ${d.path ?? ''}: ${d.message}`);
+  return [error.message, ...details].join('\n');
+}
+
+async function policyReplay(options: PolicyReplayOptions, command: Command): Promise<void> {
+  const limit = parseLimit(options.limit);
+  const config = loadConfig({ path: command.optsWithGlobals().config });
+  // Opened without migrating: replay writes nothing, not even the schema.
+  const db = await openDatabase(config);
+  try {
+    const engine = new Engine({ db, config: engineConfigOf(config) });
+    const schema = await engine.schemaStatus();
+    if (schema.current !== schema.expected) {
+      throw new Error(
+        `the database schema is at ${schema.current}, this code expects ${schema.expected}: migrate first`,
+      );
+    }
+    const result = await engine.replayPolicies(null, engineConfigOf(config), {
+      since: options.since,
+      limit,
+      enforce_shadow: options.enforceShadow ?? false,
+    });
+    printResult(result, options.json, () => replayView(result));
+  } catch (error) {
+    if (error instanceof LedgerError) throw new Error(describeRefusal(error));
+    throw error;
+  } finally {
+    await db.close();
+  }
+}
+
 export function registerPolicyCommands(program: Command): void {
-  program
-    .command('policy')
-    .description('policies (no server, no database)')
+  const policy = program.command('policy').description('policies: try them on a file, replay them on the history');
+  policy
+    .command('replay')
+    .description(
+      'judge the configuration (--config: its policies, risk model and approvers) against the change-sets recorded ' +
+        'in its database since --since, and show what would differ; writes nothing (direct database access)',
+    )
+    .option('--since <window>', 'change-sets created since: 30d, 12h, 90m or an ISO-8601 time', '30d')
+    .option(
+      '--limit <n>',
+      `how many differing change-sets to list (the totals count all)`,
+      String(REPLAY_DEFAULT_LIMIT),
+    )
+    .option('--enforce-shadow', 'judge the shadow policies as if they were enforced')
+    .option('--json', 'print JSON')
+    .action((options: PolicyReplayOptions, command: Command) => policyReplay(options, command));
+  policy
     .command('test')
     .description(
       `show the risk, matched policies and approval steps the configuration gives a change-set file; exit status ${DENIED_EXIT_CODE} when the action would be denied`,

@@ -7,6 +7,9 @@ export const POLICY_EFFECTS = ['deny', 'require_approval', 'warn'] as const;
 export type PolicyEffect = (typeof POLICY_EFFECTS)[number];
 export const POLICY_ACTIONS = ['create', 'submit', 'apply', 'rollback'] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+/** `enforce`: the effect applies. `shadow`: evaluated and recorded, without effect (docs/policies.md#shadow-mode). */
+export const POLICY_MODES = ['enforce', 'shadow'] as const;
+export type PolicyMode = (typeof POLICY_MODES)[number];
 
 export interface PolicyDefinition {
   name: string;
@@ -19,12 +22,15 @@ export interface PolicyDefinition {
   /** require_approval: how many (default 1). */
   count?: number | undefined;
   message?: string | undefined;
+  /** Default: enforce. */
+  mode?: PolicyMode | undefined;
 }
 
 export interface CompiledPolicy {
   name: string;
   condition: string;
   effect: PolicyEffect;
+  mode: PolicyMode;
   actions: readonly PolicyAction[];
   approvers: readonly string[];
   count: number;
@@ -71,6 +77,7 @@ export function compilePolicy(definition: PolicyDefinition): CompiledPolicy {
     name: definition.name,
     condition: definition.condition,
     effect: definition.effect,
+    mode: definition.mode ?? 'enforce',
     actions: definition.actions ?? POLICY_ACTIONS,
     approvers: definition.approvers ?? [],
     count: definition.count ?? 1,
@@ -96,7 +103,19 @@ export interface PolicyOutcome {
   warnings: PolicyEvaluation[];
   /** Approval steps added by matched require_approval policies. */
   steps: ApprovalStep[];
+  /**
+   * What the policies in shadow mode would have done had they been enforced: an outcome of its own,
+   * computed the same way, which the action records and otherwise ignores.
+   */
+  shadow?: PolicyOutcome;
 }
+
+export const NO_POLICY_OUTCOME: Readonly<PolicyOutcome> = Object.freeze({
+  evaluations: [],
+  denials: [],
+  warnings: [],
+  steps: [],
+});
 
 function evaluateOne(policy: CompiledPolicy, variables: PolicyVariables, at: string): PolicyEvaluation {
   let result: unknown;
@@ -117,12 +136,27 @@ function evaluateOne(policy: CompiledPolicy, variables: PolicyVariables, at: str
   return { policy: policy.name, action: variables.action, effect: policy.effect, matched, message, evaluated_at: at };
 }
 
-/** Precedence deny > require_approval > warn: denials win; steps and warnings are still reported. */
+/**
+ * Precedence deny > require_approval > warn: denials win; steps and warnings are still reported.
+ * Policies in shadow mode are evaluated apart, into `shadow`, as if they alone were enforced.
+ */
 export function evaluatePolicies(
   policies: readonly CompiledPolicy[],
   variables: PolicyVariables,
   at: string,
 ): PolicyOutcome {
+  const enforced = policies.filter((policy) => policy.mode === 'enforce');
+  const outcome = evaluateEnforced(enforced, variables, at);
+  if (enforced.length === policies.length) return outcome;
+  const shadow = evaluateEnforced(
+    policies.filter((policy) => policy.mode === 'shadow'),
+    variables,
+    at,
+  );
+  return shadow.evaluations.length > 0 ? { ...outcome, shadow } : outcome;
+}
+
+function evaluateEnforced(policies: readonly CompiledPolicy[], variables: PolicyVariables, at: string): PolicyOutcome {
   const outcome: PolicyOutcome = { evaluations: [], denials: [], warnings: [], steps: [] };
   for (const policy of policies) {
     if (!policy.actions.includes(variables.action)) continue;
@@ -146,8 +180,20 @@ export function evaluatePolicies(
 export function stepsOf(policies: readonly CompiledPolicy[], evaluations: readonly PolicyEvaluation[]): ApprovalStep[] {
   const matched = new Set(evaluations.filter((e) => e.matched && e.effect === 'require_approval').map((e) => e.policy));
   return policies
-    .filter((p) => p.effect === 'require_approval' && matched.has(p.name))
+    .filter((p) => p.mode === 'enforce' && p.effect === 'require_approval' && matched.has(p.name))
     .map((p) => ({ name: p.name, count: p.count, approvers: [...p.approvers], message: p.message ?? undefined }));
+}
+
+/** What an evaluation would have done had its policy been enforced: null when it did not match. */
+export type ShadowEffect = PolicyEffect | null;
+
+/** Each evaluation of a shadow outcome with what enforcing its policy would have done. */
+export function shadowEffects(outcome: PolicyOutcome): { evaluation: PolicyEvaluation; would: ShadowEffect }[] {
+  const denied = new Set(outcome.denials.map((e) => e.policy));
+  return outcome.evaluations.map((evaluation) => ({
+    evaluation,
+    would: !evaluation.matched ? null : denied.has(evaluation.policy) ? 'deny' : evaluation.effect,
+  }));
 }
 
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();

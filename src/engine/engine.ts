@@ -1,9 +1,9 @@
 // The engine as a library: every lifecycle action of a change-set, the resource store, the audit
 // trail, principals and tokens. Each action is one transaction; see the files beside this one.
+import { ADMIN_GROUP } from '../core/approvals.js';
 import type { AuditEntry } from '../core/audit-chain.js';
 import { type PrincipalSeen, principalAsSeenBy } from '../core/contacts.js';
 import { LedgerError } from '../core/errors.js';
-import type { CompiledPolicy } from '../core/policy.js';
 import type { ChangeSet, Json, Principal } from '../core/types.js';
 import { parseApply, parseDecision, parseReason, parseRollback } from '../core/validate-actions.js';
 import { type ValidationIssue, validateCreateChangeSet, validateEditChangeSet } from '../core/validate-change-set.js';
@@ -28,7 +28,9 @@ import type { EngineConfig } from './engine-config.js';
 import * as enrolments from './enrolments.js';
 import { type ChangeSetPage, decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
+import { isActiveAdmin, type PolicyReport, policyReport } from './policy-report.js';
 import * as principals from './principals.js';
+import { type ReplayOptions, type ReplayResult, replayHistory } from './replay.js';
 import { type RollbackResult, rollbackChangeSet } from './rollback.js';
 import { type DeadlineResult, runDeadlines } from './scheduler.js';
 import { type SsoIdentity, type SsoOptions, signInWithSso } from './sso.js';
@@ -184,17 +186,23 @@ export class Engine {
     return { data: page, next_cursor: next };
   }
 
-  /** The loaded policies as configured: read-only, without their compiled conditions. */
-  policies(): Omit<CompiledPolicy, 'test'>[] {
-    return this.ctx.config.policies.map(({ name, condition, effect, actions, approvers, count, message }) => ({
-      name,
-      condition,
-      effect,
-      actions: [...actions],
-      approvers: [...approvers],
-      count,
-      message,
-    }));
+  /**
+   * The loaded policies, read-only, without their compiled conditions; for admins (and `actor`
+   * null, the library's caller) with the shadow policies and their report over `since`.
+   */
+  policies(actor: Principal | null = null, query: { since?: string | undefined } = {}): Promise<PolicyReport> {
+    return policyReport(this.ctx, actor, query);
+  }
+
+  /**
+   * A candidate configuration judged against the change-sets recorded since `options.since`,
+   * changing nothing (replay.ts). For admins (`actor` null: the library's or the CLI's caller).
+   */
+  replayPolicies(actor: Principal | null, candidate: EngineConfig, options: ReplayOptions = {}): Promise<ReplayResult> {
+    if (!isActiveAdmin(actor)) {
+      throw new LedgerError('FORBIDDEN', `replaying a candidate configuration is for group ${ADMIN_GROUP}`);
+    }
+    return replayHistory(this.ctx, candidate, options);
   }
 
   principal(id: string): Promise<Principal | null> {

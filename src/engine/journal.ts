@@ -2,11 +2,13 @@
 // Collected while the action decides, then written in the action's transaction.
 import { type AuditEntry, GENESIS_HASH, hashEntry, SYSTEM_CHAIN } from '../core/audit-chain.js';
 import type { EventType } from '../core/events.js';
-import type { Json, Status } from '../core/types.js';
+import type { ShadowEffect } from '../core/policy.js';
+import type { Json, PolicyEvaluation, Status } from '../core/types.js';
 import { auditInsert, chainHeadUpdate, lockChainHead } from '../store/audit.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Queryable } from '../store/db.js';
 import { type OutboxEvent, outboxInsert } from '../store/outbox.js';
+import { shadowInsert } from '../store/policy-shadow.js';
 import { runWrites, type Write } from '../store/statement.js';
 import type { AuditSigner } from './audit-signer.js';
 
@@ -17,6 +19,7 @@ type Subject = Pick<ChangeSetRow, 'id' | 'change_set_id' | 'title' | 'status' | 
 export class Journal {
   private readonly entries: { action: string; data: Json }[] = [];
   private readonly events: { type: EventType; data: Json; status: Status | undefined }[] = [];
+  private readonly shadows: { evaluation: PolicyEvaluation; would: ShadowEffect; refused: boolean }[] = [];
 
   constructor(
     readonly actor: string,
@@ -32,6 +35,27 @@ export class Journal {
   event(type: EventType, data: Json = {}, status?: Status): this {
     this.events.push({ type, data, status });
     return this;
+  }
+
+  /** Results of policies in shadow mode, stored beside the action (not chained: they had no effect). */
+  shadow(results: readonly { evaluation: PolicyEvaluation; would: ShadowEffect }[], refused: boolean): this {
+    for (const result of results) this.shadows.push({ ...result, refused });
+    return this;
+  }
+
+  private shadowRows(subject: Subject) {
+    return this.shadows.map(({ evaluation, would, refused }) => ({
+      policy: evaluation.policy,
+      action: evaluation.action,
+      change_set: subject.id,
+      change_set_id: subject.change_set_id,
+      actor: this.actor,
+      matched: evaluation.matched,
+      would,
+      refused,
+      message: evaluation.message,
+      evaluated_at: evaluation.evaluated_at,
+    }));
   }
 
   /**
@@ -97,7 +121,11 @@ export class Journal {
   forChangeSet(subject: Subject & ChainHead, signer: AuditSigner | null): { writes: Write[]; head: ChainHead } {
     const previous = { hash: subject.audit_head, count: subject.audit_count, sig: subject.audit_sig };
     const { sealed, head } = this.seal(subject.id, subject.id, previous, signer);
-    const writes = [auditInsert(sealed), outboxInsert(this.outbox(subject))].filter((w): w is Write => w !== null);
+    const writes = [
+      auditInsert(sealed),
+      outboxInsert(this.outbox(subject)),
+      shadowInsert(this.shadowRows(subject)),
+    ].filter((w): w is Write => w !== null);
     return { writes, head: { audit_head: head.hash, audit_count: head.count, audit_sig: head.sig } };
   }
 

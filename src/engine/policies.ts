@@ -1,7 +1,14 @@
 // Policies in the engine: the variables a condition sees, evaluation per action, and the refusal.
 import { tallyApprovals } from '../core/approvals.js';
 import { LedgerError } from '../core/errors.js';
-import { celTimestamp, evaluatePolicies, type PolicyAction, type PolicyOutcome } from '../core/policy.js';
+import {
+  celTimestamp,
+  evaluatePolicies,
+  NO_POLICY_OUTCOME,
+  type PolicyAction,
+  type PolicyOutcome,
+  shadowEffects,
+} from '../core/policy.js';
 import type { Item, PolicyEvaluation, Principal } from '../core/types.js';
 import type { ApprovalWithApprover } from '../store/approvals.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
@@ -31,7 +38,7 @@ export function evaluateFor(
   actor: Principal,
 ): PolicyOutcome {
   const now = ctx.clock();
-  if (ctx.config.policies.length === 0) return { evaluations: [], denials: [], warnings: [], steps: [] };
+  if (ctx.config.policies.length === 0) return NO_POLICY_OUTCOME;
   return evaluatePolicies(ctx.config.policies, variables(row, items, actor, action, now), now.toISOString());
 }
 
@@ -50,6 +57,16 @@ export function mergeEvaluations(
  * Steps the change-set already carried were judged when it became APPROVED and are not re-judged.
  */
 export function unmetSteps(
+  outcome: PolicyOutcome,
+  row: ChangeSetRow,
+  approvals: readonly ApprovalWithApprover[],
+): PolicyOutcome {
+  const judged = judgeSteps(outcome, row, approvals);
+  // Shadow policies are judged the same way: an unmet step is what enforcing them would deny.
+  return outcome.shadow ? { ...judged, shadow: judgeSteps(outcome.shadow, row, approvals) } : judged;
+}
+
+function judgeSteps(
   outcome: PolicyOutcome,
   row: ChangeSetRow,
   approvals: readonly ApprovalWithApprover[],
@@ -83,8 +100,12 @@ export function policyDenied(outcome: PolicyOutcome, action: PolicyAction): Ledg
   );
 }
 
-/** Audit entry of an evaluation (also written for denials, which refuse the action). */
-export function auditEvaluation(journal: Journal, action: PolicyAction, outcome: PolicyOutcome): void {
+/**
+ * Audit entry of an evaluation (also written for denials, which refuse the action), and the results
+ * of the shadow policies, stored beside it (not in the audit trail: they had no effect).
+ */
+export function auditEvaluation(journal: Journal, action: PolicyAction, outcome: PolicyOutcome, refused = false): void {
+  if (outcome.shadow) journal.shadow(shadowEffects(outcome.shadow), refused);
   if (outcome.evaluations.length === 0) return;
   journal.audit('policy_evaluation', {
     action,
@@ -106,7 +127,7 @@ export async function recordDenial(
 ): Promise<LedgerError> {
   const at = outcome.evaluations[0]?.evaluated_at ?? new Date().toISOString();
   const journal = new Journal(actor.id, at);
-  auditEvaluation(journal, action, outcome);
+  auditEvaluation(journal, action, outcome, true);
   await commitChangeSet(scope, journal, {
     policy_evaluations: mergeEvaluations(scope.row.policy_evaluations, outcome, action),
   });

@@ -2,18 +2,16 @@
 // file — risk, matched policies, approval steps, denial — computed by the engine's own functions
 // (assess.ts, policies.ts) on a change-set that is never stored. No database is touched.
 import { randomUUID } from 'node:crypto';
-import { requiredApprovals } from '../core/approvals.js';
-import { defined } from '../core/defined.js';
 import { LedgerError } from '../core/errors.js';
-import { type PolicyAction, stepsOf } from '../core/policy.js';
-import type { ApprovalStep, Item, PolicyEvaluation, Principal, RiskAssessment, Status } from '../core/types.js';
+import type { PolicyAction } from '../core/policy.js';
+import type { ApprovalStep, Item, PolicyEvaluation, Principal, RiskAssessment } from '../core/types.js';
 import { validateCreateChangeSet, validationError } from '../core/validate-change-set.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { Db } from '../store/db.js';
-import { type Assessment, assessContent, draftRow, materialiseItems, withPolicySteps } from './assess.js';
+import { type Assessment, assessContent, draftRow, materialiseItems } from './assess.js';
 import type { EngineContext } from './context.js';
 import type { EngineConfig } from './engine-config.js';
-import { evaluateFor } from './policies.js';
+import { judgeChangeSet } from './judge.js';
 
 export interface PolicyTestInput {
   config: EngineConfig;
@@ -51,14 +49,6 @@ const NO_DATABASE = new Proxy({} as Db, {
   },
 });
 
-/** The status a change-set has when the action is taken on it. */
-const STATUS_AT: Readonly<Record<PolicyAction, Status>> = {
-  create: 'DRAFT',
-  submit: 'DRAFT',
-  apply: 'APPROVED',
-  rollback: 'APPLIED',
-};
-
 /** A context without a database: enough for assessing and evaluating, nothing else. */
 export function offlineContext(config: EngineConfig, now: Date): EngineContext {
   return { db: NO_DATABASE, config, clock: () => now, newId: randomUUID, signer: null };
@@ -87,41 +77,17 @@ export function draftChangeSet(ctx: EngineContext, body: unknown, principal: Pri
 
 export function testPolicies(input: PolicyTestInput): PolicyTestResult {
   const { config, principal, action, now } = input;
-  const ctx = offlineContext(config, now);
-  const at = now.toISOString();
-  // As create does: the risk step first, policies see the draft with its risk, their steps follow.
-  const { row: draft, items, assessment: riskOnly } = draftChangeSet(ctx, input.body, principal);
-  const created = evaluateFor(ctx, 'create', draft, items, principal);
-  const assessment = withPolicySteps(riskOnly, created.steps);
-  const auto_approved = assessment.risk.auto_approve && assessment.required_approvals === 0;
-  let evaluations = created.evaluations;
-  let approval_steps = assessment.approval_steps;
-  let denials = created.denials;
-  if (action !== 'create') {
-    const row: ChangeSetRow = {
-      ...draft,
-      ...assessment,
-      status: STATUS_AT[action],
-      policy_evaluations: created.evaluations,
-    };
-    const later = evaluateFor(ctx, action, row, items, principal);
-    evaluations = [...created.evaluations, ...later.evaluations];
-    // As submit does: steps matched at create or at the action, each once, in configuration order.
-    approval_steps = [defined(assessment.approval_steps[0], 'risk step'), ...stepsOf(config.policies, evaluations)];
-    denials = [...created.denials, ...later.denials];
-  }
+  const ctxAt = (at: Date) => offlineContext(config, at);
+  const draft = draftChangeSet(ctxAt(now), input.body, principal);
+  const later = action === 'create' ? [] : [{ action, actor: principal, now }];
+  const judged = judgeChangeSet(ctxAt, draft, { actor: principal, now }, later);
   return {
-    change_set_id: draft.change_set_id,
+    change_set_id: draft.row.change_set_id,
     action,
-    evaluated_at: at,
+    evaluated_at: now.toISOString(),
     principal,
-    risk: assessment.risk,
-    approval_steps,
-    required_approvals: requiredApprovals(approval_steps),
-    auto_approved: auto_approved && created.denials.length === 0,
-    evaluations,
-    matched: evaluations.filter((e) => e.matched),
-    denials,
-    denied: denials.length > 0,
+    ...judged,
+    matched: judged.evaluations.filter((e) => e.matched),
+    denied: judged.denials.length > 0,
   };
 }

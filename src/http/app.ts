@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { LedgerError, RETRY_AFTER_SECONDS } from '../core/errors.js';
-import type { Engine } from '../engine/index.js';
+import type { Engine, EngineConfig } from '../engine/index.js';
 import type { EventFeed } from '../notify/event-feed.js';
 import { ChangeSetWaiters } from '../notify/waiters.js';
 import { type Admission, registerAdmission } from './admission.js';
@@ -49,6 +49,11 @@ export interface AppDeps {
   oidc?: Omit<OidcRouteOptions, 'dashboardUrl'>;
   /** Slack apps answering Approve / Reject buttons (interactiveSlackApps); default none: the route answers 404. */
   slack?: readonly InteractiveSlackApp[];
+  /**
+   * Reads a candidate configuration for POST /policies/replay with the loader's schema and rules
+   * (config.ts candidateEngineConfig, which the server passes); default none: the route answers 404.
+   */
+  candidateConfig?: (text: string) => EngineConfig;
   /** The built dashboard (default dist/web); without its index.html the dashboard routes say how to build it. */
   webRoot?: string;
   /** The MCP server at /mcp (config mcp); default on with every tool, no authorization server named. */
@@ -156,7 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     async (api) => {
       registerIdempotency(api, engine);
       changeSetRoutes(api, engine, metrics, deps.pageSizeMax ?? 200);
-      ledgerRoutes(api, engine, { dashboardUrl });
+      ledgerRoutes(api, engine, { dashboardUrl, candidateConfig: deps.candidateConfig });
       eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
       deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
       slackRoutes(api, engine, { apps: deps.slack ?? [], dashboardUrl });

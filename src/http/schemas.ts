@@ -13,7 +13,7 @@ import {
   MAX_LENGTH,
 } from '../core/input-rules.js';
 import { PLAN_ITEM_STATUSES } from '../core/plan.js';
-import { POLICY_ACTIONS, POLICY_EFFECTS } from '../core/policy.js';
+import { POLICY_ACTIONS, POLICY_EFFECTS, POLICY_MODES } from '../core/policy.js';
 import { AnyJson, Nullable, StringEnum } from '../core/schema-kit.js';
 import {
   APPLY_MODES,
@@ -415,20 +415,49 @@ export const ResourceHistory = list(
   ),
 );
 
-export const PolicyList = list(
+const ShadowReport = Type.Object(
+  {
+    evaluated: Type.Integer({ description: 'Evaluations in the window' }),
+    matched: Type.Integer(),
+    would: Type.Object({ deny: Type.Integer(), require_approval: Type.Integer(), warn: Type.Integer() }),
+    refused: Type.Integer({ description: 'Matches on actions an enforced policy refused anyway' }),
+    recent: Type.Array(
+      Type.Object({
+        change_set_id: Type.String(),
+        path: Type.String(),
+        action: Type.String(),
+        actor: Type.String(),
+        would: Type.String(),
+        refused: Type.Boolean(),
+        message: Nullable(Type.String()),
+        evaluated_at: Type.String(),
+      }),
+    ),
+  },
+  { description: 'Shadow policies, admins only: what enforcing the policy would have done in the window' },
+);
+
+export const PolicyList = named(
   'PolicyList',
-  named(
-    'Policy',
-    Type.Object({
-      name: Type.String(),
-      condition: Type.String(),
-      effect: StringEnum(POLICY_EFFECTS),
-      actions: Type.Array(StringEnum(POLICY_ACTIONS)),
-      approvers: Type.Array(Type.String()),
-      count: Type.Integer(),
-      message: Nullable(Type.String()),
-    }),
-  ),
+  Type.Object({
+    since: Nullable(Type.String()),
+    data: Type.Array(
+      named(
+        'Policy',
+        Type.Object({
+          name: Type.String(),
+          condition: Type.String(),
+          effect: StringEnum(POLICY_EFFECTS),
+          mode: StringEnum(POLICY_MODES),
+          actions: Type.Array(StringEnum(POLICY_ACTIONS)),
+          approvers: Type.Array(Type.String()),
+          count: Type.Integer(),
+          message: Nullable(Type.String()),
+          shadow: Type.Optional(ShadowReport),
+        }),
+      ),
+    ),
+  }),
 );
 
 export const PrincipalView = named(

@@ -9,6 +9,7 @@
 // of a row share one. Every refusal must have the error shape and leave no row behind.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { candidateEngineConfig } from '../../src/config.js';
 import type { ChangeSet, Status } from '../../src/core/types.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { describeEachBackend } from '../helpers/backends.js';
@@ -84,6 +85,9 @@ const MATRIX: readonly Row[] = [
   row('PATCH /principals/:principal',        'principal',         401, 401, 401, 403, 403, 403, 403, 200),
   row('POST /principals/:principal/tokens',  'principal',         401, 401, 401, 403, 403, 403, 403, 201),
   row('DELETE /tokens/:token',               'token',             401, 401, 401, 403, 403, 403, 403, 200),
+  // Policies: everyone reads the enforced ones; replaying a candidate is for admins (docs/trust.md).
+  row('GET /policies',                       'nothing',           401, 401, 401, 200, 200, 200, 200, 200),
+  row('POST /policies/replay',               'nothing',           401, 401, 401, 403, 403, 403, 403, 200),
 ];
 
 /** The body each route is sent: valid, so only the caller decides the outcome. */
@@ -97,6 +101,7 @@ function bodyFor(r: Row): unknown {
   if (method === 'POST' && path === '/principals') return { id: uniqueId('P'), kind: 'service' };
   if (method === 'PATCH' && path === '/principals/:principal') return { display_name: 'Renamed by the matrix' };
   if (path.endsWith('/tokens')) return { name: 'matrix' };
+  if (path === '/policies/replay') return { config: '' };
   return undefined;
 }
 
@@ -115,7 +120,7 @@ describeEachBackend('authorization matrix', (backend) => {
 
   beforeAll(async () => {
     f = await makeFixture(await backend.open());
-    app = await buildApp({ engine: f.engine });
+    app = await buildApp({ engine: f.engine, candidateConfig: candidateEngineConfig });
     for (const [caller, id] of Object.entries(PLAYED_BY))
       bearer[caller as Caller] = (await f.engine.issueToken(null, id)).token;
     bearer.unknown = `clg_${randomBytes(32).toString('base64url')}`;

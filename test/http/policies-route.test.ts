@@ -40,26 +40,31 @@ describeEachBackend('GET /api/ledger/policies', (backend) => {
     const response = await app.inject({ method: 'GET', url: '/api/ledger/policies', headers: as('alice') });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({
+      since: null,
       data: [
-        { ...POLICIES[0], actions: ['create', 'submit', 'apply', 'rollback'] },
+        { ...POLICIES[0], mode: 'enforce', actions: ['create', 'submit', 'apply', 'rollback'] },
         {
           ...POLICIES[1],
+          mode: 'enforce',
           approvers: [],
           count: 1,
           message: null,
         },
-        { ...POLICIES[2], approvers: [], count: 1, message: null },
+        { ...POLICIES[2], mode: 'enforce', approvers: [], count: 1, message: null },
       ],
     });
   });
 
-  it('answers any authenticated principal the same: agents and admins alike', async () => {
+  it('shows every principal the same enforced policies: agents and admins alike', async () => {
     const [agent, admin] = await Promise.all(
       ['Agent-A', 'root'].map((who) => app.inject({ method: 'GET', url: '/api/ledger/policies', headers: as(who) })),
     );
     expect(agent!.statusCode).toBe(200);
-    expect(agent!.json()).toEqual(admin!.json());
+    expect(agent!.json().data).toEqual(admin!.json().data);
     expect(agent!.json().data).toHaveLength(3);
+    // An admin's answer also names the report's window (no shadow policy here, so no report).
+    expect(agent!.json().since).toBeNull();
+    expect(admin!.json().since).toBe('2026-10-26T10:00:00.000Z');
   });
 
   it('refuses a caller without a valid token with 401', async () => {
@@ -87,7 +92,7 @@ describeEachBackend('GET /api/ledger/policies', (backend) => {
     const bare = await buildApp({ engine: new Engine({ db: f.db, config: DEFAULT_ENGINE_CONFIG }) });
     try {
       const response = await bare.inject({ method: 'GET', url: '/api/ledger/policies', headers: as('alice') });
-      expect(response.json()).toEqual({ data: [] });
+      expect(response.json()).toEqual({ since: null, data: [] });
     } finally {
       await bare.close();
     }

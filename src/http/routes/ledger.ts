@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { assertAdmin } from '../../core/credentials.js';
-import type { Engine } from '../../engine/index.js';
+import { type Engine, type EngineConfig, REPLAY_DEFAULT_LIMIT, REPLAY_MAX_LIMIT } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
 import { operation } from '../openapi.js';
 import * as S from '../schemas.js';
@@ -20,6 +20,59 @@ const ResourceQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const POLICIES_DESCRIPTION =
+  'Every authenticated principal sees the enforced policies. Admins also see the policies in shadow mode ' +
+  'and, per shadow policy, how often it matched since `since` (default 30d) and what enforcing it would ' +
+  'have done, with links to the change-sets; an agent that could read them could learn to slip past a ' +
+  'rule before it is enforced.';
+
+const REPLAY_DESCRIPTION =
+  'Validates `config` (YAML text, or the same as a JSON object) with the schema of the configuration file ' +
+  '(400 VALIDATION_FAILED naming each path), then judges every change-set created since `since` (default ' +
+  '30d) as create, submit, apply and rollback would have under it: risk level, auto-approval, required ' +
+  'approvals, denials. Nothing is written: no row, no audit entry, no event. Admins only. The candidate is ' +
+  'read without the server environment, so an environment reference (dollar, braces) in it is refused.';
+
+const ReplayBody = Type.Object(
+  {
+    config: Type.Union([Type.String({ maxLength: 1_000_000 }), Type.Object({})], {
+      description: 'The candidate configuration: YAML text or a JSON object',
+    }),
+    since: Type.Optional(Type.String({ maxLength: 64, description: '30d, 12h, 90m or an ISO-8601 time' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: REPLAY_MAX_LIMIT, default: REPLAY_DEFAULT_LIMIT })),
+    enforce_shadow: Type.Optional(Type.Boolean({ description: "Judge the candidate's shadow policies as enforced" })),
+  },
+  { additionalProperties: false },
+);
+
+const ReplayOutcomeView = Type.Object({
+  risk_level: Type.String(),
+  risk_score: Type.Number(),
+  auto_approved: Type.Boolean(),
+  required_approvals: Type.Integer(),
+  denied: Type.Union([Type.Object({ action: Type.String(), policies: Type.Array(Type.String()) }), Type.Null()]),
+});
+
+const ReplayResultView = Type.Object({
+  since: Type.String(),
+  until: Type.String(),
+  policies: Type.Array(Type.String()),
+  totals: Type.Object({}, { additionalProperties: true }),
+  summary: Type.String(),
+  differences: Type.Array(
+    Type.Object({
+      change_set_id: Type.String(),
+      path: Type.String(),
+      status: Type.String(),
+      rolled_back: Type.Boolean(),
+      differs: Type.Array(Type.String()),
+      recorded: ReplayOutcomeView,
+      candidate: ReplayOutcomeView,
+    }),
+  ),
+  truncated: Type.Boolean(),
+});
+
 const CONTACTS_PRIVATE =
   'Contact details (`email`, `slack_id`) are private: they are included only for admins and for the ' +
   'principal itself; anyone else gets the principal without those two fields.';
@@ -27,6 +80,8 @@ const CONTACTS_PRIVATE =
 export interface LedgerRouteOptions {
   /** The dashboard's base URL, for an enrolment's redeem_url (no trailing slash). */
   dashboardUrl: string;
+  /** Reads replay's candidate configuration; without it POST /policies/replay is not served. */
+  candidateConfig?: ((text: string) => EngineConfig) | undefined;
 }
 
 export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: LedgerRouteOptions): void {
@@ -98,12 +153,41 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
       schema: operation('GET', {
         operationId: 'listPolicies',
         tags: ['policies'],
-        summary: 'The loaded policies (read-only)',
+        summary: "The loaded policies (read-only), with the shadow policies' report for admins",
+        description: POLICIES_DESCRIPTION,
+        querystring: Type.Object(
+          { since: Type.Optional(Type.String({ maxLength: 64, description: '30d, 12h, 90m or an ISO-8601 time' })) },
+          { additionalProperties: false },
+        ),
         answers: { 200: { description: 'Every policy, as configured', schema: S.PolicyList } },
       }),
     },
-    () => ({ data: engine.policies() }),
+    (request) => engine.policies(actorOf(request), { since: request.query.since }),
   );
+
+  const candidateConfig = options.candidateConfig;
+  if (candidateConfig) {
+    r.post(
+      '/policies/replay',
+      {
+        schema: operation('POST', {
+          operationId: 'replayPolicies',
+          tags: ['policies'],
+          summary: 'Judge a candidate configuration against the recorded history, changing nothing (admin)',
+          description: REPLAY_DESCRIPTION,
+          body: ReplayBody,
+          answers: { 200: { description: 'What would differ, per change-set, with totals', schema: ReplayResultView } },
+          refusals: ['FORBIDDEN'],
+        }),
+      },
+      (request) => {
+        const { config, since, limit, enforce_shadow } = request.body;
+        // JSON is YAML: an object is read by the same loader as the text of a file.
+        const candidate = candidateConfig(typeof config === 'string' ? config : JSON.stringify(config));
+        return engine.replayPolicies(actorOf(request), candidate, { since, limit, enforce_shadow });
+      },
+    );
+  }
 
   r.get(
     '/me',

@@ -31,6 +31,7 @@ import { ID_MESSAGE, ID_PATTERN } from './core/input-rules.js';
 import { pointerTokens, pointerToPath } from './core/json-pointer.js';
 import { POLICY_ACTIONS, POLICY_EFFECTS } from './core/policy.js';
 import { RiskSchema, RiskSection } from './core/risk.js';
+import { TrustSection } from './core/trust.js';
 import { NotificationsSection } from './notify/notify-config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -163,6 +164,8 @@ export const FileSchema = section({
     [],
   ),
   notifications: NotificationsSection,
+  /** Earned trust in the risk model (docs/trust.md). */
+  trust: TrustSection,
 });
 
 export type FileConfig = Static<typeof FileSchema>;

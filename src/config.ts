@@ -29,7 +29,10 @@ import { buildNotifications, type NotificationsConfig, notificationProblems } fr
  * with its default) with the file's values, and what the loader derives from them.
  */
 export interface Config
-  extends Pick<FileSections, 'server' | 'database' | 'limits' | 'auth' | 'audit' | 'dashboard_url' | 'log_level'> {
+  extends Pick<
+    FileSections,
+    'server' | 'database' | 'limits' | 'auth' | 'audit' | 'dashboard_url' | 'log_level' | 'trust'
+  > {
   /** Core's risk config: `risk` merged over the defaults, plus `agents` and `approval.auto_approve`. */
   risk: RiskConfig;
   /** Category → principal ids or `group:NAME`. */
@@ -246,6 +249,7 @@ function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: s
     oidc: buildOidc(sections.oidc, dashboardUrl),
     policies: sections.policies as PolicyDefinition[],
     notifications: buildNotifications(file.notifications),
+    trust: sections.trust,
     dashboard_url: dashboardUrl,
     log_level: sections.log_level,
     admin_token: envValue(env, 'CHANGELEDGER_ADMIN_TOKEN') ?? null,
@@ -337,6 +341,7 @@ export function engineConfigOf(config: Config): EngineConfig {
     limits: Object.freeze({ max_items: config.limits.max_items }),
     policies: Object.freeze(compilePolicies(config.policies)),
     auth: Object.freeze({ ...config.auth }),
+    trust: config.trust,
   });
 }
 

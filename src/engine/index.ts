@@ -19,3 +19,4 @@ export { type PolicyTestResult, testPolicies } from './policy-test.js';
 export type { RollbackResult } from './rollback.js';
 export type { DeadlineResult } from './scheduler.js';
 export type { SsoIdentity, SsoOptions } from './sso.js';
+export type { RecordWindow, TrackRecord, WindowCounts } from './track-record.js';

@@ -15,6 +15,7 @@ import { registerIdempotency } from './idempotency.js';
 import { registerInputGuard } from './input-guard.js';
 import { type Metrics, registerMetrics } from './metrics.js';
 import { type RateLimit, registerRateLimit } from './rate-limit.js';
+import { agentRoutes } from './routes/agents.js';
 import { changeSetRoutes } from './routes/change-sets.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
@@ -158,6 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
       ledgerRoutes(api, engine, { dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, '') });
       eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
       deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
+      agentRoutes(api, engine);
       slackRoutes(api, engine, { apps: deps.slack ?? [], dashboardUrl: (deps.dashboardUrl ?? '').replace(/\/+$/, '') });
       waitRoutes(
         api,

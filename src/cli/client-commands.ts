@@ -27,7 +27,7 @@ Server: --url, else $CHANGELEDGER_URL, else ${DEFAULT_URL}.
 Token: --token, else $CHANGELEDGER_TOKEN. Both options may also follow a subcommand.
 Exit status: 0 on success; 1, with the API's message on stderr, when a request is refused.`;
 
-const clientOf = (command: Command) => {
+export const clientOf = (command: Command) => {
   const { url, token } = command.optsWithGlobals<{ url?: string; token?: string }>();
   return LedgerClient.fromOptions({ url, token });
 };
@@ -40,7 +40,7 @@ const versions = (from: number | null | undefined, to: number | null | undefined
   from === undefined && to === undefined ? null : `${from ?? '-'}→${to ?? '-'}`;
 
 /** `key: value` lines with the values aligned. */
-function fields(rows: readonly [string, unknown][]): string {
+export function fields(rows: readonly [string, unknown][]): string {
   const width = Math.max(...rows.map(([key]) => key.length)) + 1;
   return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value ?? '-'}`).join('\n');
 }
@@ -229,7 +229,7 @@ const historyView = (history: HistoryView[]) =>
         history.map((h) => [h.version, h.operation, h.change_set, h.actor, h.at, h.present ? 'yes' : 'no']),
       );
 
-function connectionOptions(command: Command): Command {
+export function connectionOptions(command: Command): Command {
   return command
     .option('--url <url>', `changeledger server (default: $CHANGELEDGER_URL or ${DEFAULT_URL})`)
     .option('--token <token>', 'API token (default: $CHANGELEDGER_TOKEN)')
@@ -237,7 +237,7 @@ function connectionOptions(command: Command): Command {
     .addHelpText('after', CONNECTION_HELP);
 }
 
-const jsonOption = (command: Command) => command.option('--json', "print the API's JSON");
+export const jsonOption = (command: Command) => command.option('--json', "print the API's JSON");
 /** --json, plus --idempotency-key for commands that change something. */
 const writeOptions = (command: Command) =>
   jsonOption(command).option(

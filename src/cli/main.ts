@@ -1,5 +1,6 @@
 // The `changeledger` command: server and database commands (direct) and client commands (HTTP).
 import { Command, CommanderError } from 'commander';
+import { registerAgentCommands } from './agent-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerPolicyCommands } from './policy-command.js';
 import { registerServerCommands } from './server-commands.js';
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommands(program);
   registerClientCommands(program);
+  registerAgentCommands(program);
   registerPolicyCommands(program);
   return program;
 }

@@ -175,3 +175,42 @@ export function withOutcome(history: TrustHistory, outcome: Outcome): TrustHisto
   if (FAILURES.has(outcome)) return { ...history, failures: history.failures + 1, clean_streak: 0 };
   return history;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The track record as the API answers it (GET /api/ledger/agents/{id}/track-record).
+
+/** The time from apply to rollback over the rollbacks counted. */
+export interface RollbackSpread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export type WindowCounts = Record<Outcome, number> & {
+  rejected_by_veto: number;
+  /** (rolled back + apply failed) ÷ (applied + partially applied + apply failed), at most 1; null with no applies. */
+  change_fail_rate: number | null;
+  /** Milliseconds from apply to rollback; null with no rollback. */
+  rollback_after_apply_ms: RollbackSpread | null;
+};
+
+export interface RecordWindow {
+  /** `7d`, `30d`…, and `all`. */
+  name: string;
+  days: number | null;
+  since: string | null;
+}
+
+export interface TrackRecord {
+  agent_id: string;
+  as_of: string;
+  windows: RecordWindow[];
+  /** Window name → counts. */
+  overall: Record<string, WindowCounts>;
+  /** Category → window name → counts. */
+  by_category: Record<string, Record<string, WindowCounts>>;
+  /** Target type → window name → counts (a change-set counts once per target type of its items). */
+  by_target_type: Record<string, Record<string, WindowCounts>>;
+  /** The agent's earned trust now: what its next change-set's trust factor starts from. */
+  trust: TrustStanding & TrustHistory & { mode: TrustMode; window_days: number };
+}

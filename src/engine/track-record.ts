@@ -1,7 +1,7 @@
 // An agent's track record (docs/trust.md): its outcomes counted over windows, overall, per category
 // and per target type, with the change fail rate and its earned trust as of now.
 import { LedgerError } from '../core/errors.js';
-import { type Outcome, type TrustStanding, trustStanding } from '../core/trust.js';
+import { type Outcome, type RecordWindow, type TrackRecord, trustStanding, type WindowCounts } from '../core/trust.js';
 import type { Principal } from '../core/types.js';
 import type { Queryable } from '../store/db.js';
 import { findPrincipal } from '../store/principals.js';
@@ -9,39 +9,7 @@ import { emptyCounts, type OutcomeCounts, readRecordCounts, readTrustHistory } f
 import type { EngineContext } from './context.js';
 import { trustWindowStart } from './trust.js';
 
-export type WindowCounts = Record<Outcome, number> & {
-  rejected_by_veto: number;
-  /** (rolled back + apply failed) ÷ (applied + partially applied + apply failed), at most 1; null with no applies. */
-  change_fail_rate: number | null;
-  rollback_after_apply_ms: OutcomeCounts['rollback_after_apply_ms'];
-};
-
-export interface RecordWindow {
-  /** `7d`, `30d`…, and `all`. */
-  name: string;
-  days: number | null;
-  since: string | null;
-}
-
-export interface TrackRecord {
-  agent_id: string;
-  as_of: string;
-  windows: RecordWindow[];
-  /** Window name → counts. */
-  overall: Record<string, WindowCounts>;
-  /** Category → window name → counts. */
-  by_category: Record<string, Record<string, WindowCounts>>;
-  /** Target type → window name → counts (a change-set counts once per target type of its items). */
-  by_target_type: Record<string, Record<string, WindowCounts>>;
-  /** The agent's earned trust now: what its next change-set's trust factor starts from. */
-  trust: TrustStanding & {
-    mode: 'off' | 'shadow' | 'enforce';
-    window_days: number;
-    applied: number;
-    failures: number;
-    clean_streak: number;
-  };
-}
+export type { RecordWindow, TrackRecord, WindowCounts } from '../core/trust.js';
 
 const DAY_MS = 86_400_000;
 

@@ -1,6 +1,6 @@
 // The track record (docs/trust.md): agents' outcomes, written with the transitions they record,
 // and counted over windows by the index (agent_id, at).
-import { OUTCOMES, type Outcome, type OutcomeFacts, type TrustHistory } from '../core/trust.js';
+import { OUTCOMES, type Outcome, type OutcomeFacts, type RollbackSpread, type TrustHistory } from '../core/trust.js';
 import { json, type Queryable } from './db.js';
 import { keyed, type Write } from './statement.js';
 
@@ -52,7 +52,7 @@ export interface OutcomeCounts {
   counts: Record<Outcome, number>;
   rejected_by_veto: number;
   /** Milliseconds from apply to rollback, over the rollbacks counted (null when there are none). */
-  rollback_after_apply_ms: { min: number; median: number; max: number } | null;
+  rollback_after_apply_ms: RollbackSpread | null;
 }
 
 /** Outcomes counted per window: `overall`, and per category and per target type (window index → counts). */
@@ -68,7 +68,7 @@ interface CountRow {
   outcome: Outcome;
   veto: boolean;
   counts: number[];
-  after: ({ min: number; median: number; max: number } | null)[];
+  after: (RollbackSpread | null)[];
 }
 
 export const emptyCounts = (): OutcomeCounts => ({
@@ -146,7 +146,7 @@ function groupOf(map: Map<string, OutcomeCounts[]>, key: string, windows: readon
 }
 
 // bigint aggregates arrive as strings from node-postgres.
-const numbers = (spread: { min: number; median: number; max: number }) => ({
+const numbers = (spread: RollbackSpread): RollbackSpread => ({
   min: Number(spread.min),
   median: Number(spread.median),
   max: Number(spread.max),

@@ -59,7 +59,17 @@ function CountsTable({ caption, head, rows }: { caption: string; head: string; r
 }
 
 /** One row per category or target type, over all time. */
-function Breakdown({ id, title, by }: { id: string; title: string; by: TrackRecord['by_category'] }) {
+function Breakdown({
+  id,
+  title,
+  head,
+  by,
+}: {
+  id: string;
+  title: string;
+  head: string;
+  by: TrackRecord['by_category'];
+}) {
   const rows = Object.entries(by).flatMap(([key, windows]): [string, WindowCounts][] =>
     windows['all'] ? [[key, windows['all']]] : [],
   );
@@ -69,7 +79,7 @@ function Breakdown({ id, title, by }: { id: string; title: string; by: TrackReco
       {rows.length === 0 ? (
         <p className="muted">Nothing yet.</p>
       ) : (
-        <CountsTable caption={`${title}, over all time`} head={title.replace(/^By /, '')} rows={rows} />
+        <CountsTable caption={`${title}, over all time`} head={head} rows={rows} />
       )}
     </section>
   );
@@ -113,8 +123,8 @@ export function AgentPage({ id }: { id: string }) {
               })}
             />
           </section>
-          <Breakdown id="by-category" title="By category" by={data.by_category} />
-          <Breakdown id="by-target-type" title="By target type" by={data.by_target_type} />
+          <Breakdown id="by-category" title="By category" head="Category" by={data.by_category} />
+          <Breakdown id="by-target-type" title="By target type" head="Target type" by={data.by_target_type} />
         </>
       )}
     </>

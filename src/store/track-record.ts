@@ -108,8 +108,10 @@ export async function readRecordCounts(
        FROM o GROUP BY GROUPING SETS ((o.outcome, o.veto), (o.category, o.outcome, o.veto))
        UNION ALL
        SELECT 'target_type', t.target_type, o.outcome, o.veto, ARRAY[${counts}], ARRAY[${after}]
-       FROM o JOIN LATERAL (SELECT DISTINCT target_type FROM change_set_items i WHERE i.change_set = o.change_set) t
-         ON true
+       FROM o JOIN (
+         SELECT DISTINCT i.change_set, i.target_type FROM change_set_items i
+         WHERE i.change_set IN (SELECT DISTINCT change_set FROM o)
+       ) t ON t.change_set = o.change_set
        GROUP BY t.target_type, o.outcome, o.veto
      )
      SELECT dimension, key, outcome, veto, counts, after FROM grouped`,

@@ -160,10 +160,14 @@ export function trustExemption(
   return type === undefined ? null : `0: trust never applies to target type ${type}`;
 }
 
-/** Whether the agent's trust changed: the adjustment it would get moved to another value. */
+/**
+ * Whether the agent's trust changed: the credit it has earned moved a step, up (a promotion) or
+ * down (a demotion: a failure empties it at once). A penalty alone is no change of trust: the
+ * rollback or failed apply behind it is announced already.
+ */
 export function trustChanged(before: TrustStanding, after: TrustStanding): 'promotion' | 'demotion' | null {
-  if (after.adjustment < before.adjustment) return 'promotion';
-  if (after.adjustment > before.adjustment) return 'demotion';
+  if (after.credit > before.credit) return 'promotion';
+  if (after.credit < before.credit) return 'demotion';
   return null;
 }
 

@@ -32,9 +32,10 @@ export async function readTrust(ctx: EngineContext, db: Queryable, agentId: stri
 const countsForTrust = (facts: OutcomeFacts): boolean => APPLIES.has(facts.outcome) || FAILURES.has(facts.outcome);
 
 /**
- * When the outcomes this action records move its agent's adjustment (the standing before them and
- * after them differ), journals `trust_changed` and the event `agent.trust_changed`: a promotion
- * (the adjustment fell) or a demotion (it rose), with the reason. Nothing when trust is off.
+ * When the outcomes this action records move its agent's earned credit a step (core's
+ * trustChanged), journals `trust_changed` and the event `agent.trust_changed`: a promotion or a
+ * demotion, with the credit before and after, the new adjustment and its reason. Nothing when
+ * trust is off.
  */
 export async function noteTrustChange(
   ctx: EngineContext,
@@ -59,8 +60,9 @@ export async function noteTrustChange(
     agent_id: subject.agent_id,
     change,
     mode: config.mode,
-    from: before.adjustment,
-    to: after.adjustment,
+    from: before.credit,
+    to: after.credit,
+    adjustment: after.adjustment,
     reason: after.reason,
   };
   journal.audit('trust_changed', data).event('agent.trust_changed', data);

@@ -217,7 +217,7 @@ const WORDING: Record<string, Wording> = {
       `${data['change'] === 'promotion' ? 'Trust raised' : 'Trust lowered'} for ${text(data['agent_id']) ?? ''}: ${id}`,
     details: (data) => [
       ...line('Agent', data['agent_id']),
-      ...line('Adjustment', `${text(data['from']) ?? ''} → ${text(data['to']) ?? ''} (${text(data['mode']) ?? ''})`),
+      ...line('Credit', `${text(data['from']) ?? ''} → ${text(data['to']) ?? ''} (${text(data['mode']) ?? ''})`),
       ...line('Reason', data['reason']),
     ],
   },

@@ -52,11 +52,12 @@ describe('trustStanding', () => {
     expect(trustStanding(history(0, 9), enforce)).toMatchObject({ penalty: 30, adjustment: 30 });
   });
 
-  it('calls a lower adjustment a promotion and a higher one a demotion', () => {
-    const standing = (adjustment: number) => ({ adjustment, credit: 0, penalty: 0, reason: '' });
-    expect(trustChanged(standing(0), standing(-5))).toBe('promotion');
-    expect(trustChanged(standing(-10), standing(10))).toBe('demotion');
-    expect(trustChanged(standing(-10), standing(-10))).toBeNull();
+  it('calls more credit a promotion and less a demotion; a penalty alone is no change', () => {
+    const standing = (credit: number, penalty = 0) => ({ adjustment: penalty - credit, credit, penalty, reason: '' });
+    expect(trustChanged(standing(0), standing(5))).toBe('promotion');
+    expect(trustChanged(standing(10), standing(0, 10))).toBe('demotion');
+    expect(trustChanged(standing(10), standing(10))).toBeNull();
+    expect(trustChanged(standing(0), standing(0, 10))).toBeNull();
   });
 });
 

@@ -40,7 +40,7 @@ interface Model {
   outcomes: { kind: Kind; at: number; veto: boolean }[];
   /** Applied change-sets not rolled back: their id and target. */
   live: { id: string; target: string }[];
-  /** Trust changes announced: [promotion | demotion, from, to]. */
+  /** Trust changes announced: [promotion | demotion, credit from, credit to]. */
   changes: [string, number, number][];
 }
 
@@ -62,16 +62,16 @@ function modelTrust(model: Model) {
   }
   const credit = Math.min(TRUST.max_credit, TRUST.credit_step * Math.floor(streak / TRUST.min_history));
   const penalty = Math.min(TRUST.max_penalty, TRUST.penalty * failures);
-  return { applied, failures, clean_streak: streak, adjustment: penalty - credit };
+  return { applied, failures, clean_streak: streak, credit, adjustment: penalty - credit };
 }
 
-/** Records the outcomes; an apply, failed apply or rollback that moves the adjustment is a change. */
+/** Records the outcomes; an apply, failed apply or rollback that moves the credit is a change of trust. */
 function happen(model: Model, ...kinds: Kind[]): void {
   for (const kind of kinds) {
-    const before = modelTrust(model).adjustment;
+    const before = modelTrust(model).credit;
     model.outcomes.push({ kind, at: model.now, veto: false });
-    const after = modelTrust(model).adjustment;
-    if (after !== before) model.changes.push([after < before ? 'promotion' : 'demotion', before, after]);
+    const after = modelTrust(model).credit;
+    if (after !== before) model.changes.push([after > before ? 'promotion' : 'demotion', before, after]);
   }
 }
 

@@ -75,7 +75,8 @@ describeEachBackend('earned trust', (backend) => {
           change: 'promotion',
           mode: 'enforce',
           from: 0,
-          to: -5,
+          to: 5,
+          adjustment: -5,
           reason: '-5: 3 applied, 0 rolled back or failed in 30 days',
         },
       ]);
@@ -105,8 +106,9 @@ describeEachBackend('earned trust', (backend) => {
         agent_id: 'Agent-A',
         change: 'demotion',
         mode: 'enforce',
-        from: -10,
-        to: 10,
+        from: 10,
+        to: 0,
+        adjustment: 10,
         reason: '+10: 1 rolled back or failed in 30 days, 0 applied since',
       });
       // In the audit trail of the change-set whose rollback caused it.

@@ -27,10 +27,10 @@ import {
   unset,
 } from './core/config-kit.js';
 import { ID_MESSAGE, ID_PATTERN } from './core/input-rules.js';
-import { pointerTokens, pointerToPath } from './core/json-pointer.js';
 import { POLICY_ACTIONS, POLICY_EFFECTS, POLICY_MODES } from './core/policy.js';
 import { RiskSchema, RiskSection } from './core/risk.js';
 import { schemaIssues, withAllErrors } from './core/schema-issues.js';
+import { TrustSection } from './core/trust.js';
 import { MCP_TOOL_NAMES } from './mcp/tool-names.js';
 import { NotificationsSection } from './notify/notify-config.js';
 
@@ -175,6 +175,8 @@ export const FileSchema = section({
     [],
   ),
   notifications: NotificationsSection,
+  /** Earned trust in the risk model (docs/trust.md). */
+  trust: TrustSection,
 });
 
 export type FileConfig = Static<typeof FileSchema>;

@@ -32,7 +32,7 @@ import { buildNotifications, type NotificationsConfig, notificationProblems } fr
 export interface Config
   extends Pick<
     FileSections,
-    'server' | 'database' | 'limits' | 'auth' | 'audit' | 'mcp' | 'dashboard_url' | 'log_level'
+    'server' | 'database' | 'limits' | 'auth' | 'audit' | 'mcp' | 'trust' | 'dashboard_url' | 'log_level'
   > {
   /** Core's risk config: `risk` merged over the defaults, plus `agents` and `approval.auto_approve`. */
   risk: RiskConfig;
@@ -254,6 +254,7 @@ function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: s
     policies: sections.policies as PolicyDefinition[],
     notifications: buildNotifications(file.notifications),
     mcp: sections.mcp,
+    trust: sections.trust,
     dashboard_url: dashboardUrl,
     log_level: sections.log_level,
     admin_token: envValue(env, 'CHANGELEDGER_ADMIN_TOKEN') ?? null,
@@ -350,6 +351,7 @@ export function engineConfigOf(config: Config): EngineConfig {
     limits: Object.freeze({ max_items: config.limits.max_items }),
     policies: Object.freeze(compilePolicies(config.policies)),
     auth: Object.freeze({ ...config.auth }),
+    trust: config.trust,
   });
 }
 

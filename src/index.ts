@@ -2,7 +2,17 @@
 export { DEFAULT_APPROVERS } from './core/approvals.js';
 export { ERROR_CATALOG, LedgerError } from './core/errors.js';
 export { EVENT_TYPES, type EventType } from './core/events.js';
-export { assessRisk, DEFAULT_RISK_CONFIG } from './core/risk.js';
+export { assessRisk, DEFAULT_RISK_CONFIG, type TrustInput } from './core/risk.js';
+export {
+  DEFAULT_TRUST_CONFIG,
+  type RecordWindow,
+  type TrackRecord,
+  type TrustConfig,
+  type TrustHistory,
+  type TrustStanding,
+  trustStanding,
+  type WindowCounts,
+} from './core/trust.js';
 export type * from './core/types.js';
 export { type AuditKey, loadAuditKey, parseAuditKey } from './engine/audit-key.js';
 export { AuditSigner } from './engine/audit-signer.js';

@@ -60,7 +60,7 @@ describe('docs/configuration.md tables show the schema defaults', () => {
     expect(readCell(cell)).toEqual(at(defaults, path));
   });
 
-  it.each(['server', 'database', 'risk', 'approval', 'limits', 'auth', 'audit', 'oidc', 'mcp'] as const)(
+  it.each(['server', 'database', 'risk', 'approval', 'limits', 'auth', 'audit', 'oidc', 'mcp', 'trust'] as const)(
     'documents every key of %s',
     (section) => {
       const keys = Object.keys((FileSchema.properties[section] as { properties: object }).properties);

@@ -227,6 +227,7 @@ describe('a full file', () => {
       limits: { max_items: 500 },
       policies: [],
       auth: { token_cache_ms: 250, admin_may_issue_human_tokens: true, enrolment_ttl_hours: 2 },
+      trust: DEFAULT_ENGINE_CONFIG.trust,
     });
   });
 });

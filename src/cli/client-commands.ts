@@ -48,7 +48,7 @@ export function connect(
  */
 const engineShape = <T>(answer: unknown): T => answer as T;
 
-const clientOf = (command: Command) => connect(command.optsWithGlobals<{ url?: string; token?: string }>());
+export const clientOf = (command: Command) => connect(command.optsWithGlobals<{ url?: string; token?: string }>());
 /** The Idempotency-Key given with --idempotency-key, if any. */
 const keyed = (o: Common) => ({ idempotencyKey: o.idempotencyKey });
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -59,7 +59,7 @@ const versions = (from: number | null | undefined, to: number | null | undefined
   from === undefined && to === undefined ? null : `${from ?? '-'}→${to ?? '-'}`;
 
 /** `key: value` lines with the values aligned. */
-function fields(rows: readonly [string, unknown][]): string {
+export function fields(rows: readonly [string, unknown][]): string {
   const width = Math.max(...rows.map(([key]) => key.length)) + 1;
   return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value ?? '-'}`).join('\n');
 }
@@ -248,7 +248,7 @@ const historyView = (history: HistoryView[]) =>
         history.map((h) => [h.version, h.operation, h.change_set, h.actor, h.at, h.present ? 'yes' : 'no']),
       );
 
-function connectionOptions(command: Command): Command {
+export function connectionOptions(command: Command): Command {
   return command
     .option('--url <url>', `changeledger server (default: $CHANGELEDGER_URL or ${DEFAULT_URL})`)
     .option('--token <token>', 'API token (default: $CHANGELEDGER_TOKEN)')
@@ -256,7 +256,7 @@ function connectionOptions(command: Command): Command {
     .addHelpText('after', CONNECTION_HELP);
 }
 
-const jsonOption = (command: Command) => command.option('--json', "print the API's JSON");
+export const jsonOption = (command: Command) => command.option('--json', "print the API's JSON");
 /** --json, plus --idempotency-key for commands that change something. */
 const writeOptions = (command: Command) =>
   jsonOption(command).option(

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isRefusal } from '../client/index.js';
 import { LedgerError } from '../core/errors.js';
+import { registerAgentCommands } from './agent-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerMcpCommand } from './mcp-command.js';
 import { registerPolicyCommands } from './policy-command.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommands(program);
   registerClientCommands(program);
+  registerAgentCommands(program);
   registerPolicyCommands(program);
   registerMcpCommand(program);
   return program;

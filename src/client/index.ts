@@ -200,6 +200,9 @@ export function createLedgerClient(options: LedgerClientOptions) {
           params: { path: { target_type: targetType, target_id: targetId } },
         }),
       ),
+    /** An agent's track record and earned trust (admins, people and the agent itself). */
+    trackRecord: (agentId: string) =>
+      body(api.GET('/api/ledger/agents/{id}/track-record', { params: { path: { id: agentId } } })),
     resourceHistory: (targetType: string, targetId: string) =>
       body(
         api.GET('/api/ledger/resources/{target_type}/{target_id}/history', {

@@ -271,7 +271,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The loaded policies (read-only) */
+        /**
+         * The loaded policies (read-only), with the shadow policies' report for admins
+         * @description Every authenticated principal sees the enforced policies. Admins also see the policies in shadow mode and, per shadow policy, how often it matched since `since` (default 30d) and what enforcing it would have done, with links to the change-sets; an agent that could read them could learn to slip past a rule before it is enforced.
+         */
         get: operations["listPolicies"];
         put?: never;
         post?: never;
@@ -494,6 +497,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ledger/agents/{id}/track-record": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An agent's track record and earned trust
+         * @description Outcomes of the agent’s change-sets per window, overall, per category and per target type, and the trust adjustment its next change-set starts from. For admins, people (principals of kind human) and the agent itself; anyone else is refused (403) before the agent is looked up.
+         */
+        get: operations["getTrackRecord"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ledger/changesets/{id}/wait": {
         parameters: {
             query?: never;
@@ -670,6 +693,19 @@ export interface components {
                 recommendations: string[];
                 auto_approve: boolean;
                 required_approvals: number;
+                /** @description Earned trust (docs/trust.md); absent when trust.mode is off */
+                trust?: {
+                    mode: "shadow" | "enforce";
+                    adjustment: number;
+                    agent_factor: number;
+                    reason: string;
+                    with_trust: {
+                        score: number;
+                        level: string;
+                        auto_approve: boolean;
+                        required_approvals: number;
+                    };
+                };
             };
             approval_steps: {
                 name: string;
@@ -739,6 +775,19 @@ export interface components {
                 recommendations: string[];
                 auto_approve: boolean;
                 required_approvals: number;
+                /** @description Earned trust (docs/trust.md); absent when trust.mode is off */
+                trust?: {
+                    mode: "shadow" | "enforce";
+                    adjustment: number;
+                    agent_factor: number;
+                    reason: string;
+                    with_trust: {
+                        score: number;
+                        level: string;
+                        auto_approve: boolean;
+                        required_approvals: number;
+                    };
+                };
             };
             approval_steps: {
                 name: string;
@@ -957,12 +1006,38 @@ export interface components {
             condition: string;
             /** @enum {string} */
             effect: "deny" | "require_approval" | "warn";
+            /** @enum {string} */
+            mode: "enforce" | "shadow";
             actions: ("create" | "submit" | "apply" | "rollback")[];
             approvers: string[];
             count: number;
             message: string | null;
+            /** @description Shadow policies, admins only: what enforcing the policy would have done in the window */
+            shadow?: {
+                /** @description Evaluations in the window */
+                evaluated: number;
+                matched: number;
+                would: {
+                    deny: number;
+                    require_approval: number;
+                    warn: number;
+                };
+                /** @description Matches on actions an enforced policy refused anyway */
+                refused: number;
+                recent: {
+                    change_set_id: string;
+                    path: string;
+                    action: string;
+                    actor: string;
+                    would: string;
+                    refused: boolean;
+                    message: string | null;
+                    evaluated_at: string;
+                }[];
+            };
         };
         PolicyList: {
+            since: string | null;
             data: components["schemas"]["Policy"][];
         };
         Principal: {
@@ -1016,7 +1091,7 @@ export interface components {
             id: string;
             event_id: number;
             /** @enum {string} */
-            event_type: "changeset.created" | "changeset.submitted" | "changeset.approval_requested" | "changeset.approval_decision" | "changeset.approved" | "changeset.rejected" | "changeset.withdrawn" | "changeset.reopened" | "changeset.applied" | "changeset.apply_failed" | "changeset.rolled_back" | "changeset.approval_reminder" | "changeset.approval_escalated" | "principal.admin_granted" | "principal.admin_revoked" | "token.issued";
+            event_type: "changeset.created" | "changeset.submitted" | "changeset.approval_requested" | "changeset.approval_decision" | "changeset.approved" | "changeset.rejected" | "changeset.withdrawn" | "changeset.reopened" | "changeset.applied" | "changeset.apply_failed" | "changeset.rolled_back" | "changeset.approval_reminder" | "changeset.approval_escalated" | "principal.admin_granted" | "principal.admin_revoked" | "token.issued" | "agent.trust_changed";
             channel: string;
             recipient: string | null;
             address: string | null;
@@ -1038,7 +1113,7 @@ export interface components {
         Event: {
             id: number;
             /** @enum {string} */
-            type: "changeset.created" | "changeset.submitted" | "changeset.approval_requested" | "changeset.approval_decision" | "changeset.approved" | "changeset.rejected" | "changeset.withdrawn" | "changeset.reopened" | "changeset.applied" | "changeset.apply_failed" | "changeset.rolled_back" | "changeset.approval_reminder" | "changeset.approval_escalated" | "principal.admin_granted" | "principal.admin_revoked" | "token.issued";
+            type: "changeset.created" | "changeset.submitted" | "changeset.approval_requested" | "changeset.approval_decision" | "changeset.approved" | "changeset.rejected" | "changeset.withdrawn" | "changeset.reopened" | "changeset.applied" | "changeset.apply_failed" | "changeset.rolled_back" | "changeset.approval_reminder" | "changeset.approval_escalated" | "principal.admin_granted" | "principal.admin_revoked" | "token.issued" | "agent.trust_changed";
             /** Format: date-time */
             occurred_at: string;
             actor: string;
@@ -1056,6 +1131,99 @@ export interface components {
             } | null;
             data: {
                 [key: string]: unknown;
+            };
+        };
+        TrackRecord: {
+            agent_id: string;
+            /** Format: date-time */
+            as_of: string;
+            windows: {
+                name: string;
+                days: number | null;
+                since: string | null;
+            }[];
+            /** @description window name (7d, 30d…, all) → counts */
+            overall: {
+                [key: string]: {
+                    proposed: number;
+                    auto_approved: number;
+                    approved: number;
+                    rejected: number;
+                    applied: number;
+                    partially_applied: number;
+                    apply_failed: number;
+                    rolled_back: number;
+                    /** @description rejections by a reviewer while pending */
+                    rejected_by_veto: number;
+                    /** @description (rolled_back + apply_failed) / (applied + partially_applied + apply_failed), at most 1 */
+                    change_fail_rate: number | null;
+                    /** @description how soon after the apply the rollbacks of the window came */
+                    rollback_after_apply_ms: {
+                        min: number;
+                        median: number;
+                        max: number;
+                    } | null;
+                };
+            };
+            by_category: {
+                [key: string]: {
+                    [key: string]: {
+                        proposed: number;
+                        auto_approved: number;
+                        approved: number;
+                        rejected: number;
+                        applied: number;
+                        partially_applied: number;
+                        apply_failed: number;
+                        rolled_back: number;
+                        /** @description rejections by a reviewer while pending */
+                        rejected_by_veto: number;
+                        /** @description (rolled_back + apply_failed) / (applied + partially_applied + apply_failed), at most 1 */
+                        change_fail_rate: number | null;
+                        /** @description how soon after the apply the rollbacks of the window came */
+                        rollback_after_apply_ms: {
+                            min: number;
+                            median: number;
+                            max: number;
+                        } | null;
+                    };
+                };
+            };
+            by_target_type: {
+                [key: string]: {
+                    [key: string]: {
+                        proposed: number;
+                        auto_approved: number;
+                        approved: number;
+                        rejected: number;
+                        applied: number;
+                        partially_applied: number;
+                        apply_failed: number;
+                        rolled_back: number;
+                        /** @description rejections by a reviewer while pending */
+                        rejected_by_veto: number;
+                        /** @description (rolled_back + apply_failed) / (applied + partially_applied + apply_failed), at most 1 */
+                        change_fail_rate: number | null;
+                        /** @description how soon after the apply the rollbacks of the window came */
+                        rollback_after_apply_ms: {
+                            min: number;
+                            median: number;
+                            max: number;
+                        } | null;
+                    };
+                };
+            };
+            trust: {
+                mode: "off" | "shadow" | "enforce";
+                window_days: number;
+                applied: number;
+                failures: number;
+                clean_streak: number;
+                credit: number;
+                penalty: number;
+                /** @description points on the agent factor: negative lowers it */
+                adjustment: number;
+                reason: string;
             };
         };
         WaitAnswer: {
@@ -2815,7 +2983,10 @@ export interface operations {
     };
     listPolicies: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 30d, 12h, 90m or an ISO-8601 time */
+                since?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3989,6 +4160,76 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: UNAVAILABLE, OVERLOADED */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTrackRecord: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description letters, digits, ".", "_", "-"; 1–64 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The track record and the trust it earns */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackRecord"];
+                };
+            };
+            /** @description Refused: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: NOT_FOUND */
+            404: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -25,6 +25,23 @@ export const RiskSchema = typed<RiskAssessment>(
     recommendations: Type.Array(Type.String()),
     auto_approve: Type.Boolean(),
     required_approvals: Type.Integer(),
+    trust: Type.Optional(
+      Type.Object(
+        {
+          mode: Type.Union([Type.Literal('shadow'), Type.Literal('enforce')]),
+          adjustment: Type.Integer(),
+          agent_factor: Type.Integer(),
+          reason: Type.String(),
+          with_trust: Type.Object({
+            score: Type.Integer(),
+            level: Type.String(),
+            auto_approve: Type.Boolean(),
+            required_approvals: Type.Integer(),
+          }),
+        },
+        { description: 'Earned trust (docs/trust.md); absent when trust.mode is off' },
+      ),
+    ),
   }),
 );
 

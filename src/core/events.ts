@@ -17,5 +17,7 @@ export const EVENT_TYPES = [
   'principal.admin_granted',
   'principal.admin_revoked',
   'token.issued',
+  // Earned trust (docs/trust.md): an agent's adjustment moved, with the reason; routed by default to admins.
+  'agent.trust_changed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -4,7 +4,8 @@
 import { Type } from 'typebox';
 import { bool, defaultsOf, list, map, num, type Resolved, row, section, str } from './config-kit.js';
 import { deepFreeze } from './deep-freeze.js';
-import type { RiskAssessment, RiskFactors, RiskLevel } from './types.js';
+import { type TrustConfig, type TrustHistory, trustExemption, trustStanding } from './trust.js';
+import type { RiskAssessment, RiskFactors, RiskLevel, RiskOutcome, RiskTrust } from './types.js';
 
 const AUTO_APPROVE_BOUNDS = {
   operation_below: num(20),
@@ -156,14 +157,7 @@ function isAutoApprovable(factors: RiskFactors, approvalsByScore: number, rule: 
   );
 }
 
-export function assessRisk(subject: RiskSubject, config: RiskConfig = DEFAULT_RISK_CONFIG): RiskAssessment {
-  const factors: RiskFactors = {
-    operation: operationFactor(subject, config.operation),
-    target: targetFactor(subject, config.target),
-    agent: agentFactor(subject, config),
-    scope: scopeFactor(subject, config.scope),
-    quantity: quantityFactor(subject, config.quantity),
-  };
+function outcomeOf(factors: RiskFactors, config: RiskConfig): RiskOutcome {
   const score = weightedScore(factors, config.weights);
   const level = levelOf(score, config.levels);
   const approvalsByScore = approvalsFor(level, config.approvals);
@@ -171,11 +165,78 @@ export function assessRisk(subject: RiskSubject, config: RiskConfig = DEFAULT_RI
   return {
     score,
     level,
-    factors,
-    recommendations: config.recommendations.filter((rule) => factors[rule.factor] > rule.above).map((r) => r.message),
     auto_approve: autoApprove,
     // Anything not auto-approved needs a reviewer, even at a LOW score (docs/design.md#deliberate-choices).
     required_approvals: Math.max(approvalsByScore, autoApprove ? 0 : 1),
+  };
+}
+
+/** Earned trust as an input of the assessment: the settings and the agent's history (docs/trust.md). */
+export interface TrustInput {
+  config: TrustConfig;
+  history: TrustHistory;
+}
+
+const clampScore = (value: number): number => Math.min(100, Math.max(0, value));
+
+/** The trust factor of a change-set: the agent's adjustment (none when exempt) and what it does to the score. */
+function trustFactor(
+  subject: RiskSubject,
+  factors: RiskFactors,
+  config: RiskConfig,
+  trust: TrustInput & { config: { mode: RiskTrust['mode'] } },
+): RiskTrust {
+  const exempt = trustExemption(subject, trust.config);
+  const standing = exempt === null ? trustStanding(trust.history, trust.config) : null;
+  const adjustment = standing?.adjustment ?? 0;
+  const agent_factor = clampScore(factors.agent + adjustment);
+  return {
+    mode: trust.config.mode,
+    adjustment,
+    agent_factor,
+    reason: exempt ?? standing?.reason ?? '',
+    with_trust: outcomeOf({ ...factors, agent: agent_factor }, config),
+  };
+}
+
+const isOn = (trust: TrustInput | null): trust is TrustInput & { config: { mode: RiskTrust['mode'] } } =>
+  trust !== null && trust.config.mode !== 'off';
+
+/**
+ * The assessment of a change-set. With `trust` (mode shadow or enforce) its risk also carries the
+ * trust factor; in enforce the score, level and approvals are those with the adjustment. Without it,
+ * or with mode off, the assessment is the risk model's alone.
+ */
+export function assessRisk(
+  subject: RiskSubject,
+  config: RiskConfig = DEFAULT_RISK_CONFIG,
+  trust: TrustInput | null = null,
+): RiskAssessment {
+  const factors: RiskFactors = {
+    operation: operationFactor(subject, config.operation),
+    target: targetFactor(subject, config.target),
+    agent: agentFactor(subject, config),
+    scope: scopeFactor(subject, config.scope),
+    quantity: quantityFactor(subject, config.quantity),
+  };
+  const recommendations = config.recommendations
+    .filter((rule) => factors[rule.factor] > rule.above)
+    .map((r) => r.message);
+  if (!isOn(trust)) return withOrder(outcomeOf(factors, config), factors, recommendations);
+  const factor = trustFactor(subject, factors, config, trust);
+  const outcome = trust.config.mode === 'enforce' ? factor.with_trust : outcomeOf(factors, config);
+  return { ...withOrder(outcome, factors, recommendations), trust: factor };
+}
+
+/** The assessment's keys in the order the API has always written them. */
+function withOrder(outcome: RiskOutcome, factors: RiskFactors, recommendations: string[]): RiskAssessment {
+  return {
+    score: outcome.score,
+    level: outcome.level,
+    factors,
+    recommendations,
+    auto_approve: outcome.auto_approve,
+    required_approvals: outcome.required_approvals,
   };
 }
 

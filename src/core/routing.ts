@@ -50,6 +50,8 @@ export const DEFAULT_ROUTES: readonly RouteDefinition[] = Object.freeze([
     events: ['token.issued', 'principal.admin_granted', 'principal.admin_revoked'],
     recipients: ['principal', 'group:admin'],
   },
+  // An agent promoted or demoted by its track record (docs/trust.md).
+  { events: ['agent.trust_changed'], recipients: ['group:admin'] },
 ]);
 
 const environment = new Environment().registerVariable('event', 'map').registerVariable('change_set', 'dyn');

@@ -102,6 +102,29 @@ export interface RiskAssessment {
   auto_approve: boolean;
   /** Approvals the risk model asks for: max(approvals by score, auto_approve ? 0 : 1). */
   required_approvals: number;
+  /** Earned trust (docs/trust.md): absent when `trust.mode` is off. */
+  trust?: RiskTrust;
+}
+
+/** The score, level and approvals of one assessment. */
+export interface RiskOutcome {
+  score: number;
+  level: RiskLevel;
+  auto_approve: boolean;
+  required_approvals: number;
+}
+
+/** The agent's earned trust as one factor of its own: its adjustment, its reason, and its effect. */
+export interface RiskTrust {
+  mode: 'shadow' | 'enforce';
+  /** Points added to (positive) or taken off (negative) the agent factor; 0 when exempt. */
+  adjustment: number;
+  /** The agent factor with the adjustment, from 0 to 100: what the score uses in enforce. */
+  agent_factor: number;
+  /** E.g. "-10: 42 applied, 0 rolled back or failed in 30 days". */
+  reason: string;
+  /** The assessment with the adjustment: in enforce the change-set's own, in shadow what it would have been. */
+  with_trust: RiskOutcome;
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   optimistic,
   type Scope,
 } from './scope.js';
+import { noteTrustChange } from './trust.js';
 
 /** A locked action may write through `scope.access.tx`; an optimistic one may retry under the lock. */
 export type ScopeOf<M extends ActionMode['mode']> = M extends 'locked' ? Scope<LockedMode> : Scope;
@@ -121,6 +122,8 @@ async function attempt<T, M extends ActionMode['mode']>(
   }
   const decided = await definition.decide({ scope, actor, now, at, journal, policy, evaluations });
   assertLeadsTo(definition.action, decided.changes.status ?? row.status);
+  // Its outcomes may move the agent's earned trust (docs/trust.md): journaled with them.
+  await noteTrustChange(ctx, scope.db, journal, { ...row, ...decided.changes }, now);
   const changes: ChangeSetPatch = {
     ...(policy && policy.evaluations.length > 0 ? { policy_evaluations: evaluations } : {}),
     ...decided.changes,

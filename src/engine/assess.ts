@@ -4,7 +4,7 @@
 import { requiredApprovals, riskStep } from '../core/approvals.js';
 import { contentHash } from '../core/canonical-json.js';
 import { defined } from '../core/defined.js';
-import { assessRisk } from '../core/risk.js';
+import { assessRisk, type TrustInput } from '../core/risk.js';
 import type { ApprovalStep, ChangeSetInput, Item, ItemInput, Principal, RiskAssessment } from '../core/types.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
 import type { EngineContext } from './context.js';
@@ -23,10 +23,12 @@ export function assessContent(
   ctx: EngineContext,
   content: Content,
   agent: { id: string; risk: number | null },
+  trust: TrustInput | null,
 ): Assessment {
   const risk = assessRisk(
     { agent_id: agent.id, agent_risk: agent.risk, category: content.category, items: content.items },
     ctx.config.risk,
+    trust,
   );
   const approval_steps = [
     riskStep(content.category, content.approval_chain, risk.required_approvals, ctx.config.approvers),

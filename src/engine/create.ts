@@ -10,6 +10,7 @@ import { assessContent, draftRow, materialiseItems, withPolicySteps } from './as
 import { assertActive, type EngineContext, inStatement } from './context.js';
 import { Journal } from './journal.js';
 import { auditEvaluation, evaluateFor, policyDenied } from './policies.js';
+import { readTrust } from './trust.js';
 import { changeSetView } from './view.js';
 
 export async function createChangeSet(ctx: EngineContext, actor: Principal, body: unknown): Promise<ChangeSet> {
@@ -27,7 +28,7 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
       },
     );
   }
-  const riskOnly = assessContent(ctx, input, actor);
+  const riskOnly = assessContent(ctx, input, actor, await readTrust(ctx, ctx.db, actor.id));
   const now = ctx.clock().toISOString();
   const items = materialiseItems(ctx, input.items);
   const draft = draftRow(ctx, input, actor, riskOnly, items.length, now);

@@ -10,6 +10,7 @@ import { runAction } from './action.js';
 import { assessContent, materialiseItems, withPolicySteps } from './assess.js';
 import type { EngineContext } from './context.js';
 import { auditEvaluation, evaluateFor, mergeEvaluations, policyDenied } from './policies.js';
+import { readTrust } from './trust.js';
 import { changeSetView } from './view.js';
 
 export interface EditOptions {
@@ -45,7 +46,7 @@ export function editChangeSet(
       const merged = { ...row, ...patch, items };
       const agent = (await findPrincipal(access.tx, row.agent_id)) ?? { id: row.agent_id, risk: null };
       const { items: _items, ...fields } = patch;
-      const riskOnly = assessContent(ctx, merged, agent);
+      const riskOnly = assessContent(ctx, merged, agent, await readTrust(ctx, access.tx, row.agent_id));
       // An edit is judged like the create it replaces: the create policies are evaluated again, on
       // the content as edited (a denial is not recorded: the edit did not happen).
       const policy = evaluateFor(ctx, 'create', { ...row, ...fields, ...riskOnly }, items, actor);

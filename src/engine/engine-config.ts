@@ -4,6 +4,7 @@ import { DEFAULTS, type FileSections } from '../config-schema.js';
 import { type ApproverMap, DEFAULT_APPROVERS } from '../core/approvals.js';
 import type { CompiledPolicy } from '../core/policy.js';
 import { DEFAULT_RISK_CONFIG, type RiskConfig } from '../core/risk.js';
+import { DEFAULT_TRUST_CONFIG, type TrustConfig } from '../core/trust.js';
 import type { Priority } from '../core/types.js';
 import type { Limits } from '../core/validate-change-set.js';
 
@@ -24,6 +25,8 @@ export interface EngineConfig {
   policies: readonly CompiledPolicy[];
   /** `auth` of the configuration: the token cache, human tokens, enrolments (docs/identity.md). */
   auth: FileSections['auth'];
+  /** `trust` of the configuration: earned trust in the risk model (docs/trust.md). */
+  trust: TrustConfig;
 }
 
 // The server's own settings (auto-approval is in the risk model; the deadline tick is the scheduler's).
@@ -40,4 +43,5 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
   limits: Object.freeze({ max_items: DEFAULTS.limits.max_items }),
   policies: Object.freeze([]),
   auth: Object.freeze({ ...DEFAULTS.auth }),
+  trust: DEFAULT_TRUST_CONFIG,
 });

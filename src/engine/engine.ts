@@ -35,6 +35,7 @@ import { type RollbackResult, rollbackChangeSet } from './rollback.js';
 import { type DeadlineResult, runDeadlines } from './scheduler.js';
 import { type SsoIdentity, type SsoOptions, signInWithSso } from './sso.js';
 import { submitChangeSet } from './submit.js';
+import { readTrackRecord, type TrackRecord } from './track-record.js';
 import { transitionChangeSet } from './transitions.js';
 
 export class Engine {
@@ -381,6 +382,14 @@ export class Engine {
   /** Frees a key whose request was refused or failed. */
   releaseIdempotencyKey(principalId: string, key: string): Promise<void> {
     return releaseKey(this.db, principalId, key);
+  }
+
+  /**
+   * An agent's track record and earned trust (docs/trust.md): for admins, people and the agent
+   * itself (403 for anyone else, before the agent is looked up).
+   */
+  trackRecord(actor: Principal, agentId: string): Promise<TrackRecord> {
+    return readTrackRecord(this.ctx, this.db, actor, agentId);
   }
 
   /** Notification deliveries, newest first (groups admin and operator; engine/deliveries.ts). */

@@ -21,3 +21,4 @@ export { REPLAY_DEFAULT_LIMIT, REPLAY_MAX_LIMIT, type ReplayOptions, type Replay
 export type { RollbackResult } from './rollback.js';
 export type { DeadlineResult } from './scheduler.js';
 export type { SsoIdentity, SsoOptions } from './sso.js';
+export type { RecordWindow, TrackRecord, WindowCounts } from './track-record.js';

@@ -3,6 +3,7 @@
 import { type AuditEntry, GENESIS_HASH, hashEntry, SYSTEM_CHAIN } from '../core/audit-chain.js';
 import type { EventType } from '../core/events.js';
 import type { ShadowEffect } from '../core/policy.js';
+import { type OutcomeFacts, outcomesOf } from '../core/trust.js';
 import type { Json, PolicyEvaluation, Status } from '../core/types.js';
 import { auditInsert, chainHeadUpdate, lockChainHead } from '../store/audit.js';
 import type { ChangeSetRow } from '../store/change-sets.js';
@@ -10,11 +11,15 @@ import type { Queryable } from '../store/db.js';
 import { type OutboxEvent, outboxInsert } from '../store/outbox.js';
 import { shadowInsert } from '../store/policy-shadow.js';
 import { runWrites, type Write } from '../store/statement.js';
+import { outcomesInsert } from '../store/track-record.js';
 import type { AuditSigner } from './audit-signer.js';
 
 export type { EventType } from '../core/events.js';
 
-type Subject = Pick<ChangeSetRow, 'id' | 'change_set_id' | 'title' | 'status' | 'category' | 'priority' | 'agent_id'>;
+type Subject = Pick<
+  ChangeSetRow,
+  'id' | 'change_set_id' | 'title' | 'status' | 'category' | 'priority' | 'agent_id' | 'applied_at'
+>;
 
 export class Journal {
   private readonly entries: { action: string; data: Json }[] = [];
@@ -113,18 +118,32 @@ export class Journal {
     }));
   }
 
+  /** What the events so far count as in the agent's track record (docs/trust.md). */
+  outcomes(subject: Pick<Subject, 'status' | 'applied_at'>): OutcomeFacts[] {
+    return outcomesOf(this.events, subject, this.at);
+  }
+
   /**
-   * The writes of the entries on the change-set's chain and of its events, and the chain's new head,
+   * The writes of the entries on the change-set's chain, of its events and of the outcomes they
+   * count as in its agent's track record, and the chain's new head,
    * which the caller stores on the change-set row in the same statement (see `commitChangeSet`).
    * The caller holds the change-set's row lock, which serialises its chain, or creates the row.
    */
   forChangeSet(subject: Subject & ChainHead, signer: AuditSigner | null): { writes: Write[]; head: ChainHead } {
     const previous = { hash: subject.audit_head, count: subject.audit_count, sig: subject.audit_sig };
     const { sealed, head } = this.seal(subject.id, subject.id, previous, signer);
+    const outcomes = this.outcomes(subject).map((facts) => ({
+      ...facts,
+      agent_id: subject.agent_id,
+      change_set: subject.id,
+      category: subject.category,
+      at: this.at,
+    }));
     const writes = [
       auditInsert(sealed),
       outboxInsert(this.outbox(subject)),
       shadowInsert(this.shadowRows(subject)),
+      outcomesInsert(outcomes),
     ].filter((w): w is Write => w !== null);
     return { writes, head: { audit_head: head.hash, audit_count: head.count, audit_sig: head.sig } };
   }

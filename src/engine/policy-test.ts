@@ -69,7 +69,8 @@ export function draftChangeSet(ctx: EngineContext, body: unknown, principal: Pri
   if (input.agent_id !== undefined && input.agent_id !== principal.id) {
     throw new LedgerError('FORBIDDEN', `agent_id ${input.agent_id} is not the acting principal ${principal.id}`);
   }
-  const assessment = assessContent(ctx, input, principal);
+  // Offline: no track record to read, so no earned trust (docs/trust.md).
+  const assessment = assessContent(ctx, input, principal, null);
   const items = materialiseItems(ctx, input.items);
   const row = draftRow(ctx, input, principal, assessment, items.length, ctx.clock().toISOString());
   return { row, items, assessment };

@@ -105,7 +105,9 @@ export function candidateOutcome(candidate: EngineConfig, entry: HistoryEntry, w
   const ctxAt = (now: Date) => offlineContext(candidate, now);
   const creator = who(row.created_by);
   const created = new Date(row.created_at);
-  const assessment = assessContent(ctxAt(created), { ...row, items }, creator);
+  // Trust is not replayed yet: the agent's history at each recorded moment is not reconstructed
+  // (docs/trust.md, "What replay does not judge"), so the candidate is judged without it.
+  const assessment = assessContent(ctxAt(created), { ...row, items }, creator, null);
   const draft = { row: { ...row, ...assessment, status: 'DRAFT' as const, policy_evaluations: [] }, items, assessment };
   const judged = judgeChangeSet(ctxAt, draft, { actor: creator, now: created }, laterActions(row, who));
   const outcome: ReplayOutcome = {

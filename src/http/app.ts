@@ -18,6 +18,7 @@ import { type Metrics, registerMetrics } from './metrics.js';
 import { addComponents, swaggerOptions } from './openapi.js';
 import { type RateLimit, registerRateLimit } from './rate-limit.js';
 import { registerResponseCheck } from './response-check.js';
+import { agentRoutes } from './routes/agents.js';
 import { changeSetRoutes } from './routes/change-sets.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { eventRoutes } from './routes/events.js';
@@ -164,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
       ledgerRoutes(api, engine, { dashboardUrl, candidateConfig: deps.candidateConfig });
       eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
       deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
+      agentRoutes(api, engine);
       slackRoutes(api, engine, { apps: deps.slack ?? [], dashboardUrl });
       waitRoutes(
         api,

@@ -210,6 +210,17 @@ const WORDING: Record<string, Wording> = {
     subject: (id) => id,
     details: (data, actor) => [...line('Principal', data['principal_id']), ...line('Removed by', actor)],
   },
+  // docs/trust.md: the change-set is the one whose outcome moved the agent's trust.
+  'agent.trust_changed': {
+    headline: 'Agent trust changed',
+    subject: (id, data) =>
+      `${data['change'] === 'promotion' ? 'Trust raised' : 'Trust lowered'} for ${text(data['agent_id']) ?? ''}: ${id}`,
+    details: (data) => [
+      ...line('Agent', data['agent_id']),
+      ...line('Credit', `${text(data['from']) ?? ''} → ${text(data['to']) ?? ''} (${text(data['mode']) ?? ''})`),
+      ...line('Reason', data['reason']),
+    ],
+  },
 };
 
 /** The subject of an event without a change-set (credentials): said of the principal concerned. */

@@ -6,6 +6,7 @@ import { matchRoute, navigate, useLocation } from './lib/router.js';
 import { clearToken, loadToken, saveToken } from './lib/session.js';
 import type { Principal } from './lib/types.js';
 import { LiveProvider } from './live-context.js';
+import { AgentPage } from './pages/agent-page.js';
 import { ChangeSetPage } from './pages/change-set-page.js';
 import { ChangeSetsPage } from './pages/change-sets-page.js';
 import { Enrol } from './pages/enrol.js';
@@ -30,6 +31,8 @@ function Routes() {
       return <ChangeSetPage key={route.id} id={route.id} />;
     case 'resources':
       return <ResourcesPage />;
+    case 'agent':
+      return <AgentPage key={route.id} id={route.id} />;
     case 'resource':
       return <ResourcePage key={`${route.targetType}/${route.targetId}`} {...route} />;
     default:

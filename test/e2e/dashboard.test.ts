@@ -344,6 +344,21 @@ describe.skipIf(missing !== null)(`review dashboard in Chromium${missing ? ` —
     await expectAccessible(page, '13-resource');
   });
 
+  it("links the change-set's agent to its page: the track record and its earned trust", async () => {
+    const { page } = reviewer;
+    await page.locator('[aria-labelledby=history] tbody tr').first().getByRole('link', { name: 'CS-OPEN-SSH' }).click();
+    await page.waitForURL('**/changesets/**');
+    await page.getByRole('link', { name: 'Agent-C' }).click();
+    await page.waitForURL('**/agents/Agent-C');
+    await waitForText(page, '[aria-labelledby=trust]', '+10: 1 rolled back or failed in 30 days, 2 applied since');
+    const all = page.locator('[aria-labelledby=record] tbody tr', { hasText: 'All time' });
+    // CS-BASE, CS-OPEN-SSH (rolled back), the two banners (auto-approved) and CS-LIVE (pending). Proposed,
+    // auto-approved, approved, rejected (veto), applied, partially applied, apply failed, rolled back:
+    expect((await cells(all)).slice(0, 8)).toEqual(['5', '2', '2', '0 (0)', '4', '0', '0', '1']);
+    await waitForText(page, '[aria-labelledby=by-target-type] tbody', 'SECURITY_POLICY');
+    await expectAccessible(page, '14-agent');
+  });
+
   it('signs out: the token leaves the tab', async () => {
     const { page } = author;
     await page.getByRole('button', { name: 'Sign out' }).click();

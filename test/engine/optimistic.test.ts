@@ -114,14 +114,15 @@ describeEachBackend('optimistic actions', (backend) => {
   describe('apply', () => {
     const apply = (id: string, mode: string) => engine.apply(f.p['olga']!, id, { mode }) as Promise<ApplyResult>;
 
-    it('applies in three statements and no transaction when nobody else writes', async () => {
+    it('applies in four statements and no transaction when nobody else writes', async () => {
       const existing = newTarget();
       await seedTarget(f, existing, { v: 1 });
       const fresh = newTarget();
       const cs = await approvedChangeSet(f, [update(existing, { v: 2 }), create(fresh, { v: 1 })]);
       const before = { sent: spy.sent.length, transactions: spy.transactions };
       const result = await apply(cs.id, 'ATOMIC');
-      expect(spy.sent.length - before.sent).toBe(3); // contents, target states, the write
+      // Contents, target states, the agent's trust window (trust is on by default: docs/trust.md), the write.
+      expect(spy.sent.length - before.sent).toBe(4);
       expect(spy.transactions).toBe(before.transactions);
       expect(result).toMatchObject({ success: true, status: 'APPLIED', applied_items: 2 });
       expect(await observe(f, existing)).toMatchObject({ resource: { state: { v: 2 }, version: 2 } });

@@ -68,6 +68,18 @@ export function RiskChart({ risk }: { risk: RiskAssessment }) {
           </div>
         ))}
       </dl>
+      {risk.trust && (
+        <p className="risk-trust">
+          Earned trust ({risk.trust.mode}): agent factor {risk.factors.agent} → {risk.trust.agent_factor} ·{' '}
+          {risk.trust.reason}
+          {risk.trust.mode === 'shadow' &&
+            ` · if enforced: score ${risk.trust.with_trust.score}, ${risk.trust.with_trust.level.toLowerCase()}, ${
+              risk.trust.with_trust.auto_approve
+                ? 'auto-approvable'
+                : `${risk.trust.with_trust.required_approvals} approval(s)`
+            }`}
+        </p>
+      )}
       {risk.recommendations.length > 0 && (
         <>
           <h3 className="subheading">Recommendations</h3>

@@ -38,6 +38,7 @@ export type Route =
   | { page: 'change-set'; id: string }
   | { page: 'resources' }
   | { page: 'resource'; targetType: string; targetId: string }
+  | { page: 'agent'; id: string }
   | { page: 'not-found' };
 
 const decode = (part: string): string | null => {
@@ -57,12 +58,14 @@ export function matchRoute(path: string): Route {
   const [second, third] = rest;
   if (first === 'changesets' && rest.length === 1 && second !== undefined) return { page: 'change-set', id: second };
   if (first === 'resources' && rest.length === 0) return { page: 'resources' };
+  if (first === 'agents' && rest.length === 1 && second !== undefined) return { page: 'agent', id: second };
   if (first === 'resources' && rest.length === 2 && second !== undefined && third !== undefined)
     return { page: 'resource', targetType: second, targetId: third };
   return { page: 'not-found' };
 }
 
 export const changeSetPath = (id: string) => `/changesets/${encodeURIComponent(id)}`;
+export const agentPath = (id: string) => `/agents/${encodeURIComponent(id)}`;
 export const resourcePath = (targetType: string, targetId: string) =>
   `/resources/${encodeURIComponent(targetType)}/${encodeURIComponent(targetId)}`;
 

@@ -2,6 +2,7 @@
 import type { ChangeSet, Json } from '../../core/types.js';
 
 export type { PlanItem, PlanState } from '../../core/plan.js';
+export type { TrackRecord, WindowCounts } from '../../core/trust.js';
 export type {
   Approval,
   ApprovalStep,

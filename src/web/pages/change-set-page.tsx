@@ -13,6 +13,7 @@ import { Timeline } from '../components/timeline.js';
 import { seg } from '../lib/api.js';
 import { words } from '../lib/format.js';
 import { usePageTitle } from '../lib/page-title.js';
+import { agentPath, Link } from '../lib/router.js';
 import type { AuditEntry, ChangeSet, LedgerEvent, Plan } from '../lib/types.js';
 import { useLoad } from '../lib/use-load.js';
 import { useLiveRefresh } from '../live-context.js';
@@ -73,7 +74,11 @@ export function ChangeSetPage({ id }: { id: string }) {
         <p className="cs-summary">
           <StatusBadge status={cs.status} /> <PriorityBadge priority={cs.priority} /> <span>{cs.category}</span> ·{' '}
           <span>
-            by <strong>{cs.agent_id}</strong> ({cs.agent_type})
+            by{' '}
+            <strong>
+              <Link to={agentPath(cs.agent_id)}>{cs.agent_id}</Link>
+            </strong>{' '}
+            ({cs.agent_type})
           </span>
         </p>
         <ActionBar

@@ -20,6 +20,7 @@ const DASHBOARD_ROUTES = [
   '/changesets/:id',
   '/resources',
   '/resources/*',
+  '/overview',
   // Where an enrolment's redeem_url leads (the code rides in the fragment, never sent here).
   '/enrol',
   // Where single sign-on hands the dashboard its token (in the fragment, never sent here).

@@ -18,6 +18,8 @@ export { type AuditKey, loadAuditKey, parseAuditKey } from './engine/audit-key.j
 export { AuditSigner } from './engine/audit-signer.js';
 export { DEFAULT_ENGINE_CONFIG } from './engine/engine-config.js';
 export {
+  type ActivityQuery,
+  type ActivityStats,
   type ApplyResult,
   type DeadlineResult,
   type DecideOptions,

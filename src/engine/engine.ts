@@ -1,5 +1,7 @@
 // The engine as a library: every lifecycle action of a change-set, the resource store, the audit
 // trail, principals and tokens. Each action is one transaction; see the files beside this one.
+
+import type { ActivityStats } from '../core/activity.js';
 import { ADMIN_GROUP } from '../core/approvals.js';
 import type { AuditEntry } from '../core/audit-chain.js';
 import { type PrincipalSeen, principalAsSeenBy } from '../core/contacts.js';
@@ -17,6 +19,7 @@ import { type MigrationResult, migrate, type SchemaStatus, schemaStatus } from '
 import { findPrincipal, findPrincipalsBySlackId, listPrincipals, type TokenRow } from '../store/principals.js';
 import { getHistory, getResource, type HistoryView, listResources, type ResourceView } from '../store/resources.js';
 import { claimSlackRequest } from '../store/slack-requests.js';
+import { type ActivityQuery, activityStats } from './activity.js';
 import { type ApplyResult, applyChangeSet } from './apply.js';
 import { adoptUnsignedHeads, changeSetAudit, type VerifyResult, verifyAudit } from './audit.js';
 import { type EngineContext, type EngineDeps, found, toContext } from './context.js';
@@ -139,6 +142,11 @@ export class Engine {
 
   list(actor: Principal, query: ListQuery, maxLimit = 200): Promise<ChangeSetPage> {
     return listChangeSetSummaries(this.db, actor, query, maxLimit);
+  }
+
+  /** Activity over whole UTC days ending today: outcomes per day, time to decision, the queue, agents. */
+  activity(query?: ActivityQuery): Promise<ActivityStats> {
+    return activityStats(this.ctx, query);
   }
 
   audit(reference: string): Promise<AuditEntry[]> {

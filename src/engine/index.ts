@@ -1,10 +1,13 @@
 // The engine's facade: all that http/, cli/ and other callers outside engine/ and store/ may import
 // from either (test/architecture.test.ts). The Engine class does the work; the rest are the shapes
 // its methods take and return, and the sign-in pieces the HTTP layer wires to it.
+
+export type { ActivityStats } from '../core/activity.js';
 export type { PrincipalSeen } from '../core/contacts.js';
 export type { DeliveryView } from '../store/deliveries.js';
 export type { MigrationResult, SchemaStatus } from '../store/migrator.js';
 export type { HistoryView, ResourceView } from '../store/resources.js';
+export type { ActivityQuery } from './activity.js';
 export type { ApplyResult } from './apply.js';
 export { FINDING_KINDS, type VerifyFinding, type VerifyResult } from './audit.js';
 export type { DecideOptions } from './decide.js';

@@ -25,6 +25,7 @@ import { eventRoutes } from './routes/events.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { type OidcRouteOptions, oidcRoutes } from './routes/oidc.js';
 import { type InteractiveSlackApp, slackRoutes } from './routes/slack.js';
+import { statsRoutes } from './routes/stats.js';
 import { waitRoutes } from './routes/wait.js';
 
 export interface AppDeps {
@@ -166,6 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
       eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
       deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
       agentRoutes(api, engine);
+      statsRoutes(api, engine);
       slackRoutes(api, engine, { apps: deps.slack ?? [], dashboardUrl });
       waitRoutes(
         api,

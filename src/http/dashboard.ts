@@ -22,6 +22,7 @@ const DASHBOARD_ROUTES = [
   '/resources/*',
   // An agent's track record and earned trust (docs/trust.md).
   '/agents/:id',
+  '/overview',
   // Where an enrolment's redeem_url leads (the code rides in the fragment, never sent here).
   '/enrol',
   // Where single sign-on hands the dashboard its token (in the fragment, never sent here).

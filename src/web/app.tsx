@@ -1,5 +1,5 @@
 // The dashboard: sign-in until a token is accepted, then the pages, all fed by one event stream.
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { Layout } from './components/layout.js';
 import { ApiError, createApi, whoAmI } from './lib/api.js';
 import { matchRoute, navigate, useLocation } from './lib/router.js';
@@ -16,6 +16,9 @@ import { ResourcesPage } from './pages/resources-page.js';
 import { SignIn } from './pages/sign-in.js';
 import { adoptSignedInToken } from './pages/signed-in.js';
 import { type Session, SessionContext } from './session-context.js';
+
+// The overview's charting library loads with the page that draws charts, not with every page.
+const OverviewPage = lazy(() => import('./pages/overview-page.js').then((m) => ({ default: m.OverviewPage })));
 
 const REFUSED = 'The server did not accept your token (revoked, or another server). Sign in again.';
 
@@ -35,6 +38,12 @@ function Routes() {
       return <AgentPage key={route.id} id={route.id} />;
     case 'resource':
       return <ResourcePage key={`${route.targetType}/${route.targetId}`} {...route} />;
+    case 'overview':
+      return (
+        <Suspense fallback={<p aria-busy="true">Loading…</p>}>
+          <OverviewPage />
+        </Suspense>
+      );
     default:
       return (
         <>

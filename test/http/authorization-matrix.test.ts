@@ -68,6 +68,7 @@ const MATRIX: readonly Row[] = [
   row('GET /me',                             'nothing',           401, 401, 401, 200, 200, 200, 200, 200),
   row('GET /principals',                     'nothing',           401, 401, 401, 200, 200, 200, 200, 200),
   row('GET /principals/:principal',          'principal',         401, 401, 401, 200, 200, 200, 200, 200),
+  row('GET /stats/activity',                 'nothing',           401, 401, 401, 200, 200, 200, 200, 200),
   // Transitions (docs/design.md#lifecycle). Edit, submit, withdraw, reopen: the creator only.
   row('PATCH /changesets/:id',               'DRAFT',             401, 401, 401, 200, 403, 403, 403, 403),
   row('POST /changesets/:id/submit',         'DRAFT',             401, 401, 401, 200, 403, 403, 403, 403),

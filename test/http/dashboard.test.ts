@@ -44,6 +44,7 @@ describe('dashboard files', () => {
     '/resources',
     '/resources/SECURITY_POLICY/security.firewall',
     '/resources/UI/a%2Fb',
+    '/overview',
   ])('answers %s with the page, without a token', async (url) => {
     const res = await built.inject({ method: 'GET', url, headers: { accept: 'text/html,*/*;q=0.8' } });
     expect(res.statusCode).toBe(200);

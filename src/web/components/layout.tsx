@@ -8,6 +8,7 @@ const NAV = [
   { to: '/', label: 'Review queue', active: (path: string) => path === '/' || path === '/queue' },
   { to: '/changesets', label: 'Change-sets', active: (path: string) => path.startsWith('/changesets') },
   { to: '/resources', label: 'Resources', active: (path: string) => path.startsWith('/resources') },
+  { to: '/overview', label: 'Overview', active: (path: string) => path === '/overview' },
 ];
 
 const LIVE_WORDS = {

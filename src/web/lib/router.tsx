@@ -37,6 +37,7 @@ export type Route =
   | { page: 'change-sets' }
   | { page: 'change-set'; id: string }
   | { page: 'resources' }
+  | { page: 'overview' }
   | { page: 'resource'; targetType: string; targetId: string }
   | { page: 'agent'; id: string }
   | { page: 'not-found' };
@@ -59,6 +60,7 @@ export function matchRoute(path: string): Route {
   if (first === 'changesets' && rest.length === 1 && second !== undefined) return { page: 'change-set', id: second };
   if (first === 'resources' && rest.length === 0) return { page: 'resources' };
   if (first === 'agents' && rest.length === 1 && second !== undefined) return { page: 'agent', id: second };
+  if (first === 'overview' && rest.length === 0) return { page: 'overview' };
   if (first === 'resources' && rest.length === 2 && second !== undefined && third !== undefined)
     return { page: 'resource', targetType: second, targetId: third };
   return { page: 'not-found' };

@@ -92,7 +92,7 @@ const ACTION_WORDS: Partial<Record<Action, string>> = {
   submit: 'submit it',
   apply: 'apply it',
   rollback: 'roll it back',
-  reopen: 'reopen it',
+  reopen: 'reopen it as a draft',
 };
 
 /**
@@ -105,7 +105,7 @@ export function waitingFor(changeSet: Subject, tally: readonly StepTally[]): str
   const next = (action: Action) => `Waits for ${whoMay(action)} to ${ACTION_WORDS[action] ?? action}.`;
   switch (changeSet.status) {
     case 'DRAFT':
-      return `A draft: ${next('submit')}`;
+      return `A draft. ${next('submit')}`;
     case 'PENDING_APPROVAL': {
       const missing = missingSteps(changeSet, tally);
       return missing.length > 0
@@ -115,13 +115,13 @@ export function waitingFor(changeSet: Subject, tally: readonly StepTally[]): str
     case 'APPROVED':
       return changeSet.auto_apply ? 'Approved; it applies itself (auto-apply).' : `Approved. ${next('apply')}`;
     case 'PARTIALLY_APPLIED':
-      return `Partly applied. ${next('apply')} the rest, or ${whoMay('rollback')} to roll it back.`;
+      return `Partly applied. Waits for ${whoMay('apply')} to apply the rest or roll it back.`;
     case 'APPLIED':
-      return `Applied; nothing waits. ${whoMay('rollback')} may roll it back.`;
+      return `Applied; nothing waits. It may be rolled back by ${whoMay('rollback')}.`;
     case 'REJECTED':
-      return `Rejected. ${next('reopen')} as a draft.`;
+      return `Rejected. ${next('reopen')}`;
     case 'ROLLED_BACK':
-      return `Rolled back. ${next('reopen')} as a draft.`;
+      return `Rolled back. ${next('reopen')}`;
     default:
       return '';
   }

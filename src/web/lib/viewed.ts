@@ -23,19 +23,3 @@ export function parseViewed(raw: string | null, contentHash: string): Set<string
 
 export const serializeViewed = (items: ReadonlySet<string>, contentHash: string): string =>
   JSON.stringify({ content_hash: contentHash, items: [...items].sort() } satisfies Stored);
-
-export function loadViewed(reviewer: string, changeSetId: string, contentHash: string): Set<string> {
-  try {
-    return parseViewed(window.localStorage.getItem(viewedKey(reviewer, changeSetId)), contentHash);
-  } catch {
-    return new Set(); // storage disabled
-  }
-}
-
-export function saveViewed(reviewer: string, changeSetId: string, contentHash: string, items: ReadonlySet<string>) {
-  try {
-    window.localStorage.setItem(viewedKey(reviewer, changeSetId), serializeViewed(items, contentHash));
-  } catch {
-    // storage full or disabled: the marks last as long as the page
-  }
-}

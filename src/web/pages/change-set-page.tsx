@@ -17,7 +17,7 @@ import { words } from '../lib/format.js';
 import { usePageTitle } from '../lib/page-title.js';
 import type { AuditEntry, ChangeSet, LedgerEvent, Plan } from '../lib/types.js';
 import { type Loaded, useLoad } from '../lib/use-load.js';
-import { loadViewed, saveViewed } from '../lib/viewed.js';
+import { loadViewed, saveViewed } from '../lib/viewed-store.js';
 import { useLiveRefresh } from '../live-context.js';
 import { useSession } from '../session-context.js';
 

@@ -1,7 +1,7 @@
 // The actions the signed-in principal may take on this change-set now, and nothing else. "a" and
 // "r" open the approve and reject dialogs (components/shortcuts.tsx); when a dialog closes, focus
 // goes back to the control that opened it, or to the page's heading if that control is gone.
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { availableActions, type DashboardAction } from '../lib/permissions.js';
 import type { ChangeSet } from '../lib/types.js';
 import { useSession } from '../session-context.js';
@@ -14,15 +14,21 @@ export function ActionBar({ changeSet, onChanged }: { changeSet: ChangeSet; onCh
   const { me } = useSession();
   const [open, setOpen] = useState<DashboardAction | null>(null);
   const opener = useRef<HTMLElement | null>(null);
+  /** Until when focus is still being returned after a dialog closed (the reload after an action). */
+  const restoreUntil = useRef(0);
   const actions = availableActions(changeSet, me);
   const close = () => {
     setOpen(null);
-    // After the re-render: the opener may have gone (Approve is not offered once approved).
-    setTimeout(() => {
-      const target = opener.current?.isConnected ? opener.current : document.getElementById('cs-title');
-      target?.focus();
-    }, 0);
+    restoreUntil.current = Date.now() + 5_000;
+    setTimeout(() => opener.current?.isConnected && opener.current.focus(), 0);
   };
+  // The reload after an action may take the opener away (Approve is not offered once approved):
+  // then the focus, dropped to the page body, goes to the page's heading instead.
+  useEffect(() => {
+    if (Date.now() > restoreUntil.current || opener.current?.isConnected) return;
+    const active = document.activeElement;
+    if (active === null || active === document.body) document.getElementById('cs-title')?.focus();
+  });
   return (
     <>
       {actions.length > 0 && (

@@ -11,19 +11,19 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chromiumMissing,
+  expectAccessible,
   launchChromium,
   openTab,
   screenshot,
-  seriousViolations,
   signIn,
   type Tab,
+  waitForText,
 } from './browser.js';
 import {
   addPrincipal,
-  callApi,
+  apiAs,
   cleanUp,
   expectCleanStop,
-  type JsonObject,
   makeTempDir,
   type ServerProcess,
   startServer,
@@ -71,11 +71,6 @@ policies:
     actions: [submit]
 `;
 
-async function expectAccessible(page: Page, name: string, fullPage = true): Promise<void> {
-  await screenshot(page, name, fullPage);
-  expect(await seriousViolations(page), `axe-core on ${name}`).toEqual([]);
-}
-
 /** Nothing scrolls sideways: the document is no wider than the window. */
 async function expectNoSidewaysScroll(page: Page, name: string): Promise<void> {
   const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>(
@@ -86,12 +81,9 @@ async function expectNoSidewaysScroll(page: Page, name: string): Promise<void> {
   );
 }
 
-const waitForText = (page: Page, selector: string, text: string | RegExp) =>
-  page.locator(selector).filter({ hasText: text }).first().waitFor({ timeout: 15_000 });
-
 /** "id|text" of the focused element. */
 const activeText = (page: Page) =>
-  page.evaluate<string>('`${document.activeElement?.id ?? ""}|${document.activeElement?.textContent ?? ""}`');
+  page.evaluate<string>('document.activeElement.id + "|" + document.activeElement.textContent');
 
 describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — skipped: ${missing}` : ''}`, () => {
   let server: ServerProcess;
@@ -99,13 +91,7 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
   let reviewer: Tab;
   let author: Tab;
   const token: Record<string, string> = {};
-  const api = (who: string, method: string, path: string, body?: unknown) =>
-    callApi<JsonObject>(server.url, method, path, token[who] ?? '', body);
-  const ok = async (who: string, method: string, path: string, body?: unknown) => {
-    const response = await api(who, method, path, body);
-    expect(response.status, `${method} ${path}: ${JSON.stringify(response.body)}`).toBeLessThan(300);
-    return response.body;
-  };
+  const { ok } = apiAs(() => server.url, token);
   /** Submits, approves as whoever may until approved, and applies as the author. */
   async function land(id: string) {
     let cs = await ok('Agent-C', 'GET', `/changesets/${id}`);
@@ -229,13 +215,13 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     await page.goto('/changesets/CS-REVIEW');
     const head = page.locator('.cs-head');
     await waitForText(page, '.cs-summary', 'CRITICAL');
-    const summary = (await page.locator('.cs-summary').innerText()).replace(/\s+/g, ' ');
+    const summary = (await page.locator('.cs-summary').allInnerTexts()).join('\n').replace(/\s+/g, ' ');
     expect(summary).toMatch(
       /Status pending approval Risk (LOW|MEDIUM|HIGH|CRITICAL) \d+ Priority CRITICAL Deadline in \d+ h/,
     );
-    expect(await head.innerText()).toContain('Ten new panels for the audit view');
-    expect(await head.innerText()).toMatch(/Proposed by Agent-C \(BACKEND agent\) · SECURITY/);
-    const why = await page.getByTestId('why').innerText();
+    expect((await head.allInnerTexts()).join('\n')).toContain('Ten new panels for the audit view');
+    expect((await head.allInnerTexts()).join('\n')).toMatch(/Proposed by Agent-C \(BACKEND agent\) · SECURITY/);
+    const why = (await page.getByTestId('why').allInnerTexts()).join('\n');
     expect(why).toMatch(/your approval counts toward Risk review, 0 of \d; Policy: security-needs-security, 0 of 1/);
     expect(why).toMatch(/Others who can decide: ops-lead, sre-lead, members of admin or members of security\./);
     const actions = page.getByRole('group', { name: 'Actions' });
@@ -248,13 +234,15 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     const { page } = reviewer;
     const index = page.getByRole('navigation', { name: 'Items' });
     expect(await index.locator('li').count()).toBe(30);
-    expect(await index.locator('li').first().innerText()).toMatch(/CREATE UI_COMPONENT \/ ui\.panel-100\s+would apply/);
+    expect((await index.locator('li').first().allInnerTexts()).join('\n')).toMatch(
+      /CREATE UI_COMPONENT \/ ui\.panel-100\s+would apply/,
+    );
     // Thirty items start folded: the index comes first.
     expect(await page.locator('.item-toggle[aria-expanded=true]').count()).toBe(0);
     await index.getByRole('link', { name: /DELETE UI_COMPONENT \/ ui\.panel-15/ }).click();
     const deleted = page.locator('article.item', { hasText: 'ui.panel-15' });
     await deleted.locator('table.diff-state-del').waitFor();
-    expect(await deleted.locator('thead').innerText()).toMatch(/Removed state \(version 1\)/);
+    expect((await deleted.locator('thead').allInnerTexts()).join('\n')).toMatch(/Removed state \(version 1\)/);
     expect(await deleted.getByText('Patch operations').count()).toBe(0);
     // The header stays in view while the items scroll under it.
     const bar = await page.locator('.cs-head').boundingBox();
@@ -266,8 +254,8 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     await page.getByRole('button', { name: 'Expand all' }).click();
     expect(await page.locator('.item-toggle[aria-expanded=true]').count()).toBe(30);
     const created = page.locator('article.item', { hasText: 'ui.panel-100' });
-    expect(await created.locator('thead').innerText()).toMatch(/New state \(version 1\)/);
-    expect(await created.locator('ins').first().innerText()).toBe('{');
+    expect((await created.locator('thead').allInnerTexts()).join('\n')).toMatch(/New state \(version 1\)/);
+    expect((await created.locator('ins').first().allInnerTexts()).join('\n')).toBe('{');
     // A reworded title: only the word that changed is marked inside the changed line.
     const updated = page.locator('article.item', { hasText: 'UI_COMPONENT / ui.panel-3' }).first();
     expect(await updated.locator('del .word-changed').allInnerTexts()).toEqual(['weekly']);
@@ -285,9 +273,9 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     await page.reload();
     await waitForText(page, '.item-index-head', '1 of 30 viewed');
     expect(await page.locator('article.item', { hasText: 'ui.panel-101' }).getByLabel('Viewed').isChecked()).toBe(true);
-    expect(await page.getByRole('navigation', { name: 'Items' }).locator('li.viewed').innerText()).toMatch(
-      /ui\.panel-101[\s\S]*viewed/,
-    );
+    expect(
+      (await page.getByRole('navigation', { name: 'Items' }).locator('li.viewed').allInnerTexts()).join('\n'),
+    ).toMatch(/ui\.panel-101[\s\S]*viewed/);
   });
 
   it('sums the policies up in one line and folds the ones that did not apply', async () => {
@@ -297,7 +285,7 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     expect(applied.map((line) => line.split(' on ')[0])).toEqual(['security-needs-security', 'big-change']);
     const rest = page.locator('details.policy-rest');
     expect(await rest.getAttribute('open')).toBeNull();
-    expect(await rest.locator('summary').innerText()).toBe('5 evaluations that did not match');
+    expect((await rest.locator('summary').allInnerTexts()).join('\n')).toBe('5 evaluations that did not match');
   });
 
   it('moves with j and k, opens with o, lists the shortcuts with ?, approves with a; Approve is then gone', async () => {
@@ -317,7 +305,7 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     await page.keyboard.press('?');
     const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
     await help.waitFor();
-    expect(await help.innerText()).toMatch(/j\s+next item or row/);
+    expect((await help.allInnerTexts()).join('\n')).toMatch(/j\s+next item or row/);
     await expectAccessible(page, 'review-03-shortcuts', false);
     await page.keyboard.press('Escape');
     await help.waitFor({ state: 'detached' });
@@ -334,7 +322,7 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     const actions = page.getByRole('group', { name: 'Actions' });
     await actions.getByRole('button', { name: 'Approve' }).waitFor({ state: 'detached' });
     expect(await actions.getByRole('button').allInnerTexts()).toEqual(['Reject']);
-    expect(await page.getByTestId('why').innerText()).toMatch(
+    expect((await page.getByTestId('why').allInnerTexts()).join('\n')).toMatch(
       /Waits for approvals: .+ needs 1 more approval \(/,
     );
     // The Approve button is gone: focus went to the page's heading, not to the page body.
@@ -375,17 +363,17 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     await waitForText(page, '.cs-summary', 'rolled back');
     const item = page.locator('article.item').first();
     await waitForText(page, '.item-story', 'Applied: version 1 → 2');
-    expect(await item.locator('.item-story').innerText()).toMatch(
+    expect((await item.locator('.item-story').allInnerTexts()).join('\n')).toMatch(
       /Applied: version 1 → 2\s+Rolled back: version 2 → 3, restoring the state of version 1/,
     );
-    expect(await item.innerText()).not.toMatch(/would fail|plan:/);
+    expect((await item.allInnerTexts()).join('\n')).not.toMatch(/would fail|plan:/);
     const moved = item.locator('.item-moved');
-    expect(await moved.innerText()).toMatch(
+    expect((await moved.allInnerTexts()).join('\n')).toMatch(
       /Also written by other change-sets: CS-DRIFT wrote version 4 \(update by Agent-C\)/,
     );
     expect(await moved.getByRole('link', { name: 'CS-DRIFT' }).getAttribute('href')).toBe('/changesets/CS-DRIFT');
     expect(await item.locator('del .word-changed').allInnerTexts()).toEqual(['Hello']);
-    expect(await page.getByTestId('why').innerText()).toMatch(
+    expect((await page.getByTestId('why').allInnerTexts()).join('\n')).toMatch(
       /Rolled back\. Waits for its author Agent-C to reopen it/,
     );
     await expectAccessible(page, 'review-06-rolled-back');
@@ -395,7 +383,7 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     const { page } = author;
     await page.goto('/changesets/CS-STALE');
     await waitForText(page, '.item-moved', /Moved since version 1 by: CS-HIST wrote version 2/);
-    expect(await page.locator('.item-moved').innerText()).toMatch(/CS-DRIFT wrote version 4/);
+    expect((await page.locator('.item-moved').allInnerTexts()).join('\n')).toMatch(/CS-DRIFT wrote version 4/);
     await page.getByRole('button', { name: 'Apply…' }).click();
     const dialog = page.getByRole('dialog', { name: /Apply this change-set/ });
     await waitForText(page, 'dialog[open] [role=alert]', /1 item would fail: .*ui\.banner/);

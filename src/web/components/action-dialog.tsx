@@ -2,13 +2,14 @@
 // needs, sends it, and shows the API's refusal in its own words if there is one. It follows the
 // change-set live: when someone else acts on it meanwhile, it says who did what and holds its
 // confirm until the reader has seen the new state (and for good when the action no longer fits).
-import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import { type FormEvent, useId, useRef, useState } from 'react';
 import { LIFECYCLE } from '../../core/lifecycle.js';
 import type { ApiError } from '../lib/api.js';
 import { words } from '../lib/format.js';
 import type { DashboardAction } from '../lib/permissions.js';
 import { changesChangeSet, describeLiveChange } from '../lib/review.js';
 import type { ChangeSet } from '../lib/types.js';
+import { useModal } from '../lib/use-modal.js';
 import { useLiveRefresh } from '../live-context.js';
 import { useSession } from '../session-context.js';
 import { ACTION_SPECS, type ApplyMode } from './action-specs.js';
@@ -26,7 +27,7 @@ export interface ActionDialogProps {
 export function ActionDialog({ action, changeSet, onDone, onRefused, onCancel }: ActionDialogProps) {
   const { api, me } = useSession();
   const spec = ACTION_SPECS[action];
-  const dialog = useRef<HTMLDialogElement>(null);
+  const dialog = useModal();
   const titleId = useId();
   const reasonId = useId();
   const [reason, setReason] = useState('');
@@ -52,12 +53,6 @@ export function ActionDialog({ action, changeSet, onDone, onRefused, onCancel }:
   const movedSilently = changes.length === 0 && !tried.current && changeSet.version !== seenVersion;
   const stale = changes.length > 0 || movedSilently;
   const stillAllowed = LIFECYCLE[action].from.includes(changeSet.status);
-
-  useEffect(() => {
-    const element = dialog.current;
-    if (element && !element.open) element.showModal();
-    return () => element?.close();
-  }, []);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();

@@ -6,7 +6,8 @@ import { changeSetPath, Link } from '../lib/router.js';
 import type { ChangeSetSummary } from '../lib/types.js';
 import { PriorityBadge, RiskBadge, StatusBadge } from './badges.js';
 
-function Deadline({ changeSet }: { changeSet: ChangeSetSummary }) {
+/** How long is left to decide (only while pending), the exact time on hover. */
+export function Deadline({ changeSet }: { changeSet: Pick<ChangeSetSummary, 'approval_deadline' | 'status'> }) {
   const deadline = describeDeadline(changeSet.approval_deadline);
   if (!deadline || changeSet.status !== 'PENDING_APPROVAL') return <span className="muted">—</span>;
   return (

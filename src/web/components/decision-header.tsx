@@ -4,12 +4,12 @@
 // — or, when they can take none, what the change-set waits for (lib/review.ts says it).
 import type { ReactNode } from 'react';
 import type { ApprovalTally } from '../../core/approvals.js';
-import { describeDeadline, formatDateTime } from '../lib/format.js';
 import { availableActions } from '../lib/permissions.js';
 import { describeMyDecision, myDecision, orList, otherDeciders, waitingFor, whyAsked } from '../lib/review.js';
 import type { ChangeSet } from '../lib/types.js';
 import { useSession } from '../session-context.js';
 import { PriorityBadge, RiskBadge, StatusBadge } from './badges.js';
+import { Deadline } from './change-set-table.js';
 
 function Fact({ term, children }: { term: string; children: ReactNode }) {
   return (
@@ -22,7 +22,6 @@ function Fact({ term, children }: { term: string; children: ReactNode }) {
 
 /** The bar that stays in view: identity, status, risk, priority, deadline, and the actions. */
 export function DecisionBar({ changeSet: cs, actions }: { changeSet: ChangeSet; actions: ReactNode }) {
-  const deadline = cs.status === 'PENDING_APPROVAL' ? describeDeadline(cs.approval_deadline) : null;
   return (
     <div className="cs-bar">
       <h1 id="cs-title" tabIndex={-1}>
@@ -40,17 +39,7 @@ export function DecisionBar({ changeSet: cs, actions }: { changeSet: ChangeSet; 
         </Fact>
         {cs.status === 'PENDING_APPROVAL' && (
           <Fact term="Deadline">
-            {deadline ? (
-              <time
-                dateTime={cs.approval_deadline ?? undefined}
-                title={formatDateTime(cs.approval_deadline)}
-                className={deadline.overdue ? 'overdue' : ''}
-              >
-                {deadline.text}
-              </time>
-            ) : (
-              'none'
-            )}
+            <Deadline changeSet={cs} />
           </Fact>
         )}
       </dl>

@@ -84,13 +84,12 @@ const unifiedRows = (rows: [Cell, Cell, string][]): [Cell, string][] =>
         ],
   );
 
-/** A whole state that came into being (CREATE) or went away (DELETE). */
-function StateTable({ side, kind, label }: { side: PlanState; kind: 'ins' | 'del'; label: string }) {
-  const title = kind === 'ins' ? 'New state' : 'Removed state';
+/** One column of lines under one heading: a unified diff, or a whole state. */
+function OneColumn(props: { className: string; label: string; title: string; rows: [Cell, string][] }) {
   return (
     <div className="diff-scroll">
-      <table className={`diff diff-state diff-state-${kind}`}>
-        <caption className="visually-hidden">{label}</caption>
+      <table className={`diff ${props.className}`}>
+        <caption className="visually-hidden">{props.label}</caption>
         <colgroup>
           <col className="diff-mark-col" />
           <col />
@@ -98,20 +97,33 @@ function StateTable({ side, kind, label }: { side: PlanState; kind: 'ins' | 'del
         <thead>
           <tr>
             <th scope="col" colSpan={2}>
-              {title} (version {side.version})
+              {props.title}
             </th>
           </tr>
         </thead>
         <tbody>
-          {lines(side).map((line, index) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: rows are positions in a fixed state
-            <tr key={index} className={kind === 'ins' ? 'diff-added' : 'diff-removed'}>
-              <LineCells cell={{ mark: kind === 'ins' ? '+' : '−', line, kind }} />
+          {props.rows.map(([cell, kind], index) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: rows are positions in a fixed diff
+            <tr key={index} className={`diff-${kind}`}>
+              <LineCells cell={cell} />
             </tr>
           ))}
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** A whole state that came into being (CREATE) or went away (DELETE). */
+function StateTable({ side, kind, label }: { side: PlanState; kind: 'ins' | 'del'; label: string }) {
+  const mark = kind === 'ins' ? '+' : '−';
+  return (
+    <OneColumn
+      className={`diff-state diff-state-${kind}`}
+      label={label}
+      title={`${kind === 'ins' ? 'New state' : 'Removed state'} (version ${side.version})`}
+      rows={lines(side).map((line): [Cell, string] => [{ mark, line, kind }, kind === 'ins' ? 'added' : 'removed'])}
+    />
   );
 }
 
@@ -128,34 +140,15 @@ export function DiffTable({
   if (!before?.present && after?.present) return <StateTable side={after} kind="ins" label={label} />;
   if (before?.present && after && !after.present) return <StateTable side={before} kind="del" label={label} />;
   const rows = cellsOf(before, after);
-  if (narrow) {
+  if (narrow)
     return (
-      <div className="diff-scroll">
-        <table className="diff diff-unified">
-          <caption className="visually-hidden">{label}</caption>
-          <colgroup>
-            <col className="diff-mark-col" />
-            <col />
-          </colgroup>
-          <thead>
-            <tr>
-              <th scope="col" colSpan={2}>
-                {caption('Before', before)} → {caption('after', after)}
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {unifiedRows(rows).map(([cell, kind], index) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: rows are positions in a fixed diff
-              <tr key={index} className={`diff-${kind}`}>
-                <LineCells cell={cell} />
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <OneColumn
+        className="diff-unified"
+        label={label}
+        title={`${caption('Before', before)} → ${caption('after', after)}`}
+        rows={unifiedRows(rows)}
+      />
     );
-  }
   return (
     <div className="diff-scroll">
       <table className="diff">

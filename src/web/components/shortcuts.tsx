@@ -4,6 +4,7 @@
 // ? lists them in a dialog.
 import { useEffect, useId, useRef, useState } from 'react';
 import { commandFor, SHORTCUTS } from '../lib/shortcuts.js';
+import { useModal } from '../lib/use-modal.js';
 
 function navItems(): HTMLElement[] {
   return [...document.querySelectorAll<HTMLElement>('main [data-nav-item]')].filter(
@@ -12,13 +13,8 @@ function navItems(): HTMLElement[] {
 }
 
 function ShortcutHelp({ onClose }: { onClose(): void }) {
-  const dialog = useRef<HTMLDialogElement>(null);
+  const dialog = useModal();
   const titleId = useId();
-  useEffect(() => {
-    const element = dialog.current;
-    if (element && !element.open) element.showModal();
-    return () => element?.close();
-  }, []);
   return (
     <dialog
       ref={dialog}

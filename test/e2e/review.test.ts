@@ -412,6 +412,17 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     expect(names.length).toBeGreaterThan(0);
     expect(names.every((lines) => lines === 1)).toBe(true);
     await expectAccessible(page, 'review-08-list-phone');
+    // j and k walk the cards, o opens the one focused.
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    await page.keyboard.press('k');
+    expect(await page.evaluate<string>('document.activeElement.querySelector(".cs-id").textContent')).toBe('CS-DRIFT');
+    await page.keyboard.press('o');
+    await page.waitForURL('**/changesets/CS-DRIFT');
+    await page.getByRole('link', { name: 'Resources' }).click();
+    await page.locator('table.cards tbody tr').first().waitFor();
+    await expectNoSidewaysScroll(page, 'resources phone');
+    await expectAccessible(page, 'review-08b-resources-phone');
     await page.getByRole('link', { name: 'Review queue' }).click();
     await page.getByRole('heading', { name: 'Review queue' }).waitFor();
     await expectNoSidewaysScroll(page, 'queue phone');

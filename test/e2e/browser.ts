@@ -4,6 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { STRICT } from '../helpers/backends.js';
 import { REPO_ROOT } from './helpers.js';
 
@@ -98,4 +99,14 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   return (violations as AxeViolation[])
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 5).join(', ')}`);
+}
+
+/** Waits until `text` shows in the element (live updates included). */
+export const waitForText = (page: Page, selector: string, text: string | RegExp) =>
+  page.locator(selector).filter({ hasText: text }).first().waitFor({ timeout: 15_000 });
+
+/** A screenshot as an artifact, then axe-core: no serious or critical violation. */
+export async function expectAccessible(page: Page, name: string, fullPage = true): Promise<void> {
+  await screenshot(page, name, fullPage);
+  expect(await seriousViolations(page), `axe-core on ${name}`).toEqual([]);
 }

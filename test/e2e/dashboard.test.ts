@@ -2,26 +2,19 @@
 // finds a pending change-set in the queue, reads its diff and risk, approves with the keyboard;
 // the author applies and rolls it back while the reviewer's page follows live. Every page is
 // screenshot (test-artifacts/screenshots) and checked by axe-core.
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chromiumMissing,
+  expectAccessible,
   launchChromium,
   openTab,
   screenshot,
-  seriousViolations,
   signIn,
   type Tab,
+  waitForText,
 } from './browser.js';
-import {
-  addPrincipal,
-  callApi,
-  cleanUp,
-  expectCleanStop,
-  type JsonObject,
-  type ServerProcess,
-  startServer,
-} from './helpers.js';
+import { addPrincipal, apiAs, cleanUp, expectCleanStop, type ServerProcess, startServer } from './helpers.js';
 
 const missing = chromiumMissing();
 
@@ -29,28 +22,13 @@ const missing = chromiumMissing();
 const cells = async (row: Locator) =>
   (await row.locator('td').allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim());
 
-/** Waits until `text` shows in the element (live updates included). */
-const waitForText = (page: Page, selector: string, text: string | RegExp) =>
-  page.locator(selector).filter({ hasText: text }).first().waitFor({ timeout: 15_000 });
-
-async function expectAccessible(page: Page, name: string, fullPage = true): Promise<void> {
-  await screenshot(page, name, fullPage);
-  expect(await seriousViolations(page), `axe-core on ${name}`).toEqual([]);
-}
-
 describe.skipIf(missing !== null)(`review dashboard in Chromium${missing ? ` — skipped: ${missing}` : ''}`, () => {
   let server: ServerProcess;
   let browser: Browser;
   let reviewer: Tab;
   let author: Tab;
   const token: Record<string, string> = {};
-  const api = (who: string, method: string, path: string, body?: unknown) =>
-    callApi<JsonObject>(server.url, method, path, token[who]!, body);
-  const ok = async (who: string, method: string, path: string, body?: unknown) => {
-    const response = await api(who, method, path, body);
-    expect(response.status, `${method} ${path}: ${JSON.stringify(response.body)}`).toBeLessThan(300);
-    return response.body;
-  };
+  const { ok } = apiAs(() => server.url, token);
 
   beforeAll(async () => {
     server = await startServer();

@@ -358,3 +358,16 @@ export async function addPrincipal(
     throw new Error(`redeem for ${body.id}: ${redeemed.status} ${JSON.stringify(redeemed.body)}`);
   return redeemed.body.token.token;
 }
+
+/**
+ * `ok(who, …)` calls as the holder of `tokens[who]`, expects a 2xx and returns the body; `baseUrl`
+ * is read at each call (the server starts after this is made).
+ */
+export function apiAs(baseUrl: () => string, tokens: Record<string, string>) {
+  const ok = async (who: string, method: string, path: string, body?: unknown) => {
+    const response = await callApi<JsonObject>(baseUrl(), method, path, tokens[who] ?? '', body);
+    expect(response.status, `${method} ${path}: ${JSON.stringify(response.body)}`).toBeLessThan(300);
+    return response.body;
+  };
+  return { ok };
+}

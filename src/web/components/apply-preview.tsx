@@ -1,4 +1,7 @@
-// Inside the apply dialog: the mode to apply with, and the plan as things stand right now.
+// Inside the apply dialog: the mode to apply with, and the plan as things stand right now. When the
+// plan says an item would fail, the dialog names each with its reason and asks for an explicit
+// confirmation before Apply can be pressed.
+import { useEffect, useState } from 'react';
 import { seg } from '../lib/api.js';
 import type { ChangeSet, Plan } from '../lib/types.js';
 import { useLoad } from '../lib/use-load.js';
@@ -22,9 +25,23 @@ const PLAN_WORDS = {
   APPLIED: 'already applied',
 };
 
-export function ApplyPreview(props: { changeSet: ChangeSet; mode: ApplyMode; onMode(mode: ApplyMode): void }) {
+export function ApplyPreview(props: {
+  changeSet: ChangeSet;
+  mode: ApplyMode;
+  onMode(mode: ApplyMode): void;
+  /** Whether Apply may be pressed: the plan is loaded, and any failure it forecasts is acknowledged. */
+  onReady(ready: boolean): void;
+}) {
   const { api } = useSession();
-  const plan = useLoad(() => api.get<Plan>(`/changesets/${seg(props.changeSet.id)}/plan`), props.changeSet.id);
+  const plan = useLoad(
+    () => api.get<Plan>(`/changesets/${seg(props.changeSet.id)}/plan`),
+    `${props.changeSet.id}@${props.changeSet.version}`,
+  );
+  const [acknowledged, setAcknowledged] = useState(false);
+  const failing = (plan.data?.items ?? []).filter((item) => item.status === 'WOULD_FAIL');
+  const ready = plan.data !== undefined && (failing.length === 0 || acknowledged);
+  const { onReady } = props;
+  useEffect(() => onReady(ready), [ready, onReady]);
   return (
     <>
       <fieldset className="modes">
@@ -62,6 +79,30 @@ export function ApplyPreview(props: { changeSet: ChangeSet; mode: ApplyMode; onM
               </li>
             ))}
           </ul>
+          {failing.length > 0 && (
+            <div className="notice notice-warn" role="alert">
+              <p>
+                <strong>
+                  {failing.length} item{failing.length === 1 ? '' : 's'} would fail:
+                </strong>{' '}
+                {failing
+                  .map(
+                    (item) =>
+                      `${item.key} (${item.target_type}/${item.target_id}): ${item.error?.message ?? 'no reason given'}`,
+                  )
+                  .join('; ')}
+                .
+              </p>
+              <label className="checkbox">
+                <input
+                  type="checkbox"
+                  checked={acknowledged}
+                  onChange={(event) => setAcknowledged(event.target.checked)}
+                />{' '}
+                I have read this and want to apply anyway
+              </label>
+            </div>
+          )}
         </>
       )}
     </>

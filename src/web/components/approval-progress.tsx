@@ -1,18 +1,17 @@
 // The approval steps and how far each has come, counted by the server's own rules (src/core):
 // only current APPROVED decisions on the current content, one step per approver.
-import { tallyApprovals } from '../../core/approvals.js';
+import { type ApprovalTally, tallyApprovals } from '../../core/approvals.js';
 import { seg } from '../lib/api.js';
 import { formatDateTime } from '../lib/format.js';
+import { stepTitle } from '../lib/review.js';
 import type { ChangeSet, Principal } from '../lib/types.js';
 import { useLoad } from '../lib/use-load.js';
 import { useSession } from '../session-context.js';
 
-const stepTitle = (name: string) => (name === 'risk' ? 'Risk review' : `Policy: ${name}`);
-
-export function ApprovalProgress({ changeSet }: { changeSet: ChangeSet }) {
+/** The steps as the server counts them; group membership decides which step an approval fills, so the deciders are looked up. */
+export function useTally(changeSet: ChangeSet): ApprovalTally {
   const { api } = useSession();
   const approverIds = [...new Set(changeSet.approvals.map((a) => a.approver_id))].sort();
-  // Group membership decides which step an approval fills: look the deciders up.
   const people = useLoad(
     () => Promise.all(approverIds.map((id) => api.get<Principal>(`/principals/${seg(id)}`).catch(() => null))),
     approverIds.join(','),
@@ -22,7 +21,10 @@ export function ApprovalProgress({ changeSet }: { changeSet: ChangeSet }) {
     const approver = byId.get(a.approver_id);
     return approver ? [{ approver, decision: a.decision, content_hash: a.content_hash, stale: a.stale }] : [];
   });
-  const tally = tallyApprovals(changeSet.approval_steps, decisions, changeSet.content_hash, changeSet.created_by);
+  return tallyApprovals(changeSet.approval_steps, decisions, changeSet.content_hash, changeSet.created_by);
+}
+
+export function ApprovalProgress({ changeSet, tally }: { changeSet: ChangeSet; tally: ApprovalTally }) {
   return (
     <div className="approvals">
       {changeSet.required_approvals > 0 && (

@@ -1,4 +1,4 @@
-// The change-set's particulars as a definition list.
+// The change-set's particulars as a definition list (the description is in the decision header).
 import type { ReactNode } from 'react';
 import { describeDeadline, formatDateTime } from '../lib/format.js';
 import type { ChangeSet } from '../lib/types.js';
@@ -26,16 +26,13 @@ export function ChangeSetFacts({ changeSet: cs }: { changeSet: ChangeSet }) {
     ],
   ];
   return (
-    <>
-      {cs.description && <p className="description">{cs.description}</p>}
-      <dl className="facts">
-        {facts.map(([term, value]) => (
-          <div key={term}>
-            <dt>{term}</dt>
-            <dd>{value}</dd>
-          </div>
-        ))}
-      </dl>
-    </>
+    <dl className="facts">
+      {facts.map(([term, value]) => (
+        <div key={term}>
+          <dt>{term}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
   );
 }

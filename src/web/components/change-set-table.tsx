@@ -1,10 +1,13 @@
-// Change-sets as a table: what, how risky, how urgent, how far along.
+// Change-sets as a table: what, how risky, how urgent, how far along. On a phone each row is a
+// card (styles.css, `.cards`): every cell carries its column's name. j and k move through the rows,
+// o or Enter opens one (components/shortcuts.tsx).
 import { describeDeadline, formatDateTime } from '../lib/format.js';
 import { changeSetPath, Link } from '../lib/router.js';
 import type { ChangeSetSummary } from '../lib/types.js';
 import { PriorityBadge, RiskBadge, StatusBadge } from './badges.js';
 
-function Deadline({ changeSet }: { changeSet: ChangeSetSummary }) {
+/** How long is left to decide (only while pending), the exact time on hover. */
+export function Deadline({ changeSet }: { changeSet: Pick<ChangeSetSummary, 'approval_deadline' | 'status'> }) {
   const deadline = describeDeadline(changeSet.approval_deadline);
   if (!deadline || changeSet.status !== 'PENDING_APPROVAL') return <span className="muted">—</span>;
   return (
@@ -21,7 +24,7 @@ function Deadline({ changeSet }: { changeSet: ChangeSetSummary }) {
 export function ChangeSetTable({ rows, label }: { rows: ChangeSetSummary[]; label: string }) {
   return (
     <div className="table-scroll">
-      <table className="grid change-sets">
+      <table className="grid change-sets cards">
         <caption className="visually-hidden">{label}</caption>
         <thead>
           <tr>
@@ -38,30 +41,32 @@ export function ChangeSetTable({ rows, label }: { rows: ChangeSetSummary[]; labe
         </thead>
         <tbody>
           {rows.map((cs) => (
-            <tr key={cs.id}>
+            <tr key={cs.id} data-nav-item="" tabIndex={-1}>
               <td>
-                <Link to={changeSetPath(cs.change_set_id)} className="cs-link">
+                <Link to={changeSetPath(cs.change_set_id)} className="cs-link" data-nav-open="">
                   <span className="cs-id">{cs.change_set_id}</span> <span className="cs-title">{cs.title}</span>
                 </Link>
               </td>
-              <td>
+              <td data-label="Status">
                 <StatusBadge status={cs.status} />
               </td>
-              <td>
+              <td data-label="Risk">
                 <RiskBadge risk={cs.risk} />
               </td>
-              <td>
+              <td data-label="Priority">
                 <PriorityBadge priority={cs.priority} />
               </td>
-              <td>{cs.category}</td>
-              <td>{cs.agent_id}</td>
-              <td>
+              <td data-label="Category">{cs.category}</td>
+              <td data-label="Agent">
+                <span className="name">{cs.agent_id}</span>
+              </td>
+              <td data-label="Approvals">
                 {cs.received_approvals} / {cs.required_approvals}
               </td>
-              <td>
+              <td data-label="Deadline">
                 <Deadline changeSet={cs} />
               </td>
-              <td>
+              <td data-label="Updated">
                 <time dateTime={cs.updated_at}>{formatDateTime(cs.updated_at)}</time>
               </td>
             </tr>

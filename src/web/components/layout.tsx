@@ -1,8 +1,10 @@
-// The frame of every signed-in page: skip link, navigation, who is signed in, the live status.
+// The frame of every signed-in page: skip link, navigation, who is signed in, the live status,
+// and the keyboard shortcuts (? lists them).
 import { type ReactNode, useEffect, useRef } from 'react';
 import { Link, useLocation } from '../lib/router.js';
 import { useLiveState } from '../live-context.js';
 import { useSession } from '../session-context.js';
+import { KeyboardShortcuts } from './shortcuts.js';
 
 const NAV = [
   { to: '/', label: 'Review queue', active: (path: string) => path === '/' || path === '/queue' },
@@ -65,6 +67,7 @@ export function Layout({ children }: { children: ReactNode }) {
       <main id="main" tabIndex={-1} ref={main}>
         {children}
       </main>
+      <KeyboardShortcuts />
     </>
   );
 }

@@ -10,8 +10,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: { path?: string; message?: string; [key: string]: unknown }[] = [],
-    /** What to do about it, in one sentence, when the server said (docs/errors.md). */
-    readonly fix?: string,
+    /** What to do about it, when the server says (the optional `fix` of the error body). */
+    readonly fix: string | null = null,
   ) {
     super(message);
   }
@@ -29,15 +29,20 @@ export const API_BASE = '/api/ledger';
 export const seg = (value: string): string => encodeURIComponent(value);
 
 async function readError(response: Response): Promise<ApiError> {
-  let body: { code?: string; message?: string; details?: ApiError['details']; fix?: unknown } = {};
+  let body: { code?: string; message?: string; details?: ApiError['details']; fix?: string } = {};
   try {
     body = (await response.json()) as typeof body;
   } catch {
     // not JSON: a proxy's page, say
   }
   const message = body.message ?? `${response.status} ${response.statusText || 'request failed'}`;
-  const fix = typeof body.fix === 'string' ? body.fix : undefined;
-  return new ApiError(response.status, body.code ?? `HTTP_${response.status}`, message, body.details ?? [], fix);
+  return new ApiError(
+    response.status,
+    body.code ?? `HTTP_${response.status}`,
+    message,
+    body.details ?? [],
+    typeof body.fix === 'string' ? body.fix : null,
+  );
 }
 
 /** A fresh Idempotency-Key (getRandomValues: randomUUID needs a secure context, plain http has none). */

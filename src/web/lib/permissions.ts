@@ -16,17 +16,29 @@ export const DASHBOARD_ACTIONS = [
 ] as const;
 export type DashboardAction = (typeof DASHBOARD_ACTIONS)[number];
 
-type Subject = Pick<ChangeSet, 'status' | 'created_by' | 'approval_steps'>;
+type Subject = Pick<ChangeSet, 'status' | 'created_by' | 'approval_steps'> &
+  Partial<Pick<ChangeSet, 'approvals' | 'content_hash'>>;
 type Viewer = Pick<Principal, 'id' | 'groups' | 'active'>;
 
-/** The actions `viewer` may take on the change-set in its current status, in display order. */
+/**
+ * The actions `viewer` may take on the change-set in its current status, in display order. Approve
+ * is not offered to whoever already approved the current content: a second approval would only
+ * replace the first.
+ */
 export function availableActions(changeSet: Subject, viewer: Viewer): DashboardAction[] {
   const context = {
     principal: viewer,
     createdBy: changeSet.created_by,
     isEligibleApprover: isEligibleApprover(changeSet.approval_steps, viewer, changeSet.created_by),
   };
+  const approved = (changeSet.approvals ?? []).some(
+    (a) =>
+      a.approver_id === viewer.id && !a.stale && a.decision === 'APPROVED' && a.content_hash === changeSet.content_hash,
+  );
   return DASHBOARD_ACTIONS.filter(
-    (action) => LIFECYCLE[action].from.includes(changeSet.status) && mayAct(action, context),
+    (action) =>
+      LIFECYCLE[action].from.includes(changeSet.status) &&
+      mayAct(action, context) &&
+      !(action === 'approve' && approved),
   );
 }

@@ -79,7 +79,7 @@ export function ResourcesPage() {
       {first.data && rows.length === 0 && <p className="muted">No resource matches.</p>}
       {rows.length > 0 && (
         <div className="table-scroll">
-          <table className="grid">
+          <table className="grid cards">
             <caption className="visually-hidden">Current resources</caption>
             <thead>
               <tr>
@@ -91,15 +91,17 @@ export function ResourcesPage() {
             </thead>
             <tbody>
               {rows.map((r) => (
-                <tr key={`${r.target_type}/${r.target_id}`}>
+                <tr key={`${r.target_type}/${r.target_id}`} data-nav-item="" tabIndex={-1}>
                   <td>
-                    <Link to={resourcePath(r.target_type, r.target_id)}>
+                    <Link to={resourcePath(r.target_type, r.target_id)} data-nav-open="">
                       <span className="muted">{r.target_type} /</span> {r.target_id}
                     </Link>
                   </td>
-                  <td>{r.version}</td>
-                  <td>{r.change_set ? <Link to={changeSetPath(r.change_set)}>{r.change_set}</Link> : '—'}</td>
-                  <td>
+                  <td data-label="Version">{r.version}</td>
+                  <td data-label="Written by">
+                    {r.change_set ? <Link to={changeSetPath(r.change_set)}>{r.change_set}</Link> : '—'}
+                  </td>
+                  <td data-label="Updated">
                     <time dateTime={r.updated_at}>{formatDateTime(r.updated_at)}</time>
                   </td>
                 </tr>

@@ -517,6 +517,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ledger/stats/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Activity over the last days: outcomes per day, time to decision, the queue now, per agent
+         * @description Any authenticated principal. Days are UTC days; today is counted so far. Outcomes come from the audit trail: proposed (created), applied (reached APPLIED), rejected (reached REJECTED: veto, revoked approval, expiry or close) and rolled back. Time to decision runs from a submit to the approval or veto that ended that round. See docs/design.md#activity.
+         */
+        get: operations["getActivityStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ledger/changesets/{id}/wait": {
         parameters: {
             query?: never;
@@ -1225,6 +1245,82 @@ export interface components {
                 adjustment: number;
                 reason: string;
             };
+        };
+        ActivityStats: {
+            window: {
+                days: number;
+                /**
+                 * Format: date-time
+                 * @description the start of the first day (UTC), inclusive
+                 */
+                from: string;
+                /**
+                 * Format: date-time
+                 * @description the end of today (UTC), exclusive
+                 */
+                to: string;
+            };
+            /** Format: date-time */
+            generated_at: string;
+            totals: {
+                proposed: number;
+                applied: number;
+                rejected: number;
+                rolled_back: number;
+            };
+            /** @description every day of the window, oldest first */
+            days: {
+                /**
+                 * Format: date
+                 * @description a UTC day, YYYY-MM-DD
+                 */
+                date: string;
+                proposed: number;
+                applied: number;
+                rejected: number;
+                rolled_back: number;
+                time_to_decision: {
+                    /** @description rounds of approval decided (approved or vetoed) */
+                    decisions: number;
+                    /** @description seconds; null when there is nothing to measure */
+                    median_seconds: number | null;
+                    /** @description seconds; null when there is nothing to measure */
+                    p90_seconds: number | null;
+                };
+            }[];
+            time_to_decision: {
+                /** @description rounds of approval decided (approved or vetoed) */
+                decisions: number;
+                /** @description seconds; null when there is nothing to measure */
+                median_seconds: number | null;
+                /** @description seconds; null when there is nothing to measure */
+                p90_seconds: number | null;
+            };
+            queue: {
+                pending: number;
+                oldest_submitted_at: string | null;
+                /** @description seconds; null when there is nothing to measure */
+                oldest_age_seconds: number | null;
+                ages: {
+                    label: string;
+                    min_seconds: number;
+                    /** @description exclusive; null: no upper bound */
+                    max_seconds: number | null;
+                    count: number;
+                }[];
+            };
+            /** @description agents active in the window, most proposals first (at most 100) */
+            agents: {
+                agent_id: string;
+                agent_type: string;
+                proposals: number;
+                applied: number;
+                rolled_back: number;
+                /** @description rolled_back / applied over the window; null when nothing was applied */
+                rollback_rate: number | null;
+            }[];
+            /** @description agents active in the window beyond those listed */
+            agents_omitted: number;
         };
         WaitAnswer: {
             /** @enum {string} */
@@ -4229,6 +4325,58 @@ export interface operations {
             };
             /** @description Refused: NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: UNAVAILABLE, OVERLOADED */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getActivityStats: {
+        parameters: {
+            query?: {
+                /** @description whole UTC days ending today */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The activity of the window */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityStats"];
+                };
+            };
+            /** @description Refused: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: UNAUTHENTICATED */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

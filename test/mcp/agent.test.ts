@@ -161,6 +161,8 @@ describe('an agent over MCP (streamable HTTP)', () => {
       expect(result.isError).toBe(true);
       expect(result.structuredContent).toMatchObject({ code: 'INVALID_TRANSITION' });
       expect(String((result.structuredContent as Structured)['message'])).toMatch(/DRAFT/);
+      // The API's fix reaches the agent: what the DRAFT status allows instead.
+      expect(String((result.structuredContent as Structured)['fix'])).toMatch(/submit/);
       expect(result.content).toContainEqual(
         expect.objectContaining({ text: expect.stringMatching(/^INVALID_TRANSITION: /) }),
       );
@@ -172,7 +174,7 @@ describe('an agent over MCP (streamable HTTP)', () => {
         arguments: { id, decision: 'APPROVED', content_hash: submitted['content_hash'] },
       });
       expect(own.isError).toBe(true);
-      expect(own.structuredContent).toMatchObject({ code: 'FORBIDDEN' });
+      expect(own.structuredContent).toMatchObject({ code: 'FORBIDDEN', fix: expect.stringMatching(/approver/) });
       expect((await f.engine.get(id)).status).toBe('PENDING_APPROVAL');
     } finally {
       await agent.close();

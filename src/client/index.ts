@@ -186,7 +186,7 @@ export function createLedgerClient(options: LedgerClientOptions) {
       const deadline = Date.now() + totalTimeoutMs;
       for (;;) {
         const seconds = Math.min(WAIT_MAX_S, Math.max(0, Math.ceil((deadline - Date.now()) / 1000)));
-        const answer = await client.wait(changeSet, { for: waitFor, timeout_s: String(seconds) }, signal);
+        const answer = await client.wait(changeSet, { for: waitFor, timeout_s: seconds }, signal);
         const left = deadline - Date.now();
         if (answer.ended_by === 'outcome' || left <= 0 || signal?.aborted) return answer;
         // A server going away ended it early: another instance answers the next wait.

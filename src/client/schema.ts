@@ -4400,10 +4400,10 @@ export interface operations {
     waitForChangeSet: {
         parameters: {
             query?: {
-                /** @description one of decision, apply, rollback (default decision) */
-                for?: string;
-                /** @description seconds to wait, 0 to 300 (default 30) */
-                timeout_s?: string;
+                /** @description what to wait for (default decision) */
+                for?: "decision" | "apply" | "rollback";
+                /** @description seconds to wait, 0 to 300, fractions allowed (default 30) */
+                timeout_s?: number;
             };
             header?: never;
             path: {

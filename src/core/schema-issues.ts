@@ -88,6 +88,14 @@ function genericMessage(error: SchemaError, unknown: string): string {
       return `must have at least ${plural(params['limit'], 'field')}`;
     case 'maxProperties':
       return `must have at most ${plural(params['limit'], 'field')}`;
+    case 'minimum':
+      return `must be at least ${params['limit']}`;
+    case 'maximum':
+      return `must be at most ${params['limit']}`;
+    case 'exclusiveMinimum':
+      return `must be greater than ${params['limit']}`;
+    case 'exclusiveMaximum':
+      return `must be less than ${params['limit']}`;
     default:
       return error.message ?? 'is invalid';
   }

@@ -81,7 +81,7 @@ describe('schemaIssues', () => {
     const Query = Type.Object({ limit: Type.Integer({ minimum: 1 }) });
     const query = { limit: 0 };
     expect(schemaIssues(Compile(Query).Errors(query), { prefix: 'query', value: query })).toEqual([
-      { path: 'query.limit', message: 'must be >= 1' },
+      { path: 'query.limit', message: 'must be at least 1' },
     ]);
     expect(schemaIssues(Compile(Query).Errors([]), { prefix: 'query' })).toEqual([
       { path: 'query', message: 'must be an object' },

@@ -126,7 +126,7 @@ describeEachBackend('refusals an agent can act on', (backend) => {
       expect(limit.statusCode).toBe(400);
       expect(details(limit)).toEqual([
         { path: 'query.bogus', message: 'unknown field' },
-        { path: 'query.limit', message: 'must be >= 1' },
+        { path: 'query.limit', message: 'must be at least 1' },
       ]);
       const status = await send('Agent-D', 'GET', '/deliveries?status=LOST');
       expect(details(status)).toEqual([

@@ -193,10 +193,10 @@ describeEachBackend('waiting for a change-set', (backend) => {
     expect(bad.json().details).toEqual([
       {
         path: 'query.for',
-        message: 'must be one of: decision, apply, rollback (got approval)',
+        message: 'must be one of: decision, apply, rollback',
         allowed: ['decision', 'apply', 'rollback'],
       },
-      { path: 'query.timeout_s', message: 'must be a number of seconds from 0 to 300 (got 301)' },
+      { path: 'query.timeout_s', message: 'must be at most 300' },
     ]);
     const notNumber = await get(`${cs.id}/wait?timeout_s=soon`);
     expect([notNumber.statusCode, notNumber.json().details[0].path]).toEqual([400, 'query.timeout_s']);

@@ -4,9 +4,8 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { LedgerError } from '../../core/errors.js';
-import { oneOfMessage } from '../../core/schema-issues.js';
 import { Nullable, StringEnum } from '../../core/schema-kit.js';
-import { UUID_PATTERN, type ValidationIssue, validationError } from '../../core/validate-change-set.js';
+import { UUID_PATTERN } from '../../core/validate-change-set.js';
 import type { Engine } from '../../engine/index.js';
 import { LIFECYCLE_EVENTS, WAIT_NEXT_ACTIONS, WAIT_OUTCOMES, waitAnswer } from '../../notify/wait-answer.js';
 import {
@@ -25,11 +24,12 @@ export const WAIT_TIMEOUT_MAX_S = 300;
 
 const WaitQuery = Type.Object(
   {
-    for: Type.Optional(Type.String({ maxLength: 32, description: `one of ${WAIT_FOR.join(', ')} (default decision)` })),
+    for: Type.Optional(StringEnum(WAIT_FOR, { description: 'what to wait for (default decision)' })),
     timeout_s: Type.Optional(
-      Type.String({
-        maxLength: 16,
-        description: `seconds to wait, 0 to ${WAIT_TIMEOUT_MAX_S} (default ${WAIT_TIMEOUT_DEFAULT_S})`,
+      Type.Number({
+        minimum: 0,
+        maximum: WAIT_TIMEOUT_MAX_S,
+        description: `seconds to wait, 0 to ${WAIT_TIMEOUT_MAX_S}, fractions allowed (default ${WAIT_TIMEOUT_DEFAULT_S})`,
       }),
     ),
   },
@@ -62,25 +62,6 @@ const WaitAnswerSchema = named(
   }),
 );
 
-function parseQuery(query: { for?: string | undefined; timeout_s?: string | undefined }): {
-  waitFor: WaitFor;
-  timeoutMs: number;
-} {
-  const issues: ValidationIssue[] = [];
-  const waitFor = (query.for ?? 'decision') as WaitFor;
-  if (!WAIT_FOR.includes(waitFor))
-    issues.push({ path: 'query.for', message: `${oneOfMessage(WAIT_FOR)} (got ${query.for})`, allowed: [...WAIT_FOR] });
-  const raw = query.timeout_s ?? String(WAIT_TIMEOUT_DEFAULT_S);
-  const seconds = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(seconds >= 0 && seconds <= WAIT_TIMEOUT_MAX_S))
-    issues.push({
-      path: 'query.timeout_s',
-      message: `must be a number of seconds from 0 to ${WAIT_TIMEOUT_MAX_S} (got ${raw})`,
-    });
-  if (issues.length > 0) throw validationError(issues);
-  return { waitFor, timeoutMs: seconds * 1000 };
-}
-
 export function waitRoutes(app: FastifyInstance, engine: Engine, waiters: ChangeSetWaiters | undefined): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const open = new Set<() => void>();
@@ -107,7 +88,8 @@ export function waitRoutes(app: FastifyInstance, engine: Engine, waiters: Change
       }),
     },
     async (request, reply) => {
-      const { waitFor, timeoutMs } = parseQuery(request.query);
+      const waitFor: WaitFor = request.query.for ?? 'decision';
+      const timeoutMs = (request.query.timeout_s ?? WAIT_TIMEOUT_DEFAULT_S) * 1000;
       if (!waiters) throw new LedgerError('UNAVAILABLE', 'waiting is not enabled (it needs the event feed)');
       const reference = request.params.id;
       const started = performance.now();

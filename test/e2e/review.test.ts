@@ -451,5 +451,12 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     await waitForText(page, '.item-story', 'Applied: version 1 → 2');
     await expectNoSidewaysScroll(page, 'rolled back phone');
     await expectAccessible(page, 'review-12-rolled-back-phone');
+    await page.goto('/agents/Agent-C');
+    await waitForText(page, '[aria-labelledby=record]', 'All time');
+    await expectNoSidewaysScroll(page, 'agent phone');
+    await expectAccessible(page, 'review-13-agent-phone');
+    await page.goto('/overview');
+    await waitForText(page, 'main h1', 'Overview');
+    await expectNoSidewaysScroll(page, 'overview phone');
   });
 });

@@ -31,7 +31,7 @@ const COLUMNS: { label: string; cell: (c: WindowCounts) => string | number }[] =
 function CountsTable({ caption, head, rows }: { caption: string; head: string; rows: [string, WindowCounts][] }) {
   return (
     <div className="table-scroll">
-      <table className="grid">
+      <table className="grid cards">
         <caption className="visually-hidden">{caption}</caption>
         <thead>
           <tr>
@@ -48,7 +48,9 @@ function CountsTable({ caption, head, rows }: { caption: string; head: string; r
             <tr key={name}>
               <th scope="row">{name}</th>
               {COLUMNS.map((column) => (
-                <td key={column.label}>{column.cell(counts)}</td>
+                <td key={column.label} data-label={column.label}>
+                  {column.cell(counts)}
+                </td>
               ))}
             </tr>
           ))}

@@ -481,6 +481,8 @@ function expectedEvents(entry: AuditRow): string[] {
       return ['changeset.reopened'];
     case 'close':
       return ['changeset.rejected'];
+    case 'trust_changed':
+      return ['agent.trust_changed'];
     default:
       return [];
   }

@@ -96,7 +96,11 @@ describeEachBackend('contacts private', (backend) => {
     const paths = (await get('alice', '/openapi.json')).paths;
     for (const route of ['/api/ledger/principals', '/api/ledger/principals/{id}'])
       expect(paths[route].get.description).toMatch(/only for admins and for the principal itself/);
-    const view = (await get('alice', '/openapi.json')).paths['/api/ledger/principals/{id}'].get.responses['200'];
-    expect(JSON.stringify(view)).toContain('only for admins and the principal itself');
+    // The answer is the named Principal shape: its contact fields say who sees them.
+    const document = await get('alice', '/openapi.json');
+    expect(JSON.stringify(document.paths['/api/ledger/principals/{id}'].get.responses['200'])).toContain(
+      '#/components/schemas/Principal',
+    );
+    expect(JSON.stringify(document.components.schemas.Principal)).toContain('only for admins and the principal itself');
   });
 });

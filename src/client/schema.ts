@@ -1175,9 +1175,9 @@ export interface components {
                     rolled_back: number;
                     /** @description rejections by a reviewer while pending */
                     rejected_by_veto: number;
-                    /** @description (rolled_back + apply_failed) / (applied + partially_applied + apply_failed), at most 1 */
+                    /** @description (rolled_back + apply_failed) / (applied + partially_applied + apply_failed), at most 1; null with no applies */
                     change_fail_rate: number | null;
-                    /** @description how soon after the apply the rollbacks of the window came */
+                    /** @description milliseconds from apply to rollback over the rollbacks of the window; null with none */
                     rollback_after_apply_ms: {
                         min: number;
                         median: number;
@@ -1185,6 +1185,7 @@ export interface components {
                     } | null;
                 };
             };
+            /** @description category → window name → counts */
             by_category: {
                 [key: string]: {
                     [key: string]: {
@@ -1198,9 +1199,9 @@ export interface components {
                         rolled_back: number;
                         /** @description rejections by a reviewer while pending */
                         rejected_by_veto: number;
-                        /** @description (rolled_back + apply_failed) / (applied + partially_applied + apply_failed), at most 1 */
+                        /** @description (rolled_back + apply_failed) / (applied + partially_applied + apply_failed), at most 1; null with no applies */
                         change_fail_rate: number | null;
-                        /** @description how soon after the apply the rollbacks of the window came */
+                        /** @description milliseconds from apply to rollback over the rollbacks of the window; null with none */
                         rollback_after_apply_ms: {
                             min: number;
                             median: number;
@@ -1209,6 +1210,7 @@ export interface components {
                     };
                 };
             };
+            /** @description target type → window name → counts (a change-set counts once per target type of its items) */
             by_target_type: {
                 [key: string]: {
                     [key: string]: {
@@ -1222,9 +1224,9 @@ export interface components {
                         rolled_back: number;
                         /** @description rejections by a reviewer while pending */
                         rejected_by_veto: number;
-                        /** @description (rolled_back + apply_failed) / (applied + partially_applied + apply_failed), at most 1 */
+                        /** @description (rolled_back + apply_failed) / (applied + partially_applied + apply_failed), at most 1; null with no applies */
                         change_fail_rate: number | null;
-                        /** @description how soon after the apply the rollbacks of the window came */
+                        /** @description milliseconds from apply to rollback over the rollbacks of the window; null with none */
                         rollback_after_apply_ms: {
                             min: number;
                             median: number;
@@ -1233,7 +1235,9 @@ export interface components {
                     };
                 };
             };
+            /** @description the agent's earned trust now: what its next change-set's trust factor starts from */
             trust: {
+                /** @enum {string} */
                 mode: "off" | "shadow" | "enforce";
                 window_days: number;
                 applied: number;

@@ -2,9 +2,11 @@
 // `trust` settings, and the adjustment an agent's recent record earns on its agent factor. Pure:
 // the record is read by the engine and passed in.
 
+import { type Static, Type } from 'typebox';
 import { defaultsOf, int, list, oneOf, type Resolved, section, text } from './config-kit.js';
 import { deepFreeze } from './deep-freeze.js';
 import type { EventType } from './events.js';
+import { Nullable, StringEnum } from './schema-kit.js';
 import type { Json, Status } from './types.js';
 
 export const TRUST_MODES = ['off', 'shadow', 'enforce'] as const;
@@ -183,38 +185,65 @@ export function withOutcome(history: TrustHistory, outcome: Outcome): TrustHisto
 // ---------------------------------------------------------------------------------------------
 // The track record as the API answers it (GET /api/ledger/agents/{id}/track-record).
 
-/** The time from apply to rollback over the rollbacks counted. */
-export interface RollbackSpread {
-  min: number;
-  median: number;
-  max: number;
-}
+// Declared once, as the API's response schema; the engine, the CLI and the dashboard read its type.
 
-export type WindowCounts = Record<Outcome, number> & {
-  rejected_by_veto: number;
-  /** (rolled back + apply failed) ÷ (applied + partially applied + apply failed), at most 1; null with no applies. */
-  change_fail_rate: number | null;
-  /** Milliseconds from apply to rollback; null with no rollback. */
-  rollback_after_apply_ms: RollbackSpread | null;
+const Count = Type.Integer({ minimum: 0 });
+
+/** The time from apply to rollback over the rollbacks counted. */
+const RollbackSpreadSchema = Type.Object({ min: Type.Integer(), median: Type.Integer(), max: Type.Integer() });
+export type RollbackSpread = Static<typeof RollbackSpreadSchema>;
+
+const outcomeCounts = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, Count])) as {
+  [K in Outcome]: typeof Count;
 };
 
-export interface RecordWindow {
-  /** `7d`, `30d`…, and `all`. */
-  name: string;
-  days: number | null;
-  since: string | null;
-}
+const WindowCountsSchema = Type.Object({
+  ...outcomeCounts,
+  rejected_by_veto: Type.Integer({ minimum: 0, description: 'rejections by a reviewer while pending' }),
+  change_fail_rate: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
+    description:
+      '(rolled_back + apply_failed) / (applied + partially_applied + apply_failed), at most 1; null with no applies',
+  }),
+  rollback_after_apply_ms: Type.Union([RollbackSpreadSchema, Type.Null()], {
+    description: 'milliseconds from apply to rollback over the rollbacks of the window; null with none',
+  }),
+});
+export type WindowCounts = Static<typeof WindowCountsSchema>;
 
-export interface TrackRecord {
-  agent_id: string;
-  as_of: string;
-  windows: RecordWindow[];
-  /** Window name → counts. */
-  overall: Record<string, WindowCounts>;
-  /** Category → window name → counts. */
-  by_category: Record<string, Record<string, WindowCounts>>;
-  /** Target type → window name → counts (a change-set counts once per target type of its items). */
-  by_target_type: Record<string, Record<string, WindowCounts>>;
-  /** The agent's earned trust now: what its next change-set's trust factor starts from. */
-  trust: TrustStanding & TrustHistory & { mode: TrustMode; window_days: number };
-}
+const ByWindow = Type.Record(Type.String(), WindowCountsSchema, {
+  description: 'window name (7d, 30d…, all) → counts',
+});
+
+const RecordWindowSchema = Type.Object({
+  /** `7d`, `30d`…, and `all`. */
+  name: Type.String(),
+  days: Nullable(Type.Integer()),
+  since: Nullable(Type.String({ format: 'date-time' })),
+});
+export type RecordWindow = Static<typeof RecordWindowSchema>;
+
+export const TrackRecordSchema = Type.Object({
+  agent_id: Type.String(),
+  as_of: Type.String({ format: 'date-time' }),
+  windows: Type.Array(RecordWindowSchema),
+  overall: ByWindow,
+  by_category: Type.Record(Type.String(), ByWindow, { description: 'category → window name → counts' }),
+  by_target_type: Type.Record(Type.String(), ByWindow, {
+    description: 'target type → window name → counts (a change-set counts once per target type of its items)',
+  }),
+  trust: Type.Object(
+    {
+      mode: StringEnum(TRUST_MODES),
+      window_days: Type.Integer(),
+      applied: Type.Integer(),
+      failures: Type.Integer(),
+      clean_streak: Type.Integer(),
+      credit: Type.Integer(),
+      penalty: Type.Integer(),
+      adjustment: Type.Integer({ description: 'points on the agent factor: negative lowers it' }),
+      reason: Type.String(),
+    },
+    { description: "the agent's earned trust now: what its next change-set's trust factor starts from" },
+  ),
+});
+export type TrackRecord = Static<typeof TrackRecordSchema>;

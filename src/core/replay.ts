@@ -1,46 +1,68 @@
 // Replay's verdicts, pure: what was recorded for a change-set against what a candidate configuration
 // would have decided, which of them differ, the totals, and the sentence that sums them up
 // (docs/trust.md#policies-in-shadow-and-replay).
-import type { PolicyAction } from './policy.js';
-import type { RiskLevel } from './types.js';
+import { type Static, Type } from 'typebox';
+import { POLICY_ACTIONS } from './policy.js';
+import { Nullable, StringEnum } from './schema-kit.js';
+import { RISK_LEVELS } from './types.js';
+
+// Declared once, as the API's response schema (POST /api/ledger/policies/replay); the types derive from it.
+
+const Count = Type.Integer({ minimum: 0 });
 
 /** What a configuration decided (recorded) or would decide (candidate) about one change-set. */
-export interface ReplayOutcome {
-  risk_level: RiskLevel;
-  risk_score: number;
-  auto_approved: boolean;
-  required_approvals: number;
-  /** The first action a policy denied (or would deny), and by which policies; null: none. */
-  denied: { action: PolicyAction; policies: string[] } | null;
-}
+const ReplayOutcomeSchema = Type.Object({
+  risk_level: StringEnum(RISK_LEVELS),
+  risk_score: Type.Number(),
+  auto_approved: Type.Boolean(),
+  required_approvals: Type.Integer(),
+  denied: Nullable(
+    Type.Object(
+      { action: StringEnum(POLICY_ACTIONS), policies: Type.Array(Type.String()) },
+      { description: 'the first action a policy denied (or would deny), and by which policies; null: none' },
+    ),
+  ),
+});
+export type ReplayOutcome = Static<typeof ReplayOutcomeSchema>;
 
 export const REPLAY_FIELDS = ['risk_level', 'auto_approved', 'required_approvals', 'denied'] as const;
 export type ReplayField = (typeof REPLAY_FIELDS)[number];
 
-export interface ReplayDifference {
-  change_set_id: string;
-  /** The change-set in the API. */
-  path: string;
-  status: string;
-  /** Whether the change-set was rolled back (its later history, for the totals). */
-  rolled_back: boolean;
-  differs: ReplayField[];
-  recorded: ReplayOutcome;
-  candidate: ReplayOutcome;
-}
+const ReplayDifferenceSchema = Type.Object({
+  change_set_id: Type.String(),
+  path: Type.String({ description: 'the change-set in the API' }),
+  status: Type.String(),
+  rolled_back: Type.Boolean({ description: 'whether the change-set was rolled back (its later history)' }),
+  differs: Type.Array(StringEnum(REPLAY_FIELDS)),
+  recorded: ReplayOutcomeSchema,
+  candidate: ReplayOutcomeSchema,
+});
+export type ReplayDifference = Static<typeof ReplayDifferenceSchema>;
 
-export interface ReplayTotals {
-  /** Change-sets replayed. */
-  replayed: number;
-  /** Change-sets with at least one difference. */
-  changed: number;
-  risk_level: { raised: number; lowered: number };
-  auto_approved: { more: number; fewer: number; more_later_rolled_back: number };
-  required_approvals: { more: number; fewer: number };
-  denied: { more: number; fewer: number; other_action: number };
-}
+const ReplayTotalsSchema = Type.Object({
+  replayed: Type.Integer({ minimum: 0, description: 'change-sets replayed' }),
+  changed: Type.Integer({ minimum: 0, description: 'change-sets with at least one difference' }),
+  risk_level: Type.Object({ raised: Count, lowered: Count }),
+  auto_approved: Type.Object({ more: Count, fewer: Count, more_later_rolled_back: Count }),
+  required_approvals: Type.Object({ more: Count, fewer: Count }),
+  denied: Type.Object({ more: Count, fewer: Count, other_action: Count }),
+});
+export type ReplayTotals = Static<typeof ReplayTotalsSchema>;
 
-const LEVEL_ORDER: readonly RiskLevel[] = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+export const ReplayResultSchema = Type.Object({
+  since: Type.String(),
+  until: Type.String(),
+  policies: Type.Array(Type.String(), {
+    description: 'policies judged (the enforced ones, and the shadow ones with enforce_shadow)',
+  }),
+  totals: ReplayTotalsSchema,
+  summary: Type.String(),
+  differences: Type.Array(ReplayDifferenceSchema, {
+    description: 'the first `limit` differing change-sets, in creation order',
+  }),
+  truncated: Type.Boolean({ description: 'more change-sets differ than are listed' }),
+});
+export type ReplayResult = Static<typeof ReplayResultSchema>;
 
 export function emptyTotals(): ReplayTotals {
   return {
@@ -76,7 +98,7 @@ export function countReplayed(
   totals.replayed += 1;
   if (differingFields(recorded, candidate).length === 0) return;
   totals.changed += 1;
-  const level = LEVEL_ORDER.indexOf(candidate.risk_level) - LEVEL_ORDER.indexOf(recorded.risk_level);
+  const level = RISK_LEVELS.indexOf(candidate.risk_level) - RISK_LEVELS.indexOf(recorded.risk_level);
   if (level > 0) totals.risk_level.raised += 1;
   if (level < 0) totals.risk_level.lowered += 1;
   if (candidate.auto_approved && !recorded.auto_approved) {

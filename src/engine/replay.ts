@@ -10,7 +10,7 @@ import {
   emptyTotals,
   type ReplayDifference,
   type ReplayOutcome,
-  type ReplayTotals,
+  type ReplayResult,
   replaySummary,
 } from '../core/replay.js';
 import { DEFAULT_SINCE, sinceDate } from '../core/since.js';
@@ -33,18 +33,7 @@ export interface ReplayOptions {
   enforce_shadow?: boolean | undefined;
 }
 
-export interface ReplayResult {
-  since: string;
-  until: string;
-  /** Policies judged (enforced ones, and the shadow ones with `enforce_shadow`). */
-  policies: string[];
-  totals: ReplayTotals;
-  summary: string;
-  /** The first `limit` differing change-sets, in creation order. */
-  differences: ReplayDifference[];
-  /** More change-sets differ than are listed. */
-  truncated: boolean;
-}
+export type { ReplayResult };
 
 export const REPLAY_DEFAULT_LIMIT = 100;
 export const REPLAY_MAX_LIMIT = 1000;

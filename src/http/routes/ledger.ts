@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { assertAdmin } from '../../core/credentials.js';
+import { ReplayResultSchema } from '../../core/replay.js';
 import { type Engine, type EngineConfig, REPLAY_DEFAULT_LIMIT, REPLAY_MAX_LIMIT } from '../../engine/index.js';
 import { actorOf } from '../auth.js';
 import { operation } from '../openapi.js';
@@ -26,6 +27,9 @@ const POLICIES_DESCRIPTION =
   'have done, with links to the change-sets; an agent that could read them could learn to slip past a ' +
   'rule before it is enforced.';
 
+/** How far back a report or a replay looks: `30d`, `12h`, `90m` or an ISO-8601 time. */
+const Since = Type.Optional(Type.String({ maxLength: 64, description: '30d, 12h, 90m or an ISO-8601 time' }));
+
 const REPLAY_DESCRIPTION =
   'Validates `config` (YAML text, or the same as a JSON object) with the schema of the configuration file ' +
   '(400 VALIDATION_FAILED naming each path), then judges every change-set created since `since` (default ' +
@@ -38,40 +42,12 @@ const ReplayBody = Type.Object(
     config: Type.Union([Type.String({ maxLength: 1_000_000 }), Type.Object({})], {
       description: 'The candidate configuration: YAML text or a JSON object',
     }),
-    since: Type.Optional(Type.String({ maxLength: 64, description: '30d, 12h, 90m or an ISO-8601 time' })),
+    since: Since,
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: REPLAY_MAX_LIMIT, default: REPLAY_DEFAULT_LIMIT })),
     enforce_shadow: Type.Optional(Type.Boolean({ description: "Judge the candidate's shadow policies as enforced" })),
   },
   { additionalProperties: false },
 );
-
-const ReplayOutcomeView = Type.Object({
-  risk_level: Type.String(),
-  risk_score: Type.Number(),
-  auto_approved: Type.Boolean(),
-  required_approvals: Type.Integer(),
-  denied: Type.Union([Type.Object({ action: Type.String(), policies: Type.Array(Type.String()) }), Type.Null()]),
-});
-
-const ReplayResultView = Type.Object({
-  since: Type.String(),
-  until: Type.String(),
-  policies: Type.Array(Type.String()),
-  totals: Type.Object({}, { additionalProperties: true }),
-  summary: Type.String(),
-  differences: Type.Array(
-    Type.Object({
-      change_set_id: Type.String(),
-      path: Type.String(),
-      status: Type.String(),
-      rolled_back: Type.Boolean(),
-      differs: Type.Array(Type.String()),
-      recorded: ReplayOutcomeView,
-      candidate: ReplayOutcomeView,
-    }),
-  ),
-  truncated: Type.Boolean(),
-});
 
 const CONTACTS_PRIVATE =
   'Contact details (`email`, `slack_id`) are private: they are included only for admins and for the ' +
@@ -155,10 +131,7 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
         tags: ['policies'],
         summary: "The loaded policies (read-only), with the shadow policies' report for admins",
         description: POLICIES_DESCRIPTION,
-        querystring: Type.Object(
-          { since: Type.Optional(Type.String({ maxLength: 64, description: '30d, 12h, 90m or an ISO-8601 time' })) },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object({ since: Since }, { additionalProperties: false }),
         answers: { 200: { description: 'Every policy, as configured', schema: S.PolicyList } },
       }),
     },
@@ -176,7 +149,9 @@ export function ledgerRoutes(app: FastifyInstance, engine: Engine, options: Ledg
           summary: 'Judge a candidate configuration against the recorded history, changing nothing (admin)',
           description: REPLAY_DESCRIPTION,
           body: ReplayBody,
-          answers: { 200: { description: 'What would differ, per change-set, with totals', schema: ReplayResultView } },
+          answers: {
+            200: { description: 'What would differ, per change-set, with totals', schema: ReplayResultSchema },
+          },
           refusals: ['FORBIDDEN'],
         }),
       },

@@ -340,7 +340,9 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     await ok('Agent-C', 'POST', '/changesets/CS-REVIEW/withdraw', { reason: 'one more panel' });
     await waitForText(page, 'dialog[open] [role=alert]', 'Agent-C withdrew it; it is now draft.');
     await waitForText(page, 'dialog[open] [role=alert]', 'You can no longer reject it: it is draft now.');
-    expect(await dialog.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
+    await expect
+      .poll(() => dialog.getByRole('button', { name: 'Reject' }).isDisabled(), { timeout: 15_000 })
+      .toBe(true);
     await expectAccessible(page, 'review-05-live-dialog', false);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
@@ -390,7 +392,8 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     const apply = dialog.getByRole('button', { name: 'Apply', exact: true });
     expect(await apply.isDisabled()).toBe(true);
     await dialog.getByLabel('I have read this and want to apply anyway').check();
-    expect(await apply.isDisabled()).toBe(false);
+    // The confirmation re-renders the dialog: wait for it (a busy machine renders late).
+    await expect.poll(() => apply.isDisabled(), { timeout: 15_000 }).toBe(false);
     await expectAccessible(page, 'review-07-apply-warning', false);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });

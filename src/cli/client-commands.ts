@@ -174,7 +174,22 @@ function showView(cs: ChangeSetView): string {
           ['APPROVER', 'DECISION', 'STALE', 'REASON'],
           cs.approvals.map((a) => [a.approver_id, a.decision, a.stale ? 'yes' : 'no', a.reason]),
         );
-  return [head, '', items, '', approvals].join('\n');
+  // Who may decide each step still short of approvals (only while pending): ids to type, names to read.
+  const who = (d: ChangeSetView['deciders'][number]['eligible'][number]) =>
+    `${d.id}${d.display_name && d.display_name !== d.id ? ` (${d.display_name})` : ''}${
+      d.decision ? ` ${d.decision.toLowerCase()}` : ''
+    }`;
+  const deciders =
+    cs.deciders.length === 0
+      ? []
+      : [
+          '',
+          table(
+            ['OPEN STEP', 'APPROVALS', 'WHO MAY DECIDE'],
+            cs.deciders.map((s) => [s.step, `${s.received}/${s.count}`, s.eligible.map(who).join(', ') || 'nobody']),
+          ),
+        ];
+  return [head, '', items, '', approvals, ...deciders].join('\n');
 }
 
 const errorText = (error: { code: string; message: string } | null | undefined) =>

@@ -762,6 +762,22 @@ export interface components {
             rolled_back_at: string | null;
             rolled_back_by: string | null;
         };
+        StepDeciders: {
+            /** @description the step, by its name in approval_steps */
+            step: string;
+            /** @description approvals the step needs */
+            count: number;
+            /** @description approvals it has, counted as the engine counts them */
+            received: number;
+            /** @description every active principal the step admits, the author never, in id order; no email or Slack id (docs/security.md) */
+            eligible: {
+                id: string;
+                display_name: string | null;
+                /** @enum {string} */
+                kind: "agent" | "human" | "service";
+                decision: ("APPROVED" | "REJECTED") | null;
+            }[];
+        };
         ChangeSet: {
             /** Format: uuid */
             id: string;
@@ -845,6 +861,8 @@ export interface components {
             rolled_back_by: string | null;
             approvals: components["schemas"]["Approval"][];
             items: components["schemas"]["Item"][];
+            /** @description While PENDING_APPROVAL, each approval step still short of approvals with the principals who may decide it (the rule a decision is checked by: active, named by the step directly or through a group, never the author), each marked with their decision on the current content; empty in any other status. Ids, names and kinds only, as GET /principals shows them to every reader: no email or Slack id. */
+            deciders: components["schemas"]["StepDeciders"][];
         };
         ChangeSetPage: {
             data: components["schemas"]["ChangeSetSummary"][];

@@ -1,8 +1,9 @@
 // Who may approve, and when a change-set has the approvals it needs.
 // Steps are filled by distinct principals: one approval counts for one step only, so
 // `required_approvals` (the sum of the step counts) is also the number of people needed.
+import type { StepDeciders } from './change-set-shape.js';
 import { defined } from './defined.js';
-import type { ApprovalStep, Decision, Principal } from './types.js';
+import type { ApprovalStep, Decision, Principal, Status } from './types.js';
 
 export type ApproverMap = Readonly<Record<string, readonly string[]>>;
 
@@ -161,4 +162,54 @@ export function unsatisfiableSteps(
   createdBy: string,
 ): StepTally[] {
   return assignToSteps(steps, candidates, createdBy).filter((step) => step.received < step.count);
+}
+
+/** A principal as a step's deciders name it (store/principals.ts reads them): no contacts. */
+export type DeciderCandidate = Pick<Principal, 'id' | 'kind' | 'display_name' | 'groups' | 'active'>;
+
+/** What `stepDeciders` reads of the change-set. */
+export interface DecidersSubject {
+  status: Status;
+  approval_steps: readonly ApprovalStep[];
+  created_by: string;
+  content_hash: string;
+  approvals: readonly { approver_id: string; decision: Decision; content_hash: string; stale: boolean }[];
+}
+
+/** The only status in which decisions count toward the steps: the steps are open. */
+export const DECIDING_STATUS: Status = 'PENDING_APPROVAL';
+
+const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Who may decide each step still short of approvals while the change-set awaits decisions (else
+ * none): the candidates isEligibleForStep admits — the rule a decision is checked by, so never the
+ * author nor an inactive principal — each with its decision on the current content, if any.
+ * `candidates` holds at least every active principal the steps name (store/principals.ts
+ * STEP_CANDIDATES); an approver not among them is inactive or named by no step, so eligible for none.
+ */
+export function stepDeciders(subject: DecidersSubject, candidates: readonly DeciderCandidate[]): StepDeciders[] {
+  if (subject.status !== DECIDING_STATUS) return [];
+  const byId = new Map(candidates.map((c) => [c.id, c]));
+  const decisions = subject.approvals.map((a) => ({
+    approver: byId.get(a.approver_id) ?? { id: a.approver_id, groups: [], active: false },
+    decision: a.decision,
+    content_hash: a.content_hash,
+    stale: a.stale,
+  }));
+  const current = new Map(
+    subject.approvals
+      .filter((a) => !a.stale && a.content_hash === subject.content_hash)
+      .map((a) => [a.approver_id, a.decision]),
+  );
+  const tally = tallyApprovals(subject.approval_steps, decisions, subject.content_hash, subject.created_by);
+  const sorted = [...candidates].sort((a, b) => byCodePoint(a.id, b.id));
+  return subject.approval_steps.flatMap((step, index) => {
+    const received = tally.steps[index]?.received ?? 0;
+    if (received >= step.count) return [];
+    const eligible = sorted
+      .filter((c) => isEligibleForStep(step, c, subject.created_by))
+      .map((c) => ({ id: c.id, display_name: c.display_name, kind: c.kind, decision: current.get(c.id) ?? null }));
+    return [{ step: step.name, count: step.count, received, eligible }];
+  });
 }

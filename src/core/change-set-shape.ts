@@ -7,7 +7,7 @@ import { type Static, type TSchema, Type } from 'typebox';
 import { POLICY_ACTIONS, POLICY_EFFECTS } from './policy.js';
 import { AnyJson, Nullable, StringEnum, typed } from './schema-kit.js';
 import type { ApprovalStep, Json, PolicyEvaluation, RiskAssessment } from './types.js';
-import { PRIORITIES, RISK_LEVELS, STATUSES } from './types.js';
+import { DECISIONS, PRINCIPAL_KINDS, PRIORITIES, RISK_LEVELS, STATUSES } from './types.js';
 /** A timestamptz column, ISO-8601 in the domain and the API. */
 export const Timestamp = Type.String({ format: 'date-time' });
 
@@ -52,6 +52,38 @@ export const ApprovalStepSchema = Type.Object({
   approvers: Type.Array(Type.String()),
   message: Type.Optional(Type.String()),
 });
+
+/**
+ * Who may decide one approval step still short of approvals (`deciders` of the change-set view,
+ * computed by core/approvals.ts stepDeciders): the principals the engine would accept a decision
+ * from, named as GET /principals names them to every reader, never with contacts.
+ */
+export const StepDecidersSchema = Type.Object(
+  {
+    step: Type.String({ description: 'the step, by its name in approval_steps' }),
+    count: Type.Integer({ description: 'approvals the step needs' }),
+    received: Type.Integer({ description: 'approvals it has, counted as the engine counts them' }),
+    eligible: Type.Array(
+      Type.Object(
+        {
+          id: Type.String(),
+          display_name: Nullable(Type.String()),
+          kind: StringEnum(PRINCIPAL_KINDS),
+          decision: Nullable(
+            StringEnum(DECISIONS, { description: 'their decision on the current content; null while undecided' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        description:
+          'every active principal the step admits, the author never, in id order; no email or Slack id (docs/security.md)',
+      },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type StepDeciders = Static<typeof StepDecidersSchema>;
 
 /** What a policy said about the change-set at one action. */
 export const PolicyEvaluationSchema = Type.Object({

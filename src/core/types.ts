@@ -1,5 +1,5 @@
 // The domain's vocabulary, shared by every layer. Plain data only: no behaviour lives here.
-import type { ChangeSetSummary } from './change-set-shape.js';
+import type { ChangeSetSummary, StepDeciders } from './change-set-shape.js';
 
 export const STATUSES = [
   'DRAFT',
@@ -175,6 +175,8 @@ export interface PolicyEvaluation {
 export interface ChangeSet extends ChangeSetSummary {
   approvals: Approval[];
   items: Item[];
+  /** Who may decide each open step, without contacts (core/approvals.ts stepDeciders). */
+  deciders: StepDeciders[];
 }
 
 /** The state of one target in the resource store. `present: false` means absent (never created, or deleted). */

@@ -69,5 +69,6 @@ export async function createChangeSet(ctx: EngineContext, actor: Principal, body
     }
     throw error;
   }
-  return changeSetView(row, items, []);
+  // Created a draft or approved: no step is open, no deciders.
+  return changeSetView(row, items, [], []);
 }

@@ -115,7 +115,7 @@ export function decideChangeSet(
       return {
         changes: { status, received_approvals: tally.received },
         commit: { writes: [decisionUpsert(decision)] },
-        answer: (committed) => changeSetView(committed, items, approvals),
+        answer: (committed) => changeSetView(committed, items, approvals, scope.candidates),
       };
     },
   });

@@ -73,7 +73,8 @@ export function editChangeSet(
           policy_evaluations: mergeEvaluations(row.policy_evaluations, policy, 'create'),
           item_count: items.length,
         },
-        answer: (committed) => changeSetView(committed, items, approvals),
+        // An edit leaves it a draft or rejected: no step is open, no deciders.
+        answer: (committed) => changeSetView(committed, items, approvals, []),
       };
     },
   });

@@ -8,6 +8,7 @@
 // CL409), nothing of it remains, and the action runs again under the row lock, as a locked action
 // does from the start. A refusal decided on the snapshot is a refusal of the change-set as it was
 // at that moment: the same answer a request ordered just before the other writer would get.
+import type { DeciderCandidate } from '../core/approvals.js';
 import { defined } from '../core/defined.js';
 import type { LedgerError } from '../core/errors.js';
 import type { ApprovalWithApprover } from '../store/approvals.js';
@@ -39,6 +40,8 @@ export interface Scope<M extends ActionMode = ActionMode> {
   row: ChangeSetRow;
   items: StoredItem[];
   approvals: ApprovalWithApprover[];
+  /** Who its steps name while it awaits decisions, read with it: the answer's deciders (engine/view.ts). */
+  candidates: DeciderCandidate[];
   /** Signs the chain's new head (EngineContext.signer). */
   signer: AuditSigner | null;
 }

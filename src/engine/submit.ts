@@ -116,7 +116,7 @@ export function submitChangeSet(ctx: EngineContext, actor: Principal, reference:
           received_approvals: 0,
         },
         commit: { newRound: true },
-        answer: (committed) => changeSetView(committed, items, approvals),
+        answer: (committed) => changeSetView(committed, items, approvals, candidates),
       };
     },
   });

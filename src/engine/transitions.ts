@@ -48,6 +48,8 @@ export function transitionChangeSet(
             committed,
             action === 'reopen' ? items.map((item) => ({ ...item, ...RESET_OUTCOME })) : items,
             to === 'DRAFT' ? approvals.map((a) => ({ ...a, stale: true })) : approvals,
+            // Withdrawn, reopened (a draft) or closed (rejected): no step is open, no deciders.
+            [],
           ),
       };
     },

@@ -1,4 +1,5 @@
 // The change-set as the API returns it: snake_case, items and approvals included, internals left out.
+import { type DeciderCandidate, stepDeciders } from '../core/approvals.js';
 import { type ChangeSetSummary, SUMMARY_FIELDS } from '../core/change-set-shape.js';
 import type { Approval, ChangeSet, Item } from '../core/types.js';
 import type { ApprovalWithApprover } from '../store/approvals.js';
@@ -36,10 +37,23 @@ export function summaryOf(row: ChangeSetRow): ChangeSetSummary {
   return summary as ChangeSetSummary;
 }
 
+/**
+ * The change-set as the API returns it. `candidates`: the active principals its steps name, read
+ * with it (store/principals.ts STEP_CANDIDATES), from which `deciders` is computed; none needed
+ * when it does not await decisions.
+ */
 export function changeSetView(
   row: ChangeSetRow,
   items: readonly (StoredItem | Item)[],
   approvals: readonly (ApprovalWithApprover | Approval)[],
+  candidates: readonly DeciderCandidate[],
 ): ChangeSet {
-  return { ...summaryOf(row), approvals: approvals.map(approvalView), items: items.map(itemView) };
+  const view = approvals.map(approvalView);
+  const summary = summaryOf(row);
+  return {
+    ...summary,
+    approvals: view,
+    items: items.map(itemView),
+    deciders: stepDeciders({ ...summary, approvals: view }, candidates),
+  };
 }

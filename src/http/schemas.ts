@@ -1,7 +1,7 @@
 // Schemas of every body, parameter and response: they validate requests at the edge and generate
 // the OpenAPI document. The engine validates again in depth (cross-field rules, cycles).
 import { type Static, type TSchema, Type } from 'typebox';
-import { CHANGE_SET_FIELDS, ChangeSetSummarySchema, Timestamp } from '../core/change-set-shape.js';
+import { CHANGE_SET_FIELDS, ChangeSetSummarySchema, StepDecidersSchema, Timestamp } from '../core/change-set-shape.js';
 import { ERROR_CATALOG, type ErrorCode } from '../core/errors.js';
 import { EVENT_TYPES } from '../core/events.js';
 import {
@@ -238,9 +238,21 @@ const Approval = named(
 
 // The change-set's fields are declared once, in core/change-set-shape.ts.
 export const ChangeSetSummary = named('ChangeSetSummary', ChangeSetSummarySchema);
+const StepDeciders = named('StepDeciders', StepDecidersSchema);
 export const ChangeSetView = named(
   'ChangeSet',
-  Type.Object({ ...CHANGE_SET_FIELDS, approvals: Type.Array(Approval), items: Type.Array(Item) }),
+  Type.Object({
+    ...CHANGE_SET_FIELDS,
+    approvals: Type.Array(Approval),
+    items: Type.Array(Item),
+    deciders: Type.Array(StepDeciders, {
+      description:
+        'While PENDING_APPROVAL, each approval step still short of approvals with the principals who may decide ' +
+        'it (the rule a decision is checked by: active, named by the step directly or through a group, never the ' +
+        'author), each marked with their decision on the current content; empty in any other status. Ids, names ' +
+        'and kinds only, as GET /principals shows them to every reader: no email or Slack id.',
+    }),
+  }),
 );
 
 const NextCursor = Nullable(Type.String({ description: 'the `cursor` of the next page; null on the last one' }));

@@ -69,7 +69,8 @@ export function toolDefinitions(api: ApiSchemas): ToolDefinition[] {
       name: 'get_change_set',
       title: 'Read a change-set',
       description:
-        'One change-set with its items, approvals, risk, policy results, status and content_hash. id is the ' +
+        'One change-set with its items, approvals, risk, policy results, status and content_hash, and while it ' +
+        'awaits approval who may decide each open step (deciders, with their decisions). id is the ' +
         'change_set_id (CS-…, or the id you proposed it with) or its uuid.',
       input: idOnly('which change-set'),
       output: changeSet,

@@ -1,14 +1,18 @@
 // A change-set's row locked together with its items and approvals, in one round trip.
+import type { DeciderCandidate } from '../core/approvals.js';
 import { defined } from '../core/defined.js';
 import { APPROVAL_ORDER, type ApprovalWithApprover, toApproval } from './approvals.js';
 import { byReference, type ChangeSetRow, toChangeSetRow } from './change-sets.js';
 import type { Queryable } from './db.js';
 import { ITEM_COLUMNS, itemOfTuple, itemsAggregate, type StoredItem } from './items.js';
+import { STEP_CANDIDATES } from './principals.js';
 
 export interface ChangeSetContents {
   row: ChangeSetRow;
   items: StoredItem[];
   approvals: ApprovalWithApprover[];
+  /** The active principals its steps name while it awaits decisions (STEP_CANDIDATES): the view's deciders. */
+  candidates: DeciderCandidate[];
 }
 
 /** The approvals of change-set `c` with their approvers, ordered and shaped as `loadApprovals` reads them. */
@@ -29,20 +33,27 @@ const RELOAD = `SELECT ${ITEMS} AS contents_items, ${APPROVALS} AS contents_appr
 export async function readChangeSetContents(db: Queryable, reference: string): Promise<ChangeSetContents | null> {
   const { clause, params } = byReference(reference, 'c.');
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT c.*, ${ITEMS} AS contents_items, ${APPROVALS} AS contents_approvals FROM change_sets c WHERE ${clause}`,
+    `SELECT c.*, ${ITEMS} AS contents_items, ${STEP_CANDIDATES} AS contents_candidates,
+       ${APPROVALS} AS contents_approvals FROM change_sets c WHERE ${clause}`,
     params,
   );
   const raw = rows[0];
   if (!raw) return null;
-  const { contents_items: items, contents_approvals: approvals, ...rest } = raw;
-  return contentsOf(rest, items, approvals);
+  const { contents_items: items, contents_approvals: approvals, contents_candidates: candidates, ...rest } = raw;
+  return contentsOf(rest, items, approvals, candidates);
 }
 
-function contentsOf(row: Record<string, unknown>, items: unknown, approvals: unknown): ChangeSetContents {
+function contentsOf(
+  row: Record<string, unknown>,
+  items: unknown,
+  approvals: unknown,
+  candidates: unknown,
+): ChangeSetContents {
   return {
     row: toChangeSetRow(row),
     items: (items as unknown[][]).map((tuple) => itemOfTuple(ITEM_COLUMNS, tuple)),
     approvals: (approvals as Record<string, unknown>[]).map(toApproval),
+    candidates: candidates as DeciderCandidate[],
   };
 }
 
@@ -59,18 +70,24 @@ export async function lockChangeSetContents(tx: Queryable, reference: string): P
   const { clause, params } = byReference(reference, 'c.');
   const { rows } = await tx.query<Record<string, unknown>>(
     `SELECT c.*, (SELECT s.version FROM change_sets s WHERE s.id = c.id) AS snapshot_version,
-       ${ITEMS} AS contents_items, ${APPROVALS} AS contents_approvals
+       ${ITEMS} AS contents_items, ${STEP_CANDIDATES} AS contents_candidates, ${APPROVALS} AS contents_approvals
      FROM change_sets c WHERE ${clause} FOR UPDATE OF c`,
     params,
   );
   const raw = rows[0];
   if (!raw) return null;
-  let { contents_items: items, contents_approvals: approvals, snapshot_version, ...rest } = raw;
+  let {
+    contents_items: items,
+    contents_approvals: approvals,
+    contents_candidates: candidates,
+    snapshot_version,
+    ...rest
+  } = raw;
   if (snapshot_version !== rest['version']) {
     const reread = await tx.query<Record<string, unknown>>(RELOAD, [rest['id']]);
     const current = defined(reread.rows[0], 'locked change-set row');
     items = current['contents_items'];
     approvals = current['contents_approvals'];
   }
-  return contentsOf(rest, items, approvals);
+  return contentsOf(rest, items, approvals, candidates);
 }

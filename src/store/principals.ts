@@ -1,4 +1,5 @@
 // Queries on principals and their tokens (stored only as hashes).
+import { DECIDING_STATUS, GROUP_PREFIX } from '../core/approvals.js';
 import { defined } from '../core/defined.js';
 import type { Principal, PrincipalKind } from '../core/types.js';
 import { iso, type Queryable } from './db.js';
@@ -14,6 +15,23 @@ export async function listPrincipals(db: Queryable): Promise<Principal[]> {
   const { rows } = await db.query<Principal>(`SELECT ${COLUMNS} FROM principals ORDER BY id`);
   return rows;
 }
+
+/** Every approver entry of change-set `c`'s steps (principal ids and `group:NAME`), as rows `e`. */
+const STEP_ENTRIES = `jsonb_array_elements(c.approval_steps) s, jsonb_array_elements_text(s->'approvers') e`;
+
+/**
+ * A subquery of change-set `c`: while it awaits decisions, the active principals its steps name
+ * directly or through a group (findCandidates' audience), as a JSON array of DeciderCandidate —
+ * id, kind, display name, groups, active, never contacts; otherwise an empty array. Who of them
+ * may decide which step is core/approvals.ts's rule (stepDeciders), not this query's.
+ */
+export const STEP_CANDIDATES = `(SELECT coalesce(json_agg(json_build_object('id', p.id, 'kind', p.kind,
+    'display_name', p.display_name, 'groups', p.groups, 'active', p.active)), '[]'::json)
+  FROM principals p
+  WHERE c.status = '${DECIDING_STATUS}' AND p.active
+    AND (p.id IN (SELECT e FROM ${STEP_ENTRIES})
+      OR p.groups && ARRAY(SELECT substr(e, ${GROUP_PREFIX.length + 1}) FROM ${STEP_ENTRIES}
+        WHERE left(e, ${GROUP_PREFIX.length}) = '${GROUP_PREFIX}')))`;
 
 /** Active principals named directly or through one of the groups. */
 export async function findCandidates(

@@ -146,6 +146,11 @@ describeEachBackend('cli client commands', (backend) => {
     expect(plan.out).toMatch(new RegExp(`0\\s+CREATE\\s+CONFIG/${target}\\s+WOULD_APPLY\\s+0→1`));
     expect(plan.out.split('\n').at(-1)).toBe('would succeed: yes');
 
+    // While pending, show names who may decide each open step (alice from the chain, the admins).
+    const pending = await as('olga', 'changeset', 'show', id);
+    expect(pending.out).toMatch(/^OPEN STEP\s+APPROVALS\s+WHO MAY DECIDE$/m);
+    expect(pending.out).toMatch(/^risk\s+0\/1\s+alice, root, root2$/m);
+
     const approve = await as('alice', 'changeset', 'approve', id, '--decision', 'approve', '--reason', 'looks right');
     expect(approve.code).toBe(0);
     expect(approve.out.split('\n')).toEqual([
@@ -160,6 +165,7 @@ describeEachBackend('cli client commands', (backend) => {
     expect(show.out).toMatch(/^content hash:\s+sha256:[0-9a-f]{64}$/m);
     expect(show.out).toMatch(new RegExp(`^0\\s+CREATE\\s+CONFIG/${target}\\s+PENDING\\s+-$`, 'm'));
     expect(show.out).toMatch(/^alice\s+APPROVED\s+no\s+looks right$/m);
+    expect(show.out).not.toContain('OPEN STEP');
 
     const apply = await as('olga', 'changeset', 'apply', id, '--mode', 'atomic');
     expect(apply.code).toBe(0);

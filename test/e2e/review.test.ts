@@ -111,13 +111,15 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     writeFileSync(join(cwd, 'review.yaml'), POLICIES);
     server = await startServer({ cwd, args: ['--config', 'review.yaml'] });
     token['admin'] = server.adminToken;
-    for (const [id, kind, groups] of [
-      ['Agent-C', 'agent', []],
-      ['sec-lead', 'human', ['security']],
-      ['ops-lead', 'human', ['security']],
-      ['sre-lead', 'human', ['security']],
+    for (const [id, kind, groups, display_name] of [
+      ['Agent-C', 'agent', [], 'Agent-C'],
+      ['sec-lead', 'human', ['security'], 'Sam Okafor'],
+      ['ops-lead', 'human', ['security'], 'Ana Ruiz'],
+      ['sre-lead', 'human', ['security'], 'Bo Chen'],
+      ['old-lead', 'human', ['security'], 'Olu Gone'],
     ] as const) {
-      token[id] = await addPrincipal(server.url, server.adminToken, { id, kind, groups });
+      const contacts = { email: `${id}@example.com`, slack_id: `U-${id}` };
+      token[id] = await addPrincipal(server.url, server.adminToken, { id, kind, groups, display_name, ...contacts });
     }
     // Twenty panels exist; CS-REVIEW creates ten more, rewords fifteen and deletes five.
     await ok('Agent-C', 'POST', '/changesets', {
@@ -154,6 +156,8 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
       ],
     });
     await ok('Agent-C', 'POST', '/changesets/CS-REVIEW/submit');
+    // A member of security who left: never listed among those who can decide.
+    await ok('admin', 'PATCH', '/principals/old-lead', { active: false });
 
     // The past: CS-HIST changed the banner and was rolled back; CS-DRIFT changed it after that.
     const banner = { target_type: 'UI_COMPONENT', target_id: 'ui.banner' };
@@ -223,7 +227,14 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     expect((await head.allInnerTexts()).join('\n')).toMatch(/Proposed by Agent-C \(BACKEND agent\) · SECURITY/);
     const why = (await page.getByTestId('why').allInnerTexts()).join('\n');
     expect(why).toMatch(/your approval counts toward Risk review, 0 of \d; Policy: security-needs-security, 0 of 1/);
-    expect(why).toMatch(/Others who can decide: ops-lead, sre-lead, members of admin or members of security\./);
+    // Who else can decide each open step, by name: the group's active members, never the author or old-lead.
+    const deciders = page.getByRole('list', { name: 'Who can decide' });
+    expect((await deciders.locator('li').allInnerTexts()).map((line) => line.replace(/\s+/g, ' '))).toEqual([
+      expect.stringMatching(/^Risk review, 0 of \d: Also eligible: Administrator, Ana Ruiz, Bo Chen\.$/),
+      'Policy: security-needs-security, 0 of 1: Also eligible: Ana Ruiz, Bo Chen.',
+    ]);
+    const headText = (await head.allInnerTexts()).join('\n');
+    expect(headText).not.toMatch(/Olu Gone|Sam Okafor|@example\.com|U-/);
     const actions = page.getByRole('group', { name: 'Actions' });
     expect(await actions.getByRole('button').allInnerTexts()).toEqual(['Approve', 'Reject']);
     await expectNoSidewaysScroll(page, 'review desktop');
@@ -350,6 +361,8 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     expect(await page.getByRole('group', { name: 'Actions' }).count()).toBe(0);
     expect(await activeText(page)).toMatch(/^cs-title\|/);
     await ok('Agent-C', 'POST', '/changesets/CS-REVIEW/submit');
+    // A member of security who left: never listed among those who can decide.
+    await ok('admin', 'PATCH', '/principals/old-lead', { active: false });
     await waitForText(page, '.cs-summary', 'pending approval');
     // The reject dialog closed with Escape returns focus to Reject when it is still there.
     await page.getByRole('button', { name: 'Approve' }).click();
@@ -440,6 +453,14 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     expect(await updated.locator('tbody tr.diff-removed').count()).toBe(1);
     expect(await updated.locator('tbody tr.diff-added').count()).toBe(1);
     await expectNoSidewaysScroll(page, 'review phone');
+    // Who can decide, by name, each name on one line.
+    const deciders = page.getByRole('list', { name: 'Who can decide' });
+    expect((await deciders.allInnerTexts()).join('\n')).toMatch(/Ana Ruiz, Bo Chen/);
+    const deciderNames = await page.evaluate<number[]>(
+      '[...document.querySelectorAll(".cs-deciders .name")].map((element) => element.getClientRects().length)',
+    );
+    expect(deciderNames.length).toBeGreaterThan(1);
+    expect(deciderNames.every((lines) => lines === 1)).toBe(true);
     // Risk is in the bar at the top, not a screen-length down.
     const risk = await page.locator('.cs-summary').boundingBox();
     expect(risk?.y ?? 9999).toBeLessThan(300);

@@ -4,6 +4,7 @@
 // down to undefined fields, key order and timestamps with microseconds.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stepAudience } from '../../src/core/approvals.js';
 import { LedgerError } from '../../src/core/errors.js';
 import type { ChangeSet } from '../../src/core/types.js';
 import type { ApplyResult } from '../../src/engine/apply.js';
@@ -16,6 +17,7 @@ import { readChangeSet } from '../../src/store/change-set-read.js';
 import { findChangeSet, toChangeSetRow } from '../../src/store/change-sets.js';
 import type { Db, Queryable } from '../../src/store/db.js';
 import { loadItems } from '../../src/store/items.js';
+import { findCandidates } from '../../src/store/principals.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture, uniqueId } from '../helpers/fixture.js';
 import {
@@ -29,11 +31,14 @@ import {
   update,
 } from '../helpers/ledger.js';
 
-/** GET /changesets/:id as it was: three statements composed by changeSetView. */
+/** GET /changesets/:id as it was: three statements (four while pending) composed by changeSetView. */
 async function threeQueryGet(db: Queryable, reference: string): Promise<ChangeSet | null> {
   const row = await findChangeSet(db, reference);
   if (!row) return null;
-  return changeSetView(row, await loadItems(db, row.id), await loadApprovals(db, row.id));
+  // The deciders from findCandidates, the audience submit asks (the read statement has its own subquery).
+  const { ids, groups } = stepAudience(row.approval_steps);
+  const candidates = row.status === 'PENDING_APPROVAL' ? await findCandidates(db, ids, groups) : [];
+  return changeSetView(row, await loadItems(db, row.id), await loadApprovals(db, row.id), candidates);
 }
 
 /** The list as it was: every column, decoded by toChangeSetRow, shaped by summaryOf. */

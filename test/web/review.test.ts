@@ -6,11 +6,13 @@ import { availableActions } from '../../src/web/lib/permissions.js';
 import { summarizePolicies } from '../../src/web/lib/policy-summary.js';
 import { describeRefusal } from '../../src/web/lib/refusal.js';
 import {
+  describeDeciders,
   describeLiveChange,
   describeMyDecision,
   myDecision,
   orList,
   otherDeciders,
+  someNames,
   waitingFor,
   whyAsked,
 } from '../../src/web/lib/review.js';
@@ -58,9 +60,43 @@ describe('why I am asked', () => {
     expect(whyAsked(subject(), tally(0), who('bob'))).toEqual([]);
   });
 
-  it('lists who else can decide: not me, not the author, not who already decided; groups in words', () => {
-    const cs = subject({ approvals: [approval('ops-lead'), approval('old', { content_hash: 'sha256:before' })] });
-    expect(otherDeciders(cs, who('sec-lead'))).toEqual(['members of admin', 'members of release']);
+  it("lists who else can decide each open step by name, from the server's deciders: not me; who decided apart", () => {
+    const d = (id: string, display_name: string | null, decision: 'APPROVED' | null = null) => ({
+      id,
+      display_name,
+      kind: 'human' as const,
+      decision,
+    });
+    const cs = subject({
+      deciders: [
+        {
+          step: 'risk',
+          count: 2,
+          received: 1,
+          eligible: [d('ops-lead', 'Ops Lead', 'APPROVED'), d('sec-lead', 'Sec')],
+        },
+        {
+          step: 'prod-freeze',
+          count: 1,
+          received: 0,
+          eligible: [d('ana', 'Ana Ruiz'), d('bo', 'Bo Chen'), d('cy', null)],
+        },
+      ],
+    });
+    const lines = otherDeciders(cs, who('sec-lead'));
+    expect(lines).toEqual([
+      { step: 'Risk review, 1 of 2', mine: true, undecided: [], decided: ['Ops Lead'] },
+      { step: 'Policy: prod-freeze, 0 of 1', mine: false, undecided: ['Ana Ruiz', 'Bo Chen', 'cy'], decided: [] },
+    ]);
+    expect(lines.map(describeDeciders)).toEqual([
+      'Only you; approved already: Ops Lead',
+      'Eligible: Ana Ruiz, Bo Chen, cy',
+    ]);
+    const asAna = otherDeciders(cs, who('ana'));
+    expect(describeDeciders(asAna[1]!)).toBe('Also eligible: Bo Chen, cy');
+    expect(otherDeciders(subject({ deciders: [] }), who('ana'))).toEqual([]);
+    const many = Array.from({ length: 9 }, (_, i) => `P${i}`);
+    expect(someNames(many)).toEqual(['P0', 'P1', 'P2', 'P3', 'P4', '4 more']);
     expect(orList(['a', 'b', 'c'])).toBe('a, b or c');
     expect(orList(['a'])).toBe('a');
   });

@@ -5,7 +5,14 @@
 import type { ReactNode } from 'react';
 import type { ApprovalTally } from '../../core/approvals.js';
 import { availableActions } from '../lib/permissions.js';
-import { describeMyDecision, myDecision, orList, otherDeciders, waitingFor, whyAsked } from '../lib/review.js';
+import {
+  decidersSentence,
+  describeMyDecision,
+  myDecision,
+  otherDeciders,
+  waitingFor,
+  whyAsked,
+} from '../lib/review.js';
 import { agentPath, Link } from '../lib/router.js';
 import type { ChangeSet } from '../lib/types.js';
 import { useSession } from '../session-context.js';
@@ -18,6 +25,30 @@ function Fact({ term, children }: { term: string; children: ReactNode }) {
       <dt>{term}</dt>
       <dd>{children}</dd>
     </div>
+  );
+}
+
+/** Names kept whole ("Ana Ruiz" never breaks inside), separated by commas. */
+function Names({ names }: { names: readonly string[] }) {
+  return names.map((name, index) => (
+    // biome-ignore lint/suspicious/noArrayIndexKey: a fixed list without state; two people may share a name
+    <span key={`${index}:${name}`}>
+      {index > 0 && ', '}
+      <span className="name">{name}</span>
+    </span>
+  ));
+}
+
+/** "Also eligible: Ana Ruiz, Bo Chen; approved already: Cy Lee" (lib/review.ts decidersSentence). */
+function Deciders({ lead, names, decided }: ReturnType<typeof decidersSentence>) {
+  return (
+    <>
+      {lead}
+      {names.length > 0 && ': '}
+      <Names names={names} />
+      {decided.length > 0 && '; approved already: '}
+      <Names names={decided} />
+    </>
   );
 }
 
@@ -70,10 +101,16 @@ export function DecisionContext({ changeSet: cs, tally }: { changeSet: ChangeSet
           </>
         )}
         {(!canAct || mine) && <span className="cs-waiting">{waitingFor(cs, tally.steps)}</span>}
-        {cs.status === 'PENDING_APPROVAL' && others.length > 0 && (
-          <span className="cs-others"> Others who can decide: {orList(others)}.</span>
-        )}
       </p>
+      {others.length > 0 && (
+        <ul className="cs-deciders" aria-label="Who can decide" data-testid="deciders">
+          {others.map((line) => (
+            <li key={line.step}>
+              <span className="cs-deciders-step">{line.step}:</span> <Deciders {...decidersSentence(line)} />.
+            </li>
+          ))}
+        </ul>
+      )}
       <p className="cs-author">
         Proposed by{' '}
         <strong className="name">

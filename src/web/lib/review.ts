@@ -48,19 +48,55 @@ export function whyAsked(
   });
 }
 
-/** Everyone else the steps name (groups as "members of …"), without the viewer, the creator and those who decided. */
+/** One open step as the header says who may decide it. */
+export interface StepDecidersLine {
+  /** "Policy: security-review, 1 of 2". */
+  step: string;
+  /** Whether the viewer is among those who may decide it. */
+  mine: boolean;
+  /** Those who may still decide it, without the viewer, by name. */
+  undecided: string[];
+  /** Those who decided already, by name (their approval may count toward another step). */
+  decided: string[];
+}
+
+const nameOf = (d: { id: string; display_name: string | null }): string => d.display_name ?? d.id;
+
+/**
+ * Who may decide each open step, as the server worked it out (the change-set's `deciders`: the
+ * rule a decision is checked by, never the author or a deactivated principal), in names.
+ */
 export function otherDeciders(
-  changeSet: Pick<Subject, 'approval_steps' | 'approvals' | 'created_by' | 'content_hash'>,
+  changeSet: Pick<ChangeSet, 'deciders'>,
   viewer: Pick<Principal, 'id'> | null,
-): string[] {
-  const decided = new Set(
-    changeSet.approvals.filter((a) => !a.stale && a.content_hash === changeSet.content_hash).map((a) => a.approver_id),
-  );
-  const entries = changeSet.approval_steps
-    .filter((step) => step.count > 0)
-    .flatMap((step) => step.approvers)
-    .filter((entry) => entry !== viewer?.id && entry !== changeSet.created_by && !decided.has(entry));
-  return [...new Set(entries)].map(describeEntry);
+): StepDecidersLine[] {
+  return changeSet.deciders.map((step) => ({
+    step: `${stepTitle(step.step)}, ${Math.min(step.received, step.count)} of ${step.count}`,
+    mine: step.eligible.some((d) => d.id === viewer?.id),
+    undecided: step.eligible.filter((d) => d.decision === null && d.id !== viewer?.id).map(nameOf),
+    decided: step.eligible.filter((d) => d.decision !== null && d.id !== viewer?.id).map(nameOf),
+  }));
+}
+
+/** At most `max` names, then "and N more". */
+export function someNames(names: readonly string[], max = 6): string[] {
+  return names.length <= max ? [...names] : [...names.slice(0, max - 1), `${names.length - max + 1} more`];
+}
+
+/** One open step's deciders as words: "Also eligible" and names, or "Only you"; then who approved already. */
+export function decidersSentence(line: StepDecidersLine): { lead: string; names: string[]; decided: string[] } {
+  const names = someNames(line.undecided);
+  const decided = someNames(line.decided);
+  if (names.length > 0) return { lead: line.mine ? 'Also eligible' : 'Eligible', names, decided };
+  return { lead: line.mine ? 'Only you' : 'Nobody left to decide', names, decided };
+}
+
+/** "Also eligible: Ana Ruiz, Bo Chen", "Only you; approved already: Ana Ruiz". */
+export function describeDeciders(line: StepDecidersLine): string {
+  const { lead, names, decided } = decidersSentence(line);
+  return `${lead}${names.length > 0 ? `: ${names.join(', ')}` : ''}${
+    decided.length > 0 ? `; approved already: ${decided.join(', ')}` : ''
+  }`;
 }
 
 const ACTOR_WORDS = (changeSet: Pick<Subject, 'created_by'>): Record<Exclude<Actor, 'approver'>, string> => ({

@@ -18,7 +18,7 @@ export type {
 } from '../../core/types.js';
 
 /** A change-set in a list: everything but its items and approvals. */
-export type ChangeSetSummary = Omit<ChangeSet, 'items' | 'approvals'>;
+export type ChangeSetSummary = Omit<ChangeSet, 'items' | 'approvals' | 'deciders'>;
 
 export interface Page<T> {
   data: T[];

@@ -6,6 +6,9 @@ import { PgListener } from './pg-listener.js';
 
 const INT8 = 20;
 
+/** The channel of the outbox's NOTIFY (migrations 0004 and 0014; notify/event-feed.ts listens). */
+const EVENTS_CHANNEL = 'changeledger_events';
+
 export interface PgDbOptions {
   connectionString: string;
   /** Optional schema to work in (created when missing): tests isolate themselves this way. */
@@ -14,6 +17,11 @@ export interface PgDbOptions {
   statementTimeoutMs?: number;
   /** How long a request waits for a pool connection before failing with OVERLOADED (default 5 s). */
   connectTimeoutMs?: number;
+  /**
+   * Notify the event feeds after commit, coalesced (default), instead of from inside each writing
+   * transaction (migration 0004's trigger; false restores it, for measuring).
+   */
+  notifyAfterCommit?: boolean;
 }
 
 const statementNames = new Map<string, string>();
@@ -33,11 +41,25 @@ function prepared(text: string, params: readonly unknown[] | undefined): pg.Quer
   return { name, text, values: params as unknown[] };
 }
 
-function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+const insertsEvents = new Map<string, boolean>();
+
+/** Whether `text` writes outbox events (cached: the store's statement texts are a bounded set). */
+function writesOutbox(text: string): boolean {
+  let writes = insertsEvents.get(text);
+  if (writes === undefined) {
+    writes = /INSERT\s+INTO\s+outbox_events\b/i.test(text);
+    if (insertsEvents.size < 10_000) insertsEvents.set(text, writes);
+  }
+  return writes;
+}
+
+/** `client` as a Queryable; `wroteEvents` hears of every statement that inserted outbox events. */
+function wrap(client: pg.Pool | pg.PoolClient, wroteEvents?: () => void): Queryable {
   return {
     async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       try {
         const result = await client.query(prepared(text, params));
+        if (wroteEvents && writesOutbox(text)) wroteEvents();
         return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
       } catch (error) {
         throw translateDbError(error);
@@ -63,6 +85,7 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
       await admin.end();
     }
   }
+  const notifyAfterCommit = options.notifyAfterCommit ?? true;
   // `options` in the URL (e.g. a search_path) would replace ours: join them instead.
   const url = new URL(options.connectionString);
   const fromUrl = url.searchParams.get('options');
@@ -71,6 +94,8 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
     fromUrl ?? '',
     options.schema ? `-c search_path=${options.schema}` : '',
     options.statementTimeoutMs ? `-c statement_timeout=${options.statementTimeoutMs}` : '',
+    // Tells migration 0014's trigger that this connection notifies after commit itself.
+    notifyAfterCommit ? '-c changeledger.notify_after_commit=on' : '',
   ].filter(Boolean);
   const connection = {
     connectionString: url.toString(),
@@ -92,7 +117,36 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
   const listeners = new Set<PgListener>();
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => {});
-  const direct = wrap(pool);
+  // The outbox NOTIFY, after commit and coalesced: at most one in flight, and one more queued
+  // behind it when events commit meanwhile (the one in flight may have been delivered before
+  // they committed). Listeners re-read the table, so one NOTIFY stands for any number of commits.
+  // A NOTIFY that is lost (this process dies after a commit, or the send fails) leaves the event
+  // to each feed's safety poll (notify/event-feed.ts).
+  let notifying: Promise<void> | null = null;
+  let notifyAgain = false;
+  let closing = false;
+  const notify = (): void => {
+    if (closing) return;
+    if (notifying) {
+      notifyAgain = true;
+      return;
+    }
+    notifying = pool
+      .query(`NOTIFY ${EVENTS_CHANNEL}`)
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => {
+        notifying = null;
+        if (notifyAgain) {
+          notifyAgain = false;
+          notify();
+        }
+      });
+  };
+  const wroteEvents = notifyAfterCommit ? notify : undefined;
+  const direct = wrap(pool, wroteEvents);
   return {
     kind: 'postgres',
     query: direct.query,
@@ -112,10 +166,20 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
         broken = true;
       };
       client.on('error', onLost);
+      let events = false;
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const result = await fn(
+          wrap(
+            client,
+            wroteEvents &&
+              (() => {
+                events = true;
+              }),
+          ),
+        );
         await client.query('COMMIT');
+        if (events) notify();
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {
@@ -145,6 +209,9 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
       };
     },
     async close() {
+      // The last commits' NOTIFY goes out before the pool ends.
+      while (notifying) await notifying;
+      closing = true;
       await Promise.all([...listeners].map((listener) => listener.close()));
       listeners.clear();
       await pool.end();

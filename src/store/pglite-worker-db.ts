@@ -14,6 +14,8 @@ import type { ErrorFields, Reply, Request, WorkerOptions } from './pglite-worker
 export interface PgliteWorkerDbOptions {
   /** A directory to persist to; omitted → in memory. */
   dataDir?: string;
+  /** Given the worker thread once started: tests end it as a crash would. */
+  onWorker?: (worker: Worker) => void;
 }
 
 /** An error of the database, rebuilt on this side with the fields it had on the worker. */
@@ -52,6 +54,7 @@ export async function openPgliteWorkerDb(options: PgliteWorkerDbOptions = {}): P
     eval: evaluate,
     workerData: { ...(options.dataDir ? { dataDir: options.dataDir } : {}) } satisfies WorkerOptions,
   });
+  options.onWorker?.(worker);
   const pending = new Map<number, Pending>();
   const listeners = new Map<number, () => void>();
   let nextId = 1;

@@ -7,6 +7,8 @@
 //   no-notify     the outbox NOTIFY trigger disabled
 //   async-commit  synchronous_commit = off
 // BENCH_POOL sets the server's pool size (default: clients + 2).
+// BENCH_PGLITE_THREAD (pglite): `worker` (the default, as database.embedded_thread) or `server`, PGlite
+// on the server's own thread; the latter's result is written as lifecycle-pglite-thread-server.
 import { fork } from 'node:child_process';
 import { Engine } from '../src/engine/engine.js';
 import { buildApp } from '../src/http/app.js';
@@ -14,6 +16,7 @@ import type { Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrator.js';
 import { openPgDb } from '../src/store/pg-db.js';
 import { openPgliteDb } from '../src/store/pglite-db.js';
+import { openPgliteWorkerDb } from '../src/store/pglite-worker-db.js';
 import { type CpuSnapshot, cpuBetween, cpuSnapshot } from './lib/cpu.js';
 import { createDatabase, type FreshDatabase } from './lib/database.js';
 import { benchEngineConfig, createClientPrincipals } from './lib/fixture.js';
@@ -31,10 +34,14 @@ const ITEMS = 5;
 // One connection per client, plus the authentication lookups that run outside a transaction.
 const POOL = Number(process.env['BENCH_POOL'] ?? CLIENTS + 2);
 const WHAT_IF = (process.env['BENCH_WHAT_IF'] ?? '').split(',').filter(Boolean).sort();
-const RESULT_NAME = `lifecycle-${backend}${WHAT_IF.length ? `-what-if-${WHAT_IF.join('-')}` : ''}`;
+const PGLITE_THREAD = process.env['BENCH_PGLITE_THREAD'] === 'server' ? 'server' : 'worker';
+const RESULT_NAME = `lifecycle-${backend}${WHAT_IF.length ? `-what-if-${WHAT_IF.join('-')}` : ''}${
+  backend === 'pglite' && PGLITE_THREAD === 'server' ? '-thread-server' : ''
+}`;
 
 async function openDb(): Promise<{ db: Db; fresh: FreshDatabase | null }> {
-  if (backend === 'pglite') return { db: await openPgliteDb(), fresh: null };
+  if (backend === 'pglite')
+    return { db: await (PGLITE_THREAD === 'worker' ? openPgliteWorkerDb() : openPgliteDb()), fresh: null };
   const fresh = await createDatabase('lifecycle');
   if (WHAT_IF.includes('async-commit')) {
     const admin = await openPgDb({ connectionString: fresh.url, max: 1 });
@@ -139,6 +146,7 @@ async function main(): Promise<void> {
     measured: `${CLIENTS} clients, each looping create → submit → approve → apply on a ${ITEMS}-item change-set needing one approval`,
     clients: CLIENTS,
     pool: backend === 'postgres' ? POOL : null,
+    pglite_thread: backend === 'pglite' ? PGLITE_THREAD : null,
     warm_up_seconds: WARM_UP_SECONDS,
     seconds: SECONDS,
     steps: result.steps,
@@ -173,7 +181,7 @@ async function main(): Promise<void> {
   };
   writeResult(RESULT_NAME, summary);
   console.log(
-    `lifecycle (${backend}${WHAT_IF.length ? `, what-if ${WHAT_IF.join(' + ')}` : ''}, ${CLIENTS} clients, ${SECONDS} s): ` +
+    `lifecycle (${backend}${backend === 'pglite' ? ` on the ${PGLITE_THREAD} thread` : ''}${WHAT_IF.length ? `, what-if ${WHAT_IF.join(' + ')}` : ''}, ${CLIENTS} clients, ${SECONDS} s): ` +
       `${stepsPerSecond} steps/s, ${summary.lifecycles_per_second} lifecycles/s, ${result.errors} errors` +
       (pgbench
         ? `; pgbench -N ${pgbench.tps} tps → ratio ${ratio} (target ≥ ${TARGET_RATIO}: ${summary.meets_target ? 'met' : 'NOT met'})`

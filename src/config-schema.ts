@@ -34,6 +34,8 @@ import { TrustSection } from './core/trust.js';
 import { MCP_TOOL_NAMES } from './mcp/tool-names.js';
 import { NotificationsSection } from './notify/notify-config.js';
 
+export const EMBEDDED_THREADS = ['worker', 'server'] as const;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const ON_EXPIRY = ['none', 'reject'] as const;
 
@@ -72,6 +74,8 @@ export const FileSchema = section({
   database: section({
     url: unset(text()),
     data_dir: text('./.changeledger'),
+    /** The embedded database's thread: a worker thread of its own, or the server's (HTTP's) thread. */
+    embedded_thread: oneOf(EMBEDDED_THREADS, 'worker'),
     pool_max: int(1, 1000, 10),
     statement_timeout_ms: millis(30_000),
   }),

@@ -46,3 +46,4 @@ export type { Db } from './store/db.js';
 export { migrate } from './store/migrator.js';
 export { openPgDb } from './store/pg-db.js';
 export { openPgliteDb } from './store/pglite-db.js';
+export { openPgliteWorkerDb } from './store/pglite-worker-db.js';

@@ -19,6 +19,7 @@ import type { Db } from './store/db.js';
 import { migrate } from './store/migrator.js';
 import { openPgDb } from './store/pg-db.js';
 import { openPgliteDb } from './store/pglite-db.js';
+import { openPgliteWorkerDb } from './store/pglite-worker-db.js';
 
 export async function openDatabase(config: Config): Promise<Db> {
   if (config.database.url) {
@@ -28,7 +29,8 @@ export async function openDatabase(config: Config): Promise<Db> {
       statementTimeoutMs: config.database.statement_timeout_ms,
     });
   }
-  return openPgliteDb({ dataDir: join(config.database.data_dir, 'db') });
+  const dataDir = join(config.database.data_dir, 'db');
+  return config.database.embedded_thread === 'worker' ? openPgliteWorkerDb({ dataDir }) : openPgliteDb({ dataDir });
 }
 
 /** The configured audit signing key (docs/configuration.md); `create` makes the data directory's. */

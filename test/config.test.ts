@@ -110,6 +110,7 @@ server:
 database:
   url: postgres://app:secret@db:5432/app
   data_dir: /var/lib/changeledger
+  embedded_thread: server
   pool_max: 25
   statement_timeout_ms: 15000
 risk:
@@ -171,6 +172,7 @@ describe('a full file', () => {
       {
         url: 'postgres://app:secret@db:5432/app',
         data_dir: '/var/lib/changeledger',
+        embedded_thread: 'server',
         pool_max: 25,
         statement_timeout_ms: 15000,
       },

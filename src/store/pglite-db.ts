@@ -1,9 +1,9 @@
 // The embedded adapter: PGlite, PostgreSQL in WebAssembly, one connection in this process. Its
 // errors are translated like the PostgreSQL adapter's (store/errors.ts): callers see the same ones.
-import { mkdirSync } from 'node:fs';
-import { PGlite, types } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Db, Queryable, QueryResult } from './db.js';
 import { translateDbError } from './errors.js';
+import { createPglite } from './pglite-open.js';
 
 export interface PgliteDbOptions {
   /** A directory to persist to; omitted → in memory. */
@@ -27,11 +27,7 @@ function wrap(target: Pick<PGlite, 'query' | 'exec'>): Queryable {
 }
 
 export async function openPgliteDb(options: PgliteDbOptions = {}): Promise<Db> {
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create({
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    parsers: { [types.INT8]: (value: string) => Number(value) },
-  });
+  const pglite = await createPglite(options.dataDir);
   const direct = wrap(pglite);
   return {
     kind: 'pglite',

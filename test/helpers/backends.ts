@@ -7,9 +7,12 @@ import type { Db } from '../../src/store/db.js';
 import { migrate } from '../../src/store/migrator.js';
 import { openPgDb } from '../../src/store/pg-db.js';
 import { openPgliteDb } from '../../src/store/pglite-db.js';
+import { openPgliteWorkerDb } from '../../src/store/pglite-worker-db.js';
 
 export const TEST_DATABASE_URL = process.env['TEST_DATABASE_URL'];
 export const STRICT = process.env['CHANGELEDGER_TEST_STRICT'] === '1';
+/** Where the tests' PGlite runs (database.embedded_thread): `server` (this thread, the default) or `worker`. */
+export const PGLITE_THREAD = process.env['CHANGELEDGER_TEST_PGLITE_THREAD'] === 'worker' ? 'worker' : 'server';
 
 export interface Backend {
   name: 'pglite' | 'postgres';
@@ -22,7 +25,7 @@ const schemas: string[] = [];
 const pglite: Backend = {
   name: 'pglite',
   async open(options = {}) {
-    const db = await openPgliteDb();
+    const db = await (PGLITE_THREAD === 'worker' ? openPgliteWorkerDb() : openPgliteDb());
     if (options.migrate !== false) await migrate(db);
     return db;
   },

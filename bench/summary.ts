@@ -116,6 +116,30 @@ export function figuresOf(read: Read, quick: boolean): Figure[] {
     null,
     loadOf(pg),
   );
+  // What the ratio would be were both runs bound by CPU alone: pgbench's CPU per transaction (its
+  // backends and pgbench) ÷ a step's (server, clients, backends). Steadier than the measured ratio
+  // when other work shares the machine: a busy scheduler favours pgbench's 16 processes over one
+  // Node process. No target: the target is judged on the measured ratio.
+  const stepCpu = pg?.cpu_ms_per_step;
+  const txCpu = pg?.pgbench?.cpu_ms_per_transaction;
+  const cpuEquivalent =
+    stepCpu && txCpu
+      ? ratioOf(
+          txCpu.postgres_backends + txCpu.pgbench,
+          stepCpu.server + (stepCpu.clients ?? 0) + stepCpu.postgres_bench_backends,
+          0.5,
+        ).value
+      : null;
+  if (stepCpu && txCpu)
+    add(
+      'ratios',
+      'CPU-bound equivalent of steps/s ÷ TPS: pgbench CPU per transaction ÷ CPU per step (all processes)',
+      cpuEquivalent,
+      '×',
+      null,
+      null,
+      loadOf(pg),
+    );
 
   add(
     'lifecycle',
@@ -137,18 +161,20 @@ export function figuresOf(read: Read, quick: boolean): Figure[] {
     loadOf(lite),
   );
   const rt = read('round-trips') as Any;
-  add(
-    'lifecycle',
-    'SQL round trips per lifecycle (4 steps), token lookups included',
-    rt?.lifecycle_round_trips,
-    'round trips',
-  );
-  add(
-    'lifecycle',
-    'SQL round trips per lifecycle (4 steps), tokens cached',
-    rt?.lifecycle_totals?.round_trips_min,
-    'round trips',
-  );
+  if (rt) {
+    add(
+      'lifecycle',
+      'SQL round trips per lifecycle (4 steps), token lookups included',
+      rt?.lifecycle_round_trips,
+      'round trips',
+    );
+    add(
+      'lifecycle',
+      'SQL round trips per lifecycle (4 steps), tokens cached',
+      rt?.lifecycle_totals?.round_trips_min,
+      'round trips',
+    );
+  }
 
   const out = read('scale-out') as Any;
   for (const run of (out?.runs ?? []) as Any[]) {

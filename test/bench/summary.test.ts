@@ -72,6 +72,8 @@ describe('figuresOf: the ratios', () => {
     expect(figure(figures, 'CPU per lifecycle step: Node')).toMatchObject({ value: 1.2, pass: null });
     expect(figure(figures, 'CPU per lifecycle step: PostgreSQL')).toMatchObject({ value: 0.9, pass: null });
     expect(figure(figures, 'CPU per pgbench -N transaction')).toMatchObject({ value: 0.47, pass: null });
+    // (0.47 + 0.1) ÷ (1.2 + 0.9): what the ratio would be were both runs bound by CPU alone.
+    expect(figure(figures, 'CPU-bound equivalent')).toMatchObject({ value: 0.271, target: null, pass: null });
   });
 
   it('reports every ratio as a MISS when its results are missing', () => {

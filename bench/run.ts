@@ -137,7 +137,28 @@ async function main(): Promise<void> {
   )?.routes;
   for (const [route, r] of Object.entries(readProfile ? (routes ?? {}) : {}))
     profiles.push({ run: `read latency, ${route}`, ...summariseProfile(readProfile!, 30, r.window_monotonic_us) });
-  if (PROFILE) writeFileSync(`${PROFILE_DIR}summary.json`, `${JSON.stringify(profiles, null, 2)}\n`);
+  // The lifecycle server's profile per step: self time by area ÷ the steps of the window. A
+  // profile samples wall time, so a thread waiting for a core (a busy machine) is counted where it
+  // stood, mostly in writev; /proc's CPU per step is the figure to set these against.
+  const steps = (fresh('lifecycle-postgres') as { steps?: number } | null)?.steps;
+  const perStep =
+    profiles[0] && steps
+      ? profiles[0].by_area.map((a) => ({ area: a.area, ms_per_step: Math.round((a.self_ms / steps) * 1000) / 1000 }))
+      : null;
+  if (perStep) {
+    console.log(`\nlifecycle server profile, self time per step (ms), window of ${steps} steps:`);
+    console.log(
+      perStep
+        .slice(0, 14)
+        .map((a) => `  ${a.area.padEnd(24)} ${a.ms_per_step}`)
+        .join('\n'),
+    );
+  }
+  if (PROFILE)
+    writeFileSync(
+      `${PROFILE_DIR}summary.json`,
+      `${JSON.stringify(perStep ? [{ ...profiles[0], per_step_ms_by_area: perStep }, ...profiles.slice(1)] : profiles, null, 2)}\n`,
+    );
 
   const summary = {
     command:

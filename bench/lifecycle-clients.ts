@@ -1,7 +1,9 @@
 // The load generator of the lifecycle benchmark, in a process of its own (forked by
 // lifecycle.bench.ts) so that it does not share the server's event loop. Each client loops
 // create → submit → approve → apply on a fresh change-set; steps that finish inside the measured
-// window (after the warm-up) are counted. Messages: start in; window-start, window-end, result out.
+// window (after the warm-up) are counted. With several server URLs (scale-out.bench.ts) the clients
+// are dealt round-robin: client i talks to urls[i % urls.length], on one kept-alive connection.
+// Messages: start in; window-start, window-end, result out.
 import { performance } from 'node:perf_hooks';
 import { type Credentials, changeSetBody } from './lib/fixture.js';
 import { JsonClient, type JsonResponse } from './lib/http-json.js';
@@ -9,7 +11,8 @@ import { latencySummary } from './lib/results.js';
 
 export interface ClientsStart {
   type: 'start';
-  url: string;
+  /** One server, or several: client i uses urls[i % urls.length]. */
+  urls: readonly string[];
   clients: Credentials[];
   warmupMs: number;
   measureMs: number;
@@ -69,7 +72,7 @@ async function run(start: ClientsStart): Promise<ClientsResult> {
   }
 
   async function loop(index: number, who: Credentials): Promise<void> {
-    const http = new JsonClient(start.url);
+    const http = new JsonClient(start.urls[index % start.urls.length]!);
     const base = '/api/ledger/changesets';
     try {
       for (let n = 1; !stopping; n++) {

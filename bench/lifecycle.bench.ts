@@ -19,11 +19,11 @@ import { openPgliteDb } from '../src/store/pglite-db.js';
 import { openPgliteWorkerDb } from '../src/store/pglite-worker-db.js';
 import { type CpuSnapshot, cpuBetween, cpuSnapshot } from './lib/cpu.js';
 import { createDatabase, type FreshDatabase } from './lib/database.js';
+import { driveLifecycle } from './lib/drive.js';
 import { benchEngineConfig, createClientPrincipals } from './lib/fixture.js';
-import { type ActivitySummary, sampleActivity } from './lib/pg-activity.js';
 import { runPgbench } from './lib/pgbench.js';
 import { machine, QUICK, round, writeResult } from './lib/results.js';
-import type { ClientsResult, ClientsStart } from './lifecycle-clients.js';
+import type { ClientsStart } from './lifecycle-clients.js';
 
 const TARGET_RATIO = 0.5;
 const backend = process.argv[2] === 'pglite' ? 'pglite' : 'postgres';
@@ -51,44 +51,23 @@ async function openDb(): Promise<{ db: Db; fresh: FreshDatabase | null }> {
   return { db: await openPgDb({ connectionString: fresh.url, max: POOL }), fresh };
 }
 
-/** Forks the clients; returns their result, the CPU used and what PostgreSQL did in the measured window. */
-async function drive(url: string, fresh: FreshDatabase | null, start: Omit<ClientsStart, 'type' | 'url'>) {
-  const child = fork(new URL('./lifecycle-clients.ts', import.meta.url), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const pid = child.pid!;
-  let windowStart: CpuSnapshot | null = null;
-  let cpu: ReturnType<typeof cpuBetween> | null = null;
-  let sampler: Awaited<ReturnType<typeof sampleActivity>> | null = null;
-  let activity: Promise<ActivitySummary> | null = null;
-  // The clock CPU profiles use (µs), so that a profile can be cut to the measured window.
-  const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
-  const window = { from: 0, to: 0 };
-  const result = await new Promise<ClientsResult>((resolve, reject) => {
-    child.on('message', (message: { type: string }) => {
-      if (message.type === 'window-start') {
-        window.from = monotonicUs();
-        windowStart = cpuSnapshot([pid], fresh?.name);
-        if (fresh) void sampleActivity(fresh.url, fresh.name).then((s) => (sampler = s));
-      } else if (message.type === 'window-end' && windowStart) {
-        window.to = monotonicUs();
-        cpu = cpuBetween(windowStart, cpuSnapshot([pid], fresh?.name));
-        activity = (sampler as typeof sampler)?.stop() ?? null;
-      } else if (message.type === 'result') resolve(message as ClientsResult);
-    });
-    child.on('exit', (code) => reject(new Error(`the clients exited with ${code} before reporting`)));
-    child.send({ type: 'start', url, ...start } satisfies ClientsStart);
-  });
-  const c = cpu as ReturnType<typeof cpuBetween> | null;
+/** Runs the clients; the CPU used and what PostgreSQL did in the measured window. */
+async function drive(url: string, fresh: FreshDatabase | null, start: Omit<ClientsStart, 'type' | 'urls'>) {
+  const {
+    result,
+    window_monotonic_us,
+    activity,
+    cpu: c,
+    clients_pid,
+  } = await driveLifecycle({ urls: [url], ...start }, { fresh });
   return {
     result,
-    window_monotonic_us: window,
-    activity: activity ? await (activity as Promise<ActivitySummary>) : null,
+    window_monotonic_us,
+    activity,
     cpu: c && {
       window_ms: c.wall_ms,
       server_cores: c.self_cores,
-      clients_cores: c.other_cores[pid] ?? null,
+      clients_cores: c.other_cores[clients_pid] ?? null,
       postgres_cores: c.postgres_cores,
       postgres_bench_backends_cores: c.postgres_database_cores,
       machine: c.machine,

@@ -2,9 +2,11 @@
 // beside its target. Writes bench/results/<name>.json (by each bench) and bench/results/summary.json
 // and summary.md. Environment: BENCH_DATABASE_URL or TEST_DATABASE_URL (default
 // postgres://root@127.0.0.1:5432/root), BENCH_CLIENTS (16), BENCH_SECONDS (20 per lifecycle run),
-// BENCH_SCALE_REPEATS (3), BENCH_QUICK=1 (a short smoke run), BENCH_PROFILE=1 (CPU profiles of the
-// lifecycle and read-latency servers and of the scale runs into bench/results/profiles/, summarised
-// there). docs/performance.md explains every figure.
+// BENCH_SCALE_REPEATS (3), BENCH_INSTANCES (1,2,3: the scale-out instance counts), BENCH_QUICK=1 (a
+// short smoke run), BENCH_PROFILE=1 (CPU profiles of the lifecycle and read-latency servers and of
+// the scale runs into bench/results/profiles/, summarised there), BENCH_ONLY=a,b (only these benches:
+// pglite, lifecycle, read-latency, scale-out, round-trips, statement-cost, scale, policy, webhook,
+// overload; `ratios` stands for the first four). docs/performance.md explains every figure.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -16,6 +18,12 @@ import { mainThreadProfile, summariseProfile } from './profile-summary.js';
 import { type Figure, figuresOf, markdownTable, textTable } from './summary.js';
 
 const PROFILE = process.env['BENCH_PROFILE'] === '1';
+const RATIOS = ['pglite', 'lifecycle', 'read-latency', 'scale-out'];
+const ONLY = (process.env['BENCH_ONLY'] ?? '')
+  .split(',')
+  .filter(Boolean)
+  .flatMap((name) => (name === 'ratios' ? RATIOS : [name]));
+const wanted = (name: string) => ONLY.length === 0 || ONLY.includes(name);
 const PROFILE_DIR = fileURLToPath(new URL('profiles/', RESULTS_DIR));
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
@@ -81,21 +89,29 @@ async function main(): Promise<void> {
   const postgres = await serverInfo();
   if (PROFILE) mkdirSync(PROFILE_DIR, { recursive: true });
   const runs: BenchRun[] = [];
-  runs.push(
-    await runChild('lifecycle, PostgreSQL', 'lifecycle.bench.ts', ['postgres'], {
-      execArgv: profileArgs('lifecycle-postgres-server'),
-    }),
-  );
-  runs.push(await runChild('lifecycle, PGlite', 'lifecycle.bench.ts', ['pglite']));
-  runs.push(await runChild('SQL round trips', 'round-trips.bench.ts'));
-  runs.push(await runChild('statement cost', 'statement-cost.bench.ts'));
-  runs.push(await runChild('scale', 'scale.bench.ts'));
-  runs.push(
-    await runChild('read latency', 'read-latency.bench.ts', [], { execArgv: profileArgs('read-latency-server') }),
-  );
-  if (existsSync(here('policy.bench.ts'))) runs.push(await runChild('policy evaluation', 'policy.bench.ts'));
-  if (existsSync(here('webhook.bench.ts'))) runs.push(await webhook());
-  runs.push(await runChild('overload, with and without admission control', 'overload.bench.ts'));
+  // The ratios first, the two halves of each back to back: PGlite's lifecycle, PostgreSQL's
+  // lifecycle, then pgbench (in the same process as the PostgreSQL lifecycle); the read routes
+  // and /healthz in one process; then the lifecycle across 1, 2 and 3 server instances.
+  if (wanted('pglite')) runs.push(await runChild('lifecycle, PGlite', 'lifecycle.bench.ts', ['pglite']));
+  if (wanted('lifecycle'))
+    runs.push(
+      await runChild('lifecycle, PostgreSQL', 'lifecycle.bench.ts', ['postgres'], {
+        execArgv: profileArgs('lifecycle-postgres-server'),
+      }),
+    );
+  if (wanted('read-latency'))
+    runs.push(
+      await runChild('read latency', 'read-latency.bench.ts', [], { execArgv: profileArgs('read-latency-server') }),
+    );
+  if (wanted('scale-out')) runs.push(await runChild('scale-out', 'scale-out.bench.ts'));
+  if (wanted('round-trips')) runs.push(await runChild('SQL round trips', 'round-trips.bench.ts'));
+  if (wanted('statement-cost')) runs.push(await runChild('statement cost', 'statement-cost.bench.ts'));
+  if (wanted('scale')) runs.push(await runChild('scale', 'scale.bench.ts'));
+  if (wanted('policy') && existsSync(here('policy.bench.ts')))
+    runs.push(await runChild('policy evaluation', 'policy.bench.ts'));
+  if (wanted('webhook') && existsSync(here('webhook.bench.ts'))) runs.push(await webhook());
+  if (wanted('overload'))
+    runs.push(await runChild('overload, with and without admission control', 'overload.bench.ts'));
 
   for (const name of await leftoverDatabases(RUN_ID)) {
     console.log(`dropping ${name}, left behind by a bench that failed`);
@@ -121,10 +137,32 @@ async function main(): Promise<void> {
   )?.routes;
   for (const [route, r] of Object.entries(readProfile ? (routes ?? {}) : {}))
     profiles.push({ run: `read latency, ${route}`, ...summariseProfile(readProfile!, 30, r.window_monotonic_us) });
-  if (PROFILE) writeFileSync(`${PROFILE_DIR}summary.json`, `${JSON.stringify(profiles, null, 2)}\n`);
+  // The lifecycle server's profile per step: self time by area ÷ the steps of the window. A
+  // profile samples wall time, so a thread waiting for a core (a busy machine) is counted where it
+  // stood, mostly in writev; /proc's CPU per step is the figure to set these against.
+  const steps = (fresh('lifecycle-postgres') as { steps?: number } | null)?.steps;
+  const perStep =
+    profiles[0] && steps
+      ? profiles[0].by_area.map((a) => ({ area: a.area, ms_per_step: Math.round((a.self_ms / steps) * 1000) / 1000 }))
+      : null;
+  if (perStep) {
+    console.log(`\nlifecycle server profile, self time per step (ms), window of ${steps} steps:`);
+    console.log(
+      perStep
+        .slice(0, 14)
+        .map((a) => `  ${a.area.padEnd(24)} ${a.ms_per_step}`)
+        .join('\n'),
+    );
+  }
+  if (PROFILE)
+    writeFileSync(
+      `${PROFILE_DIR}summary.json`,
+      `${JSON.stringify(perStep ? [{ ...profiles[0], per_step_ms_by_area: perStep }, ...profiles.slice(1)] : profiles, null, 2)}\n`,
+    );
 
   const summary = {
-    command: `npm run bench${QUICK ? ' (BENCH_QUICK=1)' : ''}`,
+    command:
+      `${[QUICK ? 'BENCH_QUICK=1' : '', ONLY.length ? `BENCH_ONLY=${ONLY.join(',')}` : ''].filter(Boolean).join(' ')} npm run bench`.trim(),
     quick: QUICK,
     run_id: RUN_ID,
     started_at: startedAt.toISOString(),

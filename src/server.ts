@@ -21,6 +21,9 @@ import { openPgDb } from './store/pg-db.js';
 import { openPgliteDb } from './store/pglite-db.js';
 import { openPgliteWorkerDb } from './store/pglite-worker-db.js';
 
+/** What the request log leaves out: credentials, should a serializer ever log request headers. */
+export const LOG_REDACT = ['req.headers.authorization', 'req.headers["idempotency-key"]'];
+
 export async function openDatabase(config: Config): Promise<Db> {
   if (config.database.url) {
     return openPgDb({
@@ -101,7 +104,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       oidc: oidcOf(config, engine),
       slack: interactiveSlackApps(config.notifications),
       requestTimeoutMs: config.server.request_timeout_ms,
-      logger: { level: config.log_level, redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'] },
+      logger: { level: config.log_level, redact: LOG_REDACT },
       rateLimit: { perMinute: config.limits.write_requests_per_minute, burst: config.limits.write_burst },
       admission: { maxInFlight: config.server.max_in_flight, waitMs: config.server.admission_wait_ms },
       mcp: {

@@ -9,6 +9,7 @@ import {
   type ChangeSetPage,
   type ChangeSetView,
   createLedgerClient,
+  type DecisionBody,
   type LedgerClient,
   type ListQuery,
 } from '../client/index.js';
@@ -365,11 +366,6 @@ function registerList(changeset: Command): void {
   });
 }
 
-/** The content hash of the change-set as it is now: what a decision without --content-hash is bound to. */
-async function currentContentHash(client: LedgerClient, id: string): Promise<string> {
-  return (await client.get(id)).content_hash;
-}
-
 function registerChangeSetCommands(program: Command): void {
   const changeset = connectionOptions(
     program.command('changeset').description('propose, review, apply and roll back change-sets (over HTTP)'),
@@ -399,23 +395,25 @@ function registerChangeSetCommands(program: Command): void {
       .option(
         '--content-hash <hash>',
         'the content hash of what you reviewed (`changeset show` prints it); refused if the content changed ' +
-          'since. Default: the hash of the change-set fetched just before deciding (printed with the result)',
+          'since. Without it the decision is on the content as the server finds it (printed with the result), ' +
+          'and a server with approval.require_content_hash refuses it',
       ),
   ).action(
     async (id: string, o: Common & { decision: Decision; reason?: string; contentHash?: string }, cmd: Command) => {
-      const client = clientOf(cmd);
+      // Without --content-hash no hash is sent: one the CLI fetched itself would be a hash its user
+      // never saw, binding nothing and getting past approval.require_content_hash.
       const body = {
         decision: o.decision,
         reason: o.reason ?? null,
-        content_hash: o.contentHash ?? (await currentContentHash(client, id)),
-      };
-      const result = await client.decide(id, body, keyed(o));
+        ...(o.contentHash === undefined ? {} : { content_hash: o.contentHash }),
+      } as DecisionBody;
+      const result = await clientOf(cmd).decide(id, body, keyed(o));
       printResult(
         result,
         o.json,
         () =>
           `${o.decision} recorded; ${result.change_set_id} is now ${result.status} (${approvalsOf(result)} approvals)` +
-          `\ndecided on content ${body.content_hash}`,
+          `\ndecided on content ${result.content_hash}`,
       );
     },
   );

@@ -37,7 +37,11 @@ export async function runCli(argv: string[]): Promise<number> {
           : String(error);
     // Refused for want of a token the caller never gave: say how to give one.
     const hint =
-      isRefusal(error, 'UNAUTHENTICATED') && !error.tokenSent ? '\nhint: pass --token or set CHANGELEDGER_TOKEN' : '';
+      isRefusal(error, 'UNAUTHENTICATED') && !error.tokenSent
+        ? '\nhint: pass --token or set CHANGELEDGER_TOKEN'
+        : isRefusal(error, 'VALIDATION_FAILED') && error.details.some((d) => d.path === 'content_hash')
+          ? '\nhint: pass --content-hash with the content hash you reviewed (changeledger changeset show <id> prints it)'
+          : '';
     console.error(`changeledger: ${message}${hint}`);
     return 1;
   }

@@ -27,6 +27,7 @@ import { type OidcRouteOptions, oidcRoutes } from './routes/oidc.js';
 import { type InteractiveSlackApp, slackRoutes } from './routes/slack.js';
 import { statsRoutes } from './routes/stats.js';
 import { waitRoutes } from './routes/wait.js';
+import { appCredentialWatch } from './stream-credentials.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -59,7 +60,7 @@ export interface AppDeps {
   /** The built dashboard (default dist/web); without its index.html the dashboard routes say how to build it. */
   webRoot?: string;
   /** The MCP server at /mcp (config mcp); default on with every tool, no authorization server named. */
-  mcp?: { enabled: boolean } & Omit<McpRouteOptions, 'fetch'>;
+  mcp?: { enabled: boolean } & Omit<McpRouteOptions, 'fetch' | 'credentials'>;
 }
 
 export interface LedgerApp extends FastifyInstance {
@@ -158,13 +159,15 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
   });
 
   await registerDashboard(app, deps.webRoot ?? DEFAULT_WEB_ROOT);
+  // Every long-lived response (event streams, waits, MCP requests) ends with its token.
+  const credentials = appCredentialWatch(app, engine);
 
   await app.register(
     async (api) => {
       registerIdempotency(api, engine);
       changeSetRoutes(api, engine, metrics, deps.pageSizeMax ?? 200);
       ledgerRoutes(api, engine, { dashboardUrl, candidateConfig: deps.candidateConfig });
-      eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000 });
+      eventRoutes(api, engine, { feed: deps.events, heartbeatMs: deps.eventsHeartbeatMs ?? 15_000, credentials });
       deliveryRoutes(api, engine, deps.pageSizeMax ?? 200);
       agentRoutes(api, engine);
       statsRoutes(api, engine);
@@ -179,6 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
               read: (id) => engine.get(id),
               onError: (error) => app.log.error({ err: error }, 'a wait could not read its change-set'),
             })),
+        credentials,
       );
       oidcRoutes(api, engine, {
         ...(deps.oidc ?? {
@@ -191,6 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<LedgerApp> {
     { prefix: '/api/ledger' },
   );
   const mcp = deps.mcp ?? MCP_DEFAULTS;
-  if (mcp.enabled) await app.register(async (scope) => mcpRoutes(scope, engine, { ...mcp, fetch: injectFetch(app) }));
+  if (mcp.enabled)
+    await app.register(async (scope) => mcpRoutes(scope, engine, { ...mcp, fetch: injectFetch(app), credentials }));
   return app;
 }

@@ -68,6 +68,27 @@ function findUnstorable(root: unknown, rootPath = ''): { path: string; message: 
   return null;
 }
 
+const refusal = (found: { path: string; message: string }): LedgerError =>
+  new LedgerError('VALIDATION_FAILED', `${found.path || '(body)'}: ${found.message}`, [
+    { path: found.path, message: found.message },
+  ]);
+
+/**
+ * The same checks for a body a route takes as text and parses itself (/mcp hands its text to the
+ * MCP SDK, which validates tool arguments recursively): refused before anything walks it. Text that
+ * is not JSON is left to the route's own parser.
+ */
+export function assertStorableJsonText(text: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return;
+  }
+  const found = findUnstorable(parsed);
+  if (found) throw refusal(found);
+}
+
 export function registerInputGuard(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
     if (request.method === 'POST' && request.body === undefined) request.body = {};
@@ -75,10 +96,6 @@ export function registerInputGuard(app: FastifyInstance): void {
       findUnstorable(request.params, 'params') ??
       findUnstorable(request.query, 'querystring') ??
       findUnstorable(request.body);
-    if (found) {
-      throw new LedgerError('VALIDATION_FAILED', `${found.path || '(body)'}: ${found.message}`, [
-        { path: found.path, message: found.message },
-      ]);
-    }
+    if (found) throw refusal(found);
   });
 }

@@ -9,6 +9,8 @@ import type { Principal } from '../core/types.js';
 import type { Engine } from '../engine/index.js';
 import { createLedgerMcpHandler, type FetchLike, type McpSettings } from '../mcp/http-handler.js';
 import { bearer } from './auth.js';
+import { assertStorableJsonText } from './input-guard.js';
+import type { StreamCredentialWatch } from './stream-credentials.js';
 
 export const MCP_PATH = '/mcp';
 const METADATA_PATH = '/.well-known/oauth-protected-resource';
@@ -20,6 +22,8 @@ export interface McpRouteOptions extends McpSettings {
   issuer: string | null;
   /** How the tools reach the API: a fetch into the same app (injectFetch), with the caller's token. */
   fetch: FetchLike;
+  /** The app's watch of open requests' tokens: a request (a listen stream, a long call) ends with its token. */
+  credentials: StreamCredentialWatch;
 }
 
 export const MCP_DEFAULTS = { enabled: true, disabled: [], issuer: null, allowedHosts: [] } as const;
@@ -132,9 +136,17 @@ export async function mcpRoutes(scope: FastifyInstance, engine: Engine, options:
       const caller = callers.get(request);
       if (!caller) throw new LedgerError('UNAUTHENTICATED', 'missing Authorization: Bearer <token>');
       const { principal, token } = caller;
-      // A caller that goes away aborts what its request still waits for (a long wait_for_decision).
+      // Depth and unstorable text are refused before the SDK walks the arguments (input-guard.ts).
+      if (typeof request.body === 'string' && request.body.length > 0) assertStorableJsonText(request.body);
+      // A caller that goes away aborts what its request still waits for (a long wait_for_decision),
+      // and so does the end of its credentials: a revoked token or a deactivated principal ends
+      // its listen streams and its calls in progress (stream-credentials.ts).
       const gone = new AbortController();
-      reply.raw.once('close', () => gone.abort());
+      const unwatch = options.credentials.add(token, () => gone.abort());
+      reply.raw.once('close', () => {
+        unwatch();
+        gone.abort();
+      });
       const response = await handler.fetch(toWebRequest(request, gone.signal), {
         authInfo: { token, clientId: principal.id, scopes: [] },
       });

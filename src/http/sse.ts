@@ -2,20 +2,16 @@
 // far behind is cut off and resumes with Last-Event-ID), a heartbeat comment, and an end when the
 // bearer token stops authenticating or the server closes. Routes supply only what they stream.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Engine } from '../engine/index.js';
 import { bearer } from './auth.js';
-import { StreamCredentialWatch } from './stream-credentials.js';
+import type { StreamCredentialWatch } from './stream-credentials.js';
 
 export interface SseOptions {
   /** Interval of the `: heartbeat` comment that keeps proxies from closing an idle stream. */
   heartbeatMs: number;
   /** A client this far behind is cut off; it reconnects with Last-Event-ID and catches up. */
   maxBufferedBytes?: number;
-  /**
-   * How often open streams' tokens are checked again (stream-credentials.ts): default
-   * auth.token_cache_ms, or 1 s when the cache is off.
-   */
-  credentialCheckMs?: number;
+  /** The app's watch of open streams' tokens (stream-credentials.ts): a stream ends with its token. */
+  credentials: StreamCredentialWatch;
 }
 
 export interface SseWriter {
@@ -69,18 +65,11 @@ function startSse(reply: FastifyReply, maxBufferedBytes: number) {
  * The SSE plumbing shared by every stream of one app: returns `serve`, which hijacks a request's
  * reply and runs a source on it until the client goes, the token stops authenticating or the app closes.
  */
-export function sseStreams(app: FastifyInstance, engine: Engine, options: SseOptions) {
+export function sseStreams(app: FastifyInstance, options: SseOptions) {
   const open = new Set<() => void>();
-  const credentials = new StreamCredentialWatch({
-    check: (tokens) => engine.stillAuthenticating(tokens),
-    periodMs: options.credentialCheckMs ?? (engine.config.auth.token_cache_ms || 1_000),
-    onError: (error) => app.log.error({ err: error }, 'event stream credential check failed'),
-  });
-  const stopHearing = engine.onCredentialsChanged(() => credentials.sweep());
+  const { credentials } = options;
   // Open streams never finish on their own: end them, or closing the server would wait for ever.
   app.addHook('preClose', async () => {
-    stopHearing();
-    credentials.stop();
     for (const end of [...open]) end();
   });
 

@@ -3,6 +3,7 @@
 // recursively before anything checked its depth, and overflowed the stack (a 500). Now the depth
 // check at the edge (src/http/input-guard.ts) runs before anything walks the body: every one is a
 // 400 VALIDATION_FAILED that names the depth, and a refused request leaves no key behind.
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { MAX_BODY_DEPTH } from '../../src/http/input-guard.js';
@@ -106,5 +107,134 @@ describeEachBackend('hostile nesting (issue 19: depth checks run before anything
   it('nothing was created by the refused requests', async () => {
     const { rows } = await f.db.query<{ n: number }>('SELECT count(*)::int AS n FROM change_sets');
     expect(rows[0]!.n).toBe(2);
+  });
+});
+
+// The surfaces that take their body as text and parse it themselves, or take no bearer token: the
+// MCP server (its SDK validated tool arguments recursively, and 10,000 levels answered a tool error
+// "Maximum call stack size exceeded"), Slack's interactions route, enrolment redemption and the
+// single sign-on callback. None answers a 500; /mcp refuses the depth before the SDK sees it.
+describeEachBackend('hostile nesting and size on the other surfaces (issue 19 item 5)', (backend) => {
+  const SECRET = 'hostile-nesting-signing-secret';
+  let f: Fixture;
+  let app: LedgerApp;
+  let agent: string;
+
+  beforeAll(async () => {
+    f = await makeFixture(await backend.open());
+    app = await buildApp({
+      engine: f.engine,
+      slack: [{ api_url: 'http://127.0.0.1:9/api', bot_token: 'xoxb-none', signing_secret: SECRET }],
+    });
+    agent = (await f.engine.issueToken(null, 'Agent-D')).token;
+  });
+  afterAll(async () => {
+    await app.close();
+    await f.db.close();
+  });
+
+  const META =
+    '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",' +
+    '"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}';
+  /** A tools/call as the MCP client SDK sends it (revision 2026-07-28), `args` spliced in as text. */
+  const mcpCall = (tool: string, args: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/mcp',
+      headers: {
+        authorization: `Bearer ${agent}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': tool,
+      },
+      payload: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{${META},"name":"${tool}","arguments":${args}}}`,
+    });
+
+  it('refuses 10,000 levels in MCP tool arguments with 400 VALIDATION_FAILED before the SDK walks them', async () => {
+    for (const [kind, nest] of [
+      ['arrays', deepArray],
+      ['objects', deepObject],
+    ] as const) {
+      const nested = nest(10_000);
+      for (const [tool, args] of [
+        ['propose_change_set', SHAPES['a JSON field of a valid create']!(nested)],
+        ['get_change_set', `{"id":${nested}}`],
+      ] as const) {
+        const response = await mcpCall(tool, args);
+        expect(response.statusCode, `${tool}, ${kind}: ${response.body.slice(0, 300)}`).toBe(400);
+        expect(response.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+        expect(response.json().message).toMatch(new RegExp(`nested more than ${MAX_BODY_DEPTH} levels deep`));
+      }
+    }
+    // A call nested as deep as the API allows still reaches the tool.
+    const shallow = await mcpCall('get_change_set', '{"id":"CS-none"}');
+    expect(shallow.statusCode).toBe(200);
+    expect(shallow.body).toContain('NOT_FOUND');
+    const { rows } = await f.db.query<{ n: number }>('SELECT count(*)::int AS n FROM change_sets');
+    expect(rows[0]!.n).toBe(0);
+  });
+
+  it('answers 413 to a body over the limit on /mcp, Slack interactions and enrolment redemption', async () => {
+    const huge = 'x'.repeat(11 * 1024 * 1024);
+    const answers = [
+      await mcpCall('get_change_set', `{"id":"${huge}"}`),
+      await app.inject({
+        method: 'POST',
+        url: '/api/ledger/integrations/slack/interactions',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `payload=${huge.slice(0, 2 * 1024 * 1024)}`,
+      }),
+      await app.inject({
+        method: 'POST',
+        url: '/api/ledger/enrolments/redeem',
+        payload: `{"code":"${huge}"}`,
+        headers: { 'content-type': 'application/json' },
+      }),
+    ];
+    for (const response of answers) {
+      expect(response.statusCode).toBe(413);
+      expect(response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    }
+  });
+
+  it('answers no 500 to 10,000 levels sent to enrolment redemption, Slack interactions (signed or not) and the sign-on callback', async () => {
+    const nested = deepObject(10_000);
+    const redeem = await app.inject({
+      method: 'POST',
+      url: '/api/ledger/enrolments/redeem',
+      headers: { 'content-type': 'application/json', 'idempotency-key': uniqueId('deep') },
+      payload: `{"code":${nested}}`,
+    });
+    expect(redeem.statusCode).toBe(400);
+    expect(redeem.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+
+    const raw = `payload=${encodeURIComponent(`{"type":"block_actions","actions":[{"action_id":"approve","value":${JSON.stringify(nested)}}],"user":{"id":"U1"},"deep":${nested}}`)}`;
+    for (const signed of [false, true]) {
+      const timestamp = String(Math.floor(f.engine.now().getTime() / 1000));
+      const signature = `v0=${createHmac('sha256', signed ? SECRET : 'not-the-secret')
+        .update(`v0:${timestamp}:${raw}`)
+        .digest('hex')}`;
+      const slack = await app.inject({
+        method: 'POST',
+        url: '/api/ledger/integrations/slack/interactions',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-request-timestamp': timestamp,
+          'x-slack-signature': signature,
+        },
+        payload: raw,
+      });
+      expect(slack.statusCode, slack.body.slice(0, 300)).toBeLessThan(500);
+      if (!signed) expect(slack.statusCode).toBe(401);
+    }
+
+    const callback = await app.inject({
+      method: 'GET',
+      url: `/api/ledger/auth/oidc/callback?${'a[b]'.repeat(2_000)}=1&state=${'['.repeat(10_000)}`,
+    });
+    expect(callback.statusCode).toBeLessThan(500);
+    expect(callback.json()).toHaveProperty('code');
   });
 });

@@ -5,6 +5,7 @@
 // means the internal id only, and migration 0006 renames rows from before and forbids the shape.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
+import { EventFeed } from '../../src/notify/event-feed.js';
 import { type EventEnvelope, renderMessage } from '../../src/notify/messages.js';
 import type { Db } from '../../src/store/db.js';
 import { loadMigrations, migrate } from '../../src/store/migrator.js';
@@ -148,6 +149,50 @@ describeEachBackend('id confusion: a row from before migration 0006 (issue 19)',
     const applied = await call('Agent-D', 'POST', `/changesets/${victim.id}/apply`, { mode: 'ATOMIC' });
     expect(applied.json()).toMatchObject({ status: 'APPLIED' });
     expect((await call('alice', 'GET', `/changesets/${attacker.id}`)).json().status).toBe('PENDING_APPROVAL');
+  });
+
+  it("a wait and the MCP tools by the victim's UUID reach the victim too", async () => {
+    const feed = new EventFeed({ db: f.db, pollIntervalMs: 100 });
+    await feed.start();
+    const withFeed = await buildApp({ engine: f.engine, events: feed });
+    const token = (await f.engine.issueToken(null, 'alice')).token;
+    try {
+      const get = (url: string) =>
+        withFeed.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+      const waited = await get(`/api/ledger/changesets/${victim.id}/wait?for=decision&timeout_s=0`);
+      expect(waited.statusCode, waited.body).toBe(200);
+      expect(waited.json().change_set).toMatchObject({ id: victim.id, title: 'Tune a setting' });
+      const mcp = await withFeed.inject({
+        method: 'POST',
+        url: '/mcp',
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'get_change_set',
+        },
+        payload: {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: {
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' },
+              'io.modelcontextprotocol/clientCapabilities': {},
+            },
+            name: 'get_change_set',
+            arguments: { id: victim.id },
+          },
+        },
+      });
+      expect(mcp.statusCode, mcp.body).toBe(200);
+      expect(mcp.json().result.structuredContent).toMatchObject({ id: victim.id, title: 'Tune a setting' });
+    } finally {
+      await withFeed.close();
+      await feed.stop();
+    }
   });
 
   it('migration 0006 renames the UUID-shaped change_set_id, and both rows stay reachable, each by its own ids', async () => {

@@ -2,8 +2,9 @@
 // the creator withdraws, edits to something far riskier and resubmits; the reviewer's approve with
 // `If-Match: "3"` still succeeded and approved the new content. Now approve honours If-Match (412),
 // takes the content_hash the reviewer read (409 STALE_CONTENT saying what changed since), and
-// approval.require_content_hash makes the hash mandatory. The dashboard's approve/reject and the
-// CLI's `changeset approve` send the hash of what they showed.
+// approval.require_content_hash makes the hash mandatory. The dashboard's approve/reject send the
+// hash of what they showed; the CLI's `changeset approve` the one given with --content-hash, never
+// one it fetched itself (which got past the switch on content its user never saw).
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChangeSet } from '../../src/core/types.js';
@@ -23,6 +24,7 @@ describeEachBackend('stale approval (issue 19: decisions bound to content)', (ba
   let app: LedgerApp;
   let strict: LedgerApp;
   let url: string;
+  let strictUrl: string;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -35,6 +37,7 @@ describeEachBackend('stale approval (issue 19: decisions bound to content)', (ba
       approval: { ...DEFAULT_ENGINE_CONFIG.approval, require_content_hash: true },
     };
     strict = await buildApp({ engine: new Engine({ db: f.db, config }) });
+    strictUrl = await strict.listen({ port: 0, host: '127.0.0.1' });
     for (const who of ['Agent-D', 'alice']) tokens[who] = (await f.engine.issueToken(null, who)).token;
   });
   afterAll(async () => {
@@ -217,24 +220,26 @@ describeEachBackend('stale approval (issue 19: decisions bound to content)', (ba
     expect(await ACTION_SPECS.approve.run(api, now, input)).toMatch(/approved by you; status is now/i);
   });
 
-  it("the CLI's approve sends the hash it was given, else the one of the change-set it fetched, and prints it", async () => {
-    const cli = (who: string, ...args: string[]) => run([...args, '--url', url, '--token', tokens[who]!]);
+  it("the CLI's approve sends the hash it was given, never one it fetched itself, and prints the one decided on", async () => {
+    const cli = (who: string, on: string, ...args: string[]) => run([...args, '--url', on, '--token', tokens[who]!]);
     const { id, seen, now } = await swappedAfterReview();
-    const stale = await cli(
-      'alice',
-      'changeset',
-      'approve',
-      id,
-      '--decision',
-      'approve',
-      '--content-hash',
-      seen.content_hash,
-    );
+    const approve = ['changeset', 'approve', id, '--decision', 'approve'];
+    const stale = await cli('alice', url, ...approve, '--content-hash', seen.content_hash);
     expect(stale.code).toBe(1);
     expect(stale.err).toMatch(/^changeledger: STALE_CONTENT: change-set .* is not the content you reviewed/);
     expect(await decisionsOn(id)).toEqual([]);
-    const fetched = await cli('alice', 'changeset', 'approve', id, '--decision', 'approve');
-    expect(fetched).toMatchObject({
+    // Under approval.require_content_hash a decision without the hash its user reviewed is refused:
+    // the CLI no longer fetches the current hash and sends it as if it had been reviewed.
+    const unbound = await cli('alice', strictUrl, ...approve);
+    expect(unbound.code).toBe(1);
+    expect(unbound.err).toMatch(
+      /VALIDATION_FAILED: .*content_hash: is required \(approval\.require_content_hash is on\)/,
+    );
+    expect(unbound.err).toMatch(/hint: pass --content-hash .*changeledger changeset show <id> prints it/);
+    expect(await decisionsOn(id)).toEqual([]);
+    // Without the switch the server decides on the content it finds, and the CLI prints which.
+    const lax = await cli('alice', url, ...approve);
+    expect(lax).toMatchObject({
       code: 0,
       out: `APPROVED recorded; ${now.change_set_id} is now APPROVED (1/1 approvals)\ndecided on content ${now.content_hash}`,
       err: '',

@@ -10,6 +10,7 @@ import { bootstrapAdmin } from '../../src/engine/bootstrap.js';
 import { hashToken } from '../../src/engine/principals.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { withoutSecrets } from '../../src/http/idempotency.js';
+import { LOG_REDACT } from '../../src/server.js';
 import type { Db } from '../../src/store/db.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { type Fixture, makeFixture, uniqueId } from '../helpers/fixture.js';
@@ -139,6 +140,16 @@ describeEachBackend('token secrets', (backend) => {
     });
     expect(redeemed.statusCode).toBe(201);
     secrets.push(redeemed.json().token.token);
+    // Single sign-on: a known person, and one created on first sign-in (the route hands the token to
+    // the dashboard in a URL fragment; test/security/oidc-login.test.ts runs the whole flow).
+    const sso = { principal_claim: 'email', groups_claim: 'groups', group_map: {}, auto_create: true };
+    for (const email of ['bob@example.com', `${uniqueId('new')}@example.com`]) {
+      const issued = await f.engine.signInWithSso(
+        { issuer: 'https://idp.example.com', claims: { sub: email, email, email_verified: true } },
+        sso,
+      );
+      secrets.push(issued.token);
+    }
     // The bootstrap admin's generated token (written to its file, never to the database).
     const dataDir = mkdtempSync(join(tmpdir(), 'changeledger-secrets-'));
     await bootstrapAdmin(f.engine, { envToken: null, dataDir });
@@ -155,5 +166,40 @@ describeEachBackend('token secrets', (backend) => {
       'SELECT response FROM idempotency_keys WHERE response IS NOT NULL',
     );
     expect(rows.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('writes no token, enrolment code or Idempotency-Key to the request log, at its most verbose', async () => {
+    const lines: string[] = [];
+    const logged = await buildApp({
+      engine: f.engine,
+      logger: { level: 'trace', redact: LOG_REDACT, stream: { write: (line: string) => lines.push(line) } },
+    });
+    const secrets: string[] = [root];
+    const keys: string[] = [];
+    const inject = (method: 'GET' | 'POST', url: string, token: string | null, payload?: object) =>
+      logged.inject({
+        method,
+        url,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          'idempotency-key': keys[keys.push(uniqueId('logged-key')) - 1]!,
+          accept: 'application/json, text/event-stream',
+        },
+        ...(payload ? { payload } : {}),
+      });
+    const issued = await inject('POST', '/api/ledger/principals/Agent-D/tokens', root, { name: 'logged' });
+    secrets.push(issued.json().token.token);
+    const enrolment = await inject('POST', '/api/ledger/principals/bob/enrolments', root, {});
+    secrets.push(enrolment.json().code);
+    const redeemed = await inject('POST', '/api/ledger/enrolments/redeem', null, { code: enrolment.json().code });
+    secrets.push(redeemed.json().token.token);
+    await inject('GET', '/api/ledger/me', secrets[1]!);
+    await inject('GET', '/api/ledger/me', 'clg_not-a-token');
+    await inject('POST', '/mcp', secrets[1]!, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+    await logged.close();
+    const log = lines.join('');
+    expect(log).toContain('/api/ledger/enrolments/redeem');
+    expect(secrets).toHaveLength(4);
+    for (const secret of [...secrets, 'clg_not-a-token', ...keys]) expect(log).not.toContain(secret);
   });
 });

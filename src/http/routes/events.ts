@@ -19,7 +19,7 @@ export interface EventRouteOptions extends SseOptions {
 
 export function eventRoutes(app: FastifyInstance, engine: Engine, options: EventRouteOptions): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const serve = sseStreams(app, engine, options);
+  const serve = sseStreams(app, options);
 
   r.get(
     '/events',

@@ -16,8 +16,10 @@ import {
   type WaitEnd,
   type WaitFor,
 } from '../../notify/waiters.js';
+import { bearer } from '../auth.js';
 import { named, operation } from '../openapi.js';
 import * as S from '../schemas.js';
+import type { StreamCredentialWatch } from '../stream-credentials.js';
 
 export const WAIT_TIMEOUT_DEFAULT_S = 30;
 export const WAIT_TIMEOUT_MAX_S = 300;
@@ -62,7 +64,12 @@ const WaitAnswerSchema = named(
   }),
 );
 
-export function waitRoutes(app: FastifyInstance, engine: Engine, waiters: ChangeSetWaiters | undefined): void {
+export function waitRoutes(
+  app: FastifyInstance,
+  engine: Engine,
+  waiters: ChangeSetWaiters | undefined,
+  credentials: StreamCredentialWatch,
+): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const open = new Set<() => void>();
   // Waits end with their last known state when the server closes (their clients wait again elsewhere).
@@ -84,7 +91,7 @@ export function waitRoutes(app: FastifyInstance, engine: Engine, waiters: Change
           'or it is rejected or withdrawn; `for=rollback` when it is rolled back, or rejected or withdrawn. ' +
           '`ended_by` says whether the outcome or the timeout ended it; `next` says what to do. See docs/agents.md.',
         answers: { 200: { description: 'How the wait ended', schema: WaitAnswerSchema, headers: ['ETag'] } },
-        refusals: ['NOT_FOUND'],
+        refusals: ['NOT_FOUND', 'UNAUTHENTICATED'],
       }),
     },
     async (request, reply) => {
@@ -103,6 +110,16 @@ export function waitRoutes(app: FastifyInstance, engine: Engine, waiters: Change
       const shutdown = () => handle.cancel('shutdown');
       reply.raw.once('close', gone);
       open.add(shutdown);
+      // A wait lasts as long as its token authenticates: revoked, or its principal deactivated, it
+      // ends with a refusal, not with the change-set's state (stream-credentials.ts).
+      let revoked = false;
+      const token = bearer(request);
+      const unwatch = token
+        ? credentials.add(token, () => {
+            revoked = true;
+            handle.cancel();
+          })
+        : () => {};
       let end: WaitEnd | null;
       try {
         handle.start(await engine.get(id), timeoutMs);
@@ -111,9 +128,12 @@ export function waitRoutes(app: FastifyInstance, engine: Engine, waiters: Change
         handle.cancel();
         throw error;
       } finally {
+        unwatch();
         open.delete(shutdown);
         reply.raw.off('close', gone);
       }
+      if (revoked)
+        throw new LedgerError('UNAUTHENTICATED', 'the token was revoked or its principal deactivated while waiting');
       if (!end) {
         // The client went away: nothing to answer (the request is over for Fastify too).
         if (reply.raw.destroyed) return reply.hijack();

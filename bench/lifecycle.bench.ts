@@ -9,7 +9,6 @@
 // BENCH_POOL sets the server's pool size (default: clients + 2).
 // BENCH_PGLITE_THREAD (pglite): `worker` (the default, as database.embedded_thread) or `server`, PGlite
 // on the server's own thread; the latter's result is written as lifecycle-pglite-thread-server.
-import { fork } from 'node:child_process';
 import { Engine } from '../src/engine/engine.js';
 import { buildApp } from '../src/http/app.js';
 import type { Db } from '../src/store/db.js';
@@ -17,7 +16,6 @@ import { migrate } from '../src/store/migrator.js';
 import { openPgDb } from '../src/store/pg-db.js';
 import { openPgliteDb } from '../src/store/pglite-db.js';
 import { openPgliteWorkerDb } from '../src/store/pglite-worker-db.js';
-import { type CpuSnapshot, cpuBetween, cpuSnapshot } from './lib/cpu.js';
 import { createDatabase, type FreshDatabase } from './lib/database.js';
 import { driveLifecycle } from './lib/drive.js';
 import { benchEngineConfig, createClientPrincipals } from './lib/fixture.js';

@@ -266,6 +266,28 @@ describeEachBackend('the typed client', (backend) => {
     }
   });
 
+  it('lets an in-process answer be dropped unread, as a retry drops a 503 or 429, without an uncaught error', async () => {
+    const inProcess = injectFetch(app);
+    const uncaught: unknown[] = [];
+    const note = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', note);
+    try {
+      for (let i = 0; i < 5; i++) {
+        // The API document: an answer long enough to arrive in several chunks.
+        const answer = await inProcess(new Request('http://in-process/api/ledger/openapi.json'));
+        expect(answer.status).toBe(200);
+        await answer.body?.cancel();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(uncaught).toEqual([]);
+      // Read to its end, an answer is whole.
+      const whole = await inProcess(new Request('http://in-process/api/ledger/openapi.json'));
+      expect(((await whole.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+    } finally {
+      process.off('uncaughtException', note);
+    }
+  });
+
   it('calls the app in-process through injectFetch, the same as over HTTP', async () => {
     const client = createLedgerClient({
       baseUrl: 'http://in-process',

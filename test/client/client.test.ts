@@ -253,7 +253,7 @@ describeEachBackend('the typed client', (backend) => {
         },
       });
       const waiting = waiter.waitFor(proposed.change_set_id, 'decision', 30_000);
-      await expect.poll(() => proxy.seen.length, { timeout: 10_000 }).toBe(2);
+      await expect.poll(() => proxy.seen.length, { timeout: 30_000 }).toBe(2);
       await as('alice').decide(proposed.change_set_id, { decision: 'REJECTED', content_hash: current.content_hash });
       expect(await waiting).toMatchObject({ ended_by: 'outcome', outcome: 'rejected' });
       expect(proxy.seen.map((s) => s.url.split('?')[0])).toEqual([

@@ -18,7 +18,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 
 type Structured = Record<string, unknown>;
 
-async function eventually(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function eventually(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) expect.fail('the condition did not hold in time');

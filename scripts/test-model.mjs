@@ -1,5 +1,5 @@
 // The model-based lifecycle test at length: `npm run test:model -- --runs N [--seed S]
-// [--max-commands M] [--path P]` runs test/engine/lifecycle-model.test.ts with N runs per database (PGlite,
+// [--max-commands M] [--path P] [--no-regressions]` runs test/engine/lifecycle-model.test.ts with N runs per database (PGlite,
 // and PostgreSQL when TEST_DATABASE_URL is set) instead of the fixed-seed run of `npm test`.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -12,10 +12,11 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 2 ** 31) },
     'max-commands': { type: 'string', default: '40' },
     path: { type: 'string' },
+    'no-regressions': { type: 'boolean', default: false },
   },
 });
 for (const [name, value] of Object.entries(values)) {
-  if (name !== 'path' && !/^\d+$/.test(value)) {
+  if (typeof value === 'string' && name !== 'path' && !/^\d+$/.test(value)) {
     console.error(`--${name} must be a whole number, got ${value}`);
     process.exit(2);
   }
@@ -38,6 +39,7 @@ const result = spawnSync(
       MODEL_SEED: values.seed,
       MODEL_MAX_COMMANDS: values['max-commands'],
       ...(values.path ? { MODEL_PATH: values.path } : {}),
+      ...(values['no-regressions'] ? { MODEL_REGRESSIONS: '0' } : {}),
     },
   },
 );

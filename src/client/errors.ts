@@ -1,5 +1,6 @@
 // What the typed client throws when the API refuses a request: the error body of docs/errors.md as
 // a class, with a message a person can read (`CODE: message`, then one line per detail).
+import { parseRetryAfter } from '../core/retry.js';
 
 export interface ApiErrorDetail {
   path?: string;
@@ -45,8 +46,13 @@ export class LedgerApiError extends Error {
   readonly fix: string | undefined;
   readonly body: ApiErrorBody;
   readonly tokenSent: boolean;
+  /**
+   * Seconds the server asked the caller to wait before sending the request again (its Retry-After,
+   * with a 429 or 503: the request did nothing); null when it asked for no retry.
+   */
+  readonly retryAfterS: number | null;
 
-  constructor(body: ApiErrorBody, tokenSent = true) {
+  constructor(body: ApiErrorBody, tokenSent = true, retryAfterS: number | null = null) {
     super(
       [
         `${body.code}: ${body.message}`,
@@ -61,6 +67,7 @@ export class LedgerApiError extends Error {
     this.fix = typeof body.fix === 'string' ? body.fix : undefined;
     this.body = body;
     this.tokenSent = tokenSent;
+    this.retryAfterS = retryAfterS;
   }
 }
 
@@ -76,8 +83,11 @@ const isErrorBody = (value: unknown): value is ApiErrorBody =>
  * `HTTP_502: Bad Gateway from <server>: <the start of its text>`.
  */
 export function refusalOf(response: Response, body: unknown, server: string, tokenSent: boolean): LedgerApiError {
+  const asked = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+  const retryAfterS =
+    (response.status === 429 || response.status === 503) && asked !== null ? Math.ceil(asked / 1000) : null;
   if (isErrorBody(body))
-    return new LedgerApiError({ ...body, statusCode: body.statusCode ?? response.status }, tokenSent);
+    return new LedgerApiError({ ...body, statusCode: body.statusCode ?? response.status }, tokenSent, retryAfterS);
   const text = typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
   const snippet = text.trim().slice(0, 200);
   return new LedgerApiError(
@@ -88,5 +98,6 @@ export function refusalOf(response: Response, body: unknown, server: string, tok
       message: `${response.statusText || 'error'} from ${server}${snippet ? `: ${snippet}` : ''}`,
     },
     tokenSent,
+    retryAfterS,
   );
 }

@@ -20,7 +20,12 @@ const INSTRUCTIONS =
   'rollback_change_set to undo. You cannot approve your own change-sets or skip an approval: the ' +
   'ledger refuses, and every refusal says why and, where it can, how to fix it.';
 
-/** The API's refusal as a tool error: its code, message, details and fix, for the agent to act on. */
+/**
+ * The API's refusal as a tool error: its code, message, details and fix, for the agent to act on.
+ * A refusal the server asked to be retried (OVERLOADED, UNAVAILABLE, RATE_LIMITED: the client's own
+ * retries ran out) says so, `retryable` with `retry_after_s`: the call did nothing and may be made
+ * again as it is after that wait.
+ */
 function refusalResult(refusal: LedgerApiError): CallToolResult {
   const { code, message } = refusal.body;
   const structured = {
@@ -28,8 +33,13 @@ function refusalResult(refusal: LedgerApiError): CallToolResult {
     message,
     ...(refusal.details.length > 0 ? { details: refusal.details } : {}),
     ...(refusal.fix !== undefined ? { fix: refusal.fix } : {}),
+    ...(refusal.retryAfterS !== null ? { retryable: true, retry_after_s: refusal.retryAfterS } : {}),
   };
-  const text = `${refusal.message}${refusal.fix ? `\nfix: ${refusal.fix}` : ''}`;
+  const again =
+    refusal.retryAfterS !== null
+      ? `\nretryable: nothing was done; make the same call again in ${refusal.retryAfterS} s`
+      : '';
+  const text = `${refusal.message}${again}`;
   return { isError: true, content: [{ type: 'text', text }], structuredContent: structured };
 }
 

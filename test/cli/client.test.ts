@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -290,6 +290,73 @@ describeEachBackend('cli client commands', (backend) => {
         `\\nfix: submit is not needed: this change-set was auto-approved; apply it \\(POST /api/ledger/changesets/${id}/apply\\)$`,
       ),
     );
+  });
+
+  /**
+   * A real HTTP server in front of the app: the first `busy` requests are answered 503 OVERLOADED
+   * with Retry-After: 1, the rest are passed on. It records each request's method and key.
+   */
+  async function busyFirst(busy: number) {
+    const seen: { method: string; key: string | undefined }[] = [];
+    const server = createServer((request, response) => {
+      seen.push({ method: request.method ?? '', key: request.headers['idempotency-key'] as string | undefined });
+      if (seen.length <= busy) {
+        request.resume();
+        const body = {
+          statusCode: 503,
+          code: 'OVERLOADED',
+          error: 'Service Unavailable',
+          message: 'the server is busy',
+        };
+        response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify(body));
+        return;
+      }
+      const upstream = httpRequest(
+        `${url}${request.url}`,
+        { method: request.method, headers: request.headers },
+        (r) => {
+          response.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(response);
+        },
+      );
+      request.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      seen,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  it('sends a command answered 503 OVERLOADED again after Retry-After, a POST with the same key, and it acts once', async () => {
+    const { id, change_set_id } = await createFromJson('Agent-D', configChange());
+    const proxy = await busyFirst(2);
+    try {
+      const submitted = await run(['changeset', 'submit', id, '--url', proxy.url, '--token', tokens['Agent-D']!]);
+      expect(submitted).toMatchObject({ code: 0, err: '' });
+      expect(proxy.seen.map((s) => s.method)).toEqual(['POST', 'POST', 'POST']);
+      expect(proxy.seen[0]!.key).toMatch(/^[0-9a-f-]{36}$/);
+      expect(new Set(proxy.seen.map((s) => s.key)).size).toBe(1);
+      expect((await f.engine.audit(change_set_id)).map((e) => e.action)).toEqual(['create', 'submit']);
+      // A read, too; and the attempts are bounded: always busy, the command fails with the refusal.
+      const shown = await run(['changeset', 'show', id, '--url', proxy.url, '--token', tokens['Agent-D']!]);
+      expect(shown.code).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('gives up on a server that stays busy after its bounded attempts, with the refusal on stderr', async () => {
+    const proxy = await busyFirst(Number.POSITIVE_INFINITY);
+    try {
+      const result = await run(['changeset', 'list', '--url', proxy.url, '--token', tokens['olga']!]);
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(/OVERLOADED: the server is busy/);
+      expect(proxy.seen).toHaveLength(5);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('acts once when a POST is retried with the same Idempotency-Key', async () => {

@@ -253,7 +253,7 @@ describeEachBackend('the typed client', (backend) => {
         },
       });
       const waiting = waiter.waitFor(proposed.change_set_id, 'decision', 30_000);
-      await expect.poll(() => proxy.seen.length, { timeout: 10_000 }).toBe(2);
+      await expect.poll(() => proxy.seen.length, { timeout: 30_000 }).toBe(2);
       await as('alice').decide(proposed.change_set_id, { decision: 'REJECTED', content_hash: current.content_hash });
       expect(await waiting).toMatchObject({ ended_by: 'outcome', outcome: 'rejected' });
       expect(proxy.seen.map((s) => s.url.split('?')[0])).toEqual([
@@ -263,6 +263,28 @@ describeEachBackend('the typed client', (backend) => {
       expect(sleeps).toEqual([1000]);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('lets an in-process answer be dropped unread, as a retry drops a 503 or 429, without an uncaught error', async () => {
+    const inProcess = injectFetch(app);
+    const uncaught: unknown[] = [];
+    const note = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', note);
+    try {
+      for (let i = 0; i < 5; i++) {
+        // The API document: an answer long enough to arrive in several chunks.
+        const answer = await inProcess(new Request('http://in-process/api/ledger/openapi.json'));
+        expect(answer.status).toBe(200);
+        await answer.body?.cancel();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(uncaught).toEqual([]);
+      // Read to its end, an answer is whole.
+      const whole = await inProcess(new Request('http://in-process/api/ledger/openapi.json'));
+      expect(((await whole.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+    } finally {
+      process.off('uncaughtException', note);
     }
   });
 

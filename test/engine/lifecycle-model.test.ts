@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Principal } from '../../src/core/types.js';
 import { Engine } from '../../src/engine/engine.js';
-import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../src/engine/engine-config.js';
 import type { Db } from '../../src/store/db.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { CAST, commands, freshRun, REGRESSIONS, stats } from '../helpers/lifecycle-commands.js';
@@ -22,6 +22,24 @@ const SEED = Number(process.env['MODEL_SEED'] ?? 20);
 const MAX_COMMANDS = Number(process.env['MODEL_MAX_COMMANDS'] ?? 40);
 /** The `path` fast-check prints with a failure: with its seed, replays exactly that sequence. */
 const PATH = process.env['MODEL_PATH'];
+/** MODEL_REGRESSIONS=0 leaves the regression sequences out: random search (and its shrinking) alone. */
+const EXAMPLES = process.env['MODEL_REGRESSIONS'] === '0' ? [] : REGRESSIONS;
+
+/**
+ * The configuration the model is written for (docs/design.md, "How the model test works"), pinned
+ * here rather than taken from the defaults, so that a changed default cannot change what the model
+ * checks: lower risk level thresholds than the defaults (0, 1 and 2 required approvals all occur);
+ * no policies; decisions without content_hash allowed; earned trust in `shadow`, which shows what
+ * the agent's record would change and changes nothing (docs/trust.md) — the model has no trust,
+ * so any effect of it fails the run. Trust in `enforce` is test/engine/trust.model.test.ts's.
+ */
+const MODEL_CONFIG: EngineConfig = {
+  ...DEFAULT_ENGINE_CONFIG,
+  risk: { ...DEFAULT_ENGINE_CONFIG.risk, levels: LEVELS },
+  policies: [],
+  approval: { ...DEFAULT_ENGINE_CONFIG.approval, require_content_hash: false },
+  trust: { ...DEFAULT_ENGINE_CONFIG.trust, mode: 'shadow' },
+};
 
 describeEachBackend('lifecycle model', (backend) => {
   let db: Db;
@@ -32,9 +50,7 @@ describeEachBackend('lifecycle model', (backend) => {
 
   beforeAll(async () => {
     db = await backend.open();
-    // Lower level thresholds than the defaults, so that 0, 1 and 2 required approvals all occur.
-    const config = { ...DEFAULT_ENGINE_CONFIG, risk: { ...DEFAULT_ENGINE_CONFIG.risk, levels: LEVELS } };
-    engine = new Engine({ db, config });
+    engine = new Engine({ db, config: MODEL_CONFIG });
     for (const member of CAST) {
       const { principal } = await engine.createPrincipal(
         null,
@@ -70,10 +86,13 @@ describeEachBackend('lifecycle model', (backend) => {
         {
           numRuns: RUNS,
           seed: SEED,
-          examples: REGRESSIONS.map((sequence): [typeof sequence] => [sequence]),
+          examples: EXAMPLES.map((sequence): [typeof sequence] => [sequence]),
           ...(PATH ? { path: PATH } : {}),
         },
       );
+      // Shadow trust had something to change, so the agreement shows it changed nothing.
+      if (RUNS >= 50 && !PATH)
+        expect(stats.get('(create whose approvals trust in enforce would have changed)') ?? 0).toBeGreaterThan(0);
       const verified = await engine.verifyAudit();
       expect(verified).toMatchObject({ ok: true });
       console.log(

@@ -56,7 +56,7 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
     events,
     comments,
     ended,
-    async waitFor(predicate, timeoutMs = 10_000) {
+    async waitFor(predicate, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(events)) {
         if (Date.now() > deadline)
@@ -72,7 +72,7 @@ export async function openSse(url: string, headers: Record<string, string>): Pro
 }
 
 /** Polls until `check` returns true (or fails after `timeoutMs`). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

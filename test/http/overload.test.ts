@@ -6,17 +6,21 @@
 
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ERROR_CATALOG } from '../../src/core/errors.js';
 import { Engine } from '../../src/engine/engine.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
+import { EventFeed } from '../../src/notify/event-feed.js';
+import { ChangeSetWaiters } from '../../src/notify/waiters.js';
 import type { Db } from '../../src/store/db.js';
 import { migrate } from '../../src/store/migrator.js';
 import { openPgDb } from '../../src/store/pg-db.js';
 import { describeEachBackend, describePostgres, TEST_DATABASE_URL } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
+import { openSse } from '../helpers/sse.js';
 
 const overloadedCount = async (app: LedgerApp, stage: string): Promise<number> => {
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
@@ -160,14 +164,21 @@ describeEachBackend('admission control', (backend) => {
    * A create whose body is sent half now and half when `finish` is called: the request holds its
    * admission slot all the while. `finish` resolves to the answer's status line.
    */
-  async function slowCreate(base: string, id: string): Promise<{ finish(): Promise<string> }> {
+  async function slowCreate(
+    base: string,
+    id: string,
+  ): Promise<{ finish(): Promise<string>; closed(): boolean; drop(): void }> {
     const { port } = new URL(base);
     const body = Buffer.from(JSON.stringify(configChange(undefined, { change_set_id: id })));
     const socket = connect(Number(port), '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', resolve));
     let received = '';
+    let closed = false;
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('utf8');
+    });
+    socket.once('close', () => {
+      closed = true;
     });
     const answered = new Promise<string>((resolve) => socket.once('close', () => resolve(received.split('\r\n')[0]!)));
     socket.write(
@@ -176,6 +187,9 @@ describeEachBackend('admission control', (backend) => {
     );
     socket.write(body.subarray(0, 10));
     return {
+      closed: () => closed,
+      // A test that failed midway drops it, or closing the app would wait for its body for ever.
+      drop: () => socket.destroy(),
       finish() {
         // No half-close: Node's server drops a request whose client has ended its side.
         socket.write(body.subarray(10));
@@ -237,6 +251,104 @@ describeEachBackend('admission control', (backend) => {
       expect((await waiting).status).toBe(201);
       expect(await overloadedCount(app, 'admission')).toBe(0);
     } finally {
+      await app.close();
+    }
+  });
+
+  /**
+   * With admission at one request and no wait: a create holding the one slot, established for sure
+   * (a read answers OVERLOADED), whatever order a busy machine parses the two requests in. A holder
+   * that lost the race (shed itself) is replaced.
+   */
+  async function holdTheSlot(base: string) {
+    for (;;) {
+      const holder = await slowCreate(base, `CS-HOLD-${randomBytes(3).toString('hex')}`);
+      while (!holder.closed()) {
+        const probe = await fetch(`${base}/api/ledger/me`, { headers: { authorization: `Bearer ${token}` } });
+        await probe.body?.cancel();
+        if (probe.status === 503) return holder;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  }
+
+  it('does not count the wait and the event stream: they answer while every slot is taken', async () => {
+    const feed = new EventFeed({ db: f.db, pollIntervalMs: 200 });
+    await feed.start();
+    const waiters = new ChangeSetWaiters({ feed, read: (id) => f.engine.get(id) });
+    const app = await buildApp({ engine: f.engine, events: feed, waiters, admission: { maxInFlight: 1, waitMs: 0 } });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const headers = { authorization: `Bearer ${token}` };
+    let holder: Awaited<ReturnType<typeof holdTheSlot>> | undefined;
+    try {
+      const cs = await f.engine.submit(f.p['Agent-D']!, (await f.engine.create(f.p['Agent-D']!, configChange())).id);
+      holder = await holdTheSlot(base);
+      const shedBefore = await overloadedCount(app, 'admission');
+      const wait = await fetch(`${base}/api/ledger/changesets/${cs.change_set_id}/wait?for=decision&timeout_s=1`, {
+        headers,
+      });
+      expect(wait.status).toBe(200);
+      expect(await wait.json()).toMatchObject({ ended_by: 'timeout' });
+      const events = await openSse(`${base}/api/ledger/events`, headers);
+      expect(events.status).toBe(200);
+      events.close();
+      // Nothing shed for them, while an ordinary read still is.
+      expect(await overloadedCount(app, 'admission')).toBe(shedBefore);
+      expect((await fetch(`${base}/api/ledger/changesets/${cs.change_set_id}`, { headers })).status).toBe(503);
+      expect(await holder.finish()).toBe('HTTP/1.1 201 Created');
+    } finally {
+      holder?.drop();
+      await app.close();
+      await feed.stop();
+    }
+  });
+
+  it('answers an MCP tool call shed under load as a retryable OVERLOADED tool error that did nothing; its client retries first', async () => {
+    const app = await buildApp({ engine: f.engine, admission: { maxInFlight: 1, waitMs: 0 } });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const agent = new Client({ name: 'overload-agent', version: '1.0.0' });
+    await agent.connect(
+      new StreamableHTTPClientTransport(new URL('/mcp', base), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    let holder: Awaited<ReturnType<typeof holdTheSlot>> | undefined;
+    try {
+      // Held all along: the tool's own calls are shed at every attempt, then the agent is told.
+      holder = await holdTheSlot(base);
+      const body = configChange(undefined, { change_set_id: `CS-MCP-${randomBytes(3).toString('hex')}` });
+      const shedBefore = await overloadedCount(app, 'admission');
+      const refused = await agent.callTool({ name: 'propose_change_set', arguments: body });
+      expect(refused.isError).toBe(true);
+      expect(refused.structuredContent).toMatchObject({
+        code: 'OVERLOADED',
+        message: expect.stringMatching(/^the server is busy/),
+        retryable: true,
+        retry_after_s: 1,
+      });
+      const text = refused.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+      expect(text).toMatch(/^OVERLOADED: the server is busy/);
+      expect(text).toMatch(/retryable: nothing was done; make the same call again in 1 s/);
+      expect(text.match(/fix: /g)).toHaveLength(1);
+      // The in-process client sent it again after each Retry-After (5 attempts), and nothing was stored.
+      expect(await overloadedCount(app, 'admission')).toBe(shedBefore + 5);
+      expect(await changeSetsNamed(f.db, body.change_set_id)).toBe(0);
+      expect(await holder.finish()).toBe('HTTP/1.1 201 Created');
+
+      // Freed while the client waits to retry: the same call succeeds, once.
+      holder = await holdTheSlot(base);
+      const shedAgain = await overloadedCount(app, 'admission');
+      const proposing = agent.callTool({ name: 'propose_change_set', arguments: body });
+      await expect.poll(() => overloadedCount(app, 'admission'), { timeout: 30_000 }).toBeGreaterThan(shedAgain);
+      expect(await holder.finish()).toBe('HTTP/1.1 201 Created');
+      const proposed = await proposing;
+      expect(proposed.isError, JSON.stringify(proposed.content)).toBeFalsy();
+      expect(proposed.structuredContent).toMatchObject({ change_set_id: body.change_set_id });
+      expect(await changeSetsNamed(f.db, body.change_set_id)).toBe(1);
+      expect((await f.engine.audit(body.change_set_id)).map((e) => e.action)).toEqual(['create']);
+    } finally {
+      holder?.drop();
+      await agent.close();
       await app.close();
     }
   });

@@ -4,6 +4,8 @@
 // and rollback, reading every result from structuredContent. And the edges: a refusal is a tool
 // error with the API's code, a disabled tool is gone, no token is a 401 with its challenge, and
 // `changeledger mcp` over stdio serves the same tools.
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -18,7 +20,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 
 type Structured = Record<string, unknown>;
 
-async function eventually(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function eventually(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) expect.fail('the condition did not hold in time');
@@ -235,6 +237,66 @@ describe('an agent over MCP (streamable HTTP)', () => {
     const rebound = await fetch(`${url}/mcp`, { method: 'POST', headers: { origin: 'http://evil.example' } });
     expect(rebound.status).toBe(403);
     expect(await rebound.json()).toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('over stdio, sends a call answered 503 OVERLOADED again after Retry-After, a write with the same key', async () => {
+    // A real HTTP server in front of the ledger: the first two requests are answered busy, then passed on.
+    const seen: { method: string; key: string | undefined }[] = [];
+    const proxy = createServer((request, response) => {
+      seen.push({ method: request.method ?? '', key: request.headers['idempotency-key'] as string | undefined });
+      if (seen.length <= 2) {
+        request.resume();
+        const body = {
+          statusCode: 503,
+          code: 'OVERLOADED',
+          error: 'Service Unavailable',
+          message: 'the server is busy',
+        };
+        response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify(body));
+        return;
+      }
+      const upstream = httpRequest(
+        `${url}${request.url}`,
+        { method: request.method, headers: request.headers },
+        (r) => {
+          response.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(response);
+        },
+      );
+      request.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [
+        '--import',
+        'tsx',
+        '--eval',
+        "const { runCli } = await import('./src/cli/main.ts'); process.exitCode = await runCli(process.argv.slice(1));",
+        'mcp',
+        '--url',
+        proxyUrl,
+        '--token',
+        tokens['Agent-D']!,
+      ],
+      cwd: ROOT,
+      stderr: 'pipe',
+    });
+    const agent = new Client({ name: 'stdio-agent', version: '1.0.0' });
+    await agent.connect(transport);
+    try {
+      const body = configChange();
+      const proposed = await call(agent, 'propose_change_set', body);
+      expect(proposed).toMatchObject({ change_set_id: body.change_set_id });
+      expect(seen.map((s) => s.method)).toEqual(['POST', 'POST', 'POST']);
+      expect(seen[0]!.key).toMatch(/^[0-9a-f-]{36}$/);
+      expect(new Set(seen.map((s) => s.key)).size).toBe(1);
+      expect((await f.engine.audit(body.change_set_id)).map((e) => e.action)).toEqual(['create']);
+    } finally {
+      await agent.close();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 
   it('serves the same tools over stdio: changeledger mcp --url --token', async () => {

@@ -39,7 +39,7 @@ describe('connectEventStream', () => {
       onState: (state) => states.push(state),
       onResync: () => resyncs++,
     });
-    await vi.waitFor(() => expect(calls).toHaveLength(2), { timeout: 2_000 });
+    await vi.waitFor(() => expect(calls).toHaveLength(2), { timeout: 20_000 });
     close();
     expect(events.map((e) => [e.id, e.type])).toEqual([
       [7, 'changeset.approved'],

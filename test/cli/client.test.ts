@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { ERROR_CATALOG } from '../../src/core/errors.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture, uiButton, uniqueId } from '../helpers/fixture.js';
+import { busyFirst } from '../helpers/flaky-proxy.js';
 import { run } from '../helpers/run-cli.js';
 
 /** A port nothing listens on: bound once, then released. */
@@ -292,46 +293,9 @@ describeEachBackend('cli client commands', (backend) => {
     );
   });
 
-  /**
-   * A real HTTP server in front of the app: the first `busy` requests are answered 503 OVERLOADED
-   * with Retry-After: 1, the rest are passed on. It records each request's method and key.
-   */
-  async function busyFirst(busy: number) {
-    const seen: { method: string; key: string | undefined }[] = [];
-    const server = createServer((request, response) => {
-      seen.push({ method: request.method ?? '', key: request.headers['idempotency-key'] as string | undefined });
-      if (seen.length <= busy) {
-        request.resume();
-        const body = {
-          statusCode: 503,
-          code: 'OVERLOADED',
-          error: 'Service Unavailable',
-          message: 'the server is busy',
-        };
-        response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify(body));
-        return;
-      }
-      const upstream = httpRequest(
-        `${url}${request.url}`,
-        { method: request.method, headers: request.headers },
-        (r) => {
-          response.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(response);
-        },
-      );
-      request.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      seen,
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    };
-  }
-
   it('sends a command answered 503 OVERLOADED again after Retry-After, a POST with the same key, and it acts once', async () => {
     const { id, change_set_id } = await createFromJson('Agent-D', configChange());
-    const proxy = await busyFirst(2);
+    const proxy = await busyFirst(url, 2);
     try {
       const submitted = await run(['changeset', 'submit', id, '--url', proxy.url, '--token', tokens['Agent-D']!]);
       expect(submitted).toMatchObject({ code: 0, err: '' });
@@ -348,7 +312,7 @@ describeEachBackend('cli client commands', (backend) => {
   });
 
   it('gives up on a server that stays busy after its bounded attempts, with the refusal on stderr', async () => {
-    const proxy = await busyFirst(Number.POSITIVE_INFINITY);
+    const proxy = await busyFirst(url, Number.POSITIVE_INFINITY);
     try {
       const result = await run(['changeset', 'list', '--url', proxy.url, '--token', tokens['olga']!]);
       expect(result.code).toBe(1);

@@ -1,6 +1,6 @@
 // The typed client (src/client) against a real server: the app on PGlite, listening on a port, and
 // a real local HTTP server in front of it for the retries (503 + Retry-After once, then a proxy).
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +15,7 @@ import { injectFetch } from '../../src/http/inject-fetch.js';
 import { EventFeed } from '../../src/notify/event-feed.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
+import { flakyProxy } from '../helpers/flaky-proxy.js';
 
 const listen = async (server: Server): Promise<string> => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -23,56 +24,6 @@ const listen = async (server: Server): Promise<string> => {
 /** A change-set needing one approval (alice's), typed as the client takes it. */
 const proposal = (overrides: Record<string, unknown> = {}) => configChange(undefined, overrides) as ChangeSetBody;
 const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
-
-interface Seen {
-  method: string;
-  url: string;
-  key: string | undefined;
-  at: number;
-}
-
-/** What the proxy answers by itself: a refusal with Retry-After, or any JSON answer. */
-type Canned = { status: number; code: string; retryAfter: string } | { status: 200; json: unknown };
-
-/**
- * A real HTTP server in front of `target`: the first requests get the canned answers, in order;
- * the rest are proxied as they are. It records every request it saw.
- */
-async function flakyProxy(target: string, canned: Canned[]) {
-  const seen: Seen[] = [];
-  const server = createServer((request, response) => {
-    seen.push({
-      method: request.method ?? '',
-      url: request.url ?? '',
-      key: request.headers['idempotency-key'] as string | undefined,
-      at: performance.now(),
-    });
-    const answer = canned[seen.length - 1];
-    if (answer) {
-      request.resume();
-      const headers = {
-        'content-type': 'application/json',
-        ...('code' in answer ? { 'retry-after': answer.retryAfter } : {}),
-      };
-      const body =
-        'code' in answer
-          ? { statusCode: answer.status, code: answer.code, error: 'Busy', message: 'try later' }
-          : answer.json;
-      response.writeHead(answer.status, headers).end(JSON.stringify(body));
-      return;
-    }
-    const upstream = httpRequest(
-      `${target}${request.url}`,
-      { method: request.method, headers: request.headers },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    request.pipe(upstream);
-  });
-  return { url: await listen(server), seen, close: () => close(server) };
-}
 
 describeEachBackend('the typed client', (backend) => {
   let f: Fixture;

@@ -1,11 +1,3 @@
-// An agent written with the official MCP client SDK, given only the server's address and a token,
-// over real HTTP to a server on PGlite: it carries a change-set from proposal through a person's
-// approval (given through the HTTP API while the agent is blocked in wait_for_decision) to apply
-// and rollback, reading every result from structuredContent. And the edges: a refusal is a tool
-// error with the API's code, a disabled tool is gone, no token is a 401 with its challenge, and
-// `changeledger mcp` over stdio serves the same tools.
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -13,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { MCP_TOOL_NAMES } from '../../src/mcp/tool-names.js';
 import { configChange, type Fixture } from '../helpers/fixture.js';
+import { busyFirst } from '../helpers/flaky-proxy.js';
 import { type LedgerServer, startLedgerServer } from './ledger-server.js';
 
 const REVISION = '2026-07-28';
@@ -47,6 +40,29 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
   if (result.isError) expect.fail(`${name} failed: ${JSON.stringify(result.content)}`);
   expect(result.structuredContent).toBeDefined();
   return result.structuredContent as Structured;
+}
+
+/** An MCP client talking to `changeledger mcp --url <target> --token <token>` over stdio, as an agent's host runs it. */
+async function stdioAgent(target: string, token: string): Promise<Client> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [
+      '--import',
+      'tsx',
+      '--eval',
+      "const { runCli } = await import('./src/cli/main.ts'); process.exitCode = await runCli(process.argv.slice(1));",
+      'mcp',
+      '--url',
+      target,
+      '--token',
+      token,
+    ],
+    cwd: ROOT,
+    stderr: 'pipe',
+  });
+  const agent = new Client({ name: 'stdio-agent', version: '1.0.0' });
+  await agent.connect(transport);
+  return agent;
 }
 
 describe('an agent over MCP (streamable HTTP)', () => {
@@ -241,50 +257,10 @@ describe('an agent over MCP (streamable HTTP)', () => {
 
   it('over stdio, sends a call answered 503 OVERLOADED again after Retry-After, a write with the same key', async () => {
     // A real HTTP server in front of the ledger: the first two requests are answered busy, then passed on.
-    const seen: { method: string; key: string | undefined }[] = [];
-    const proxy = createServer((request, response) => {
-      seen.push({ method: request.method ?? '', key: request.headers['idempotency-key'] as string | undefined });
-      if (seen.length <= 2) {
-        request.resume();
-        const body = {
-          statusCode: 503,
-          code: 'OVERLOADED',
-          error: 'Service Unavailable',
-          message: 'the server is busy',
-        };
-        response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify(body));
-        return;
-      }
-      const upstream = httpRequest(
-        `${url}${request.url}`,
-        { method: request.method, headers: request.headers },
-        (r) => {
-          response.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(response);
-        },
-      );
-      request.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [
-        '--import',
-        'tsx',
-        '--eval',
-        "const { runCli } = await import('./src/cli/main.ts'); process.exitCode = await runCli(process.argv.slice(1));",
-        'mcp',
-        '--url',
-        proxyUrl,
-        '--token',
-        tokens['Agent-D']!,
-      ],
-      cwd: ROOT,
-      stderr: 'pipe',
-    });
-    const agent = new Client({ name: 'stdio-agent', version: '1.0.0' });
-    await agent.connect(transport);
+    const proxy = await busyFirst(url, 2);
+    const { seen } = proxy;
+    const proxyUrl = proxy.url;
+    const agent = await stdioAgent(proxyUrl, tokens['Agent-D']!);
     try {
       const body = configChange();
       const proposed = await call(agent, 'propose_change_set', body);
@@ -295,30 +271,13 @@ describe('an agent over MCP (streamable HTTP)', () => {
       expect((await f.engine.audit(body.change_set_id)).map((e) => e.action)).toEqual(['create']);
     } finally {
       await agent.close();
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await proxy.close();
     }
   });
 
   it('serves the same tools over stdio: changeledger mcp --url --token', async () => {
     const id = (await f.engine.create(f.p['Agent-D']!, configChange())).change_set_id;
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [
-        '--import',
-        'tsx',
-        '--eval',
-        "const { runCli } = await import('./src/cli/main.ts'); process.exitCode = await runCli(process.argv.slice(1));",
-        'mcp',
-        '--url',
-        url,
-        '--token',
-        tokens['Agent-D']!,
-      ],
-      cwd: ROOT,
-      stderr: 'pipe',
-    });
-    const agent = new Client({ name: 'stdio-agent', version: '1.0.0' });
-    await agent.connect(transport);
+    const agent = await stdioAgent(url, tokens['Agent-D']!);
     try {
       const { tools } = await agent.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual([...MCP_TOOL_NAMES].sort());

@@ -85,6 +85,25 @@ async function expectNoSidewaysScroll(page: Page, name: string): Promise<void> {
 const activeText = (page: Page) =>
   page.evaluate<string>('document.activeElement.id + "|" + document.activeElement.textContent');
 
+/**
+ * Records "id|text" of the focused element at the moment the open dialog leaves the page (in the
+ * microtask after that DOM change), read back by the returned function: focus returned a task
+ * later would show the page body here.
+ */
+async function focusWhenDialogLeaves(page: Page): Promise<() => Promise<string>> {
+  await page.evaluate(`(() => {
+    const dialog = document.querySelector('dialog[open]');
+    window.__focusOnLeave = null;
+    const watcher = new MutationObserver(() => {
+      if (dialog.isConnected) return;
+      watcher.disconnect();
+      window.__focusOnLeave = document.activeElement.id + '|' + document.activeElement.textContent;
+    });
+    watcher.observe(document.body, { childList: true, subtree: true });
+  })()`);
+  return () => page.evaluate<string>('window.__focusOnLeave');
+}
+
 describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — skipped: ${missing}` : ''}`, () => {
   let server: ServerProcess;
   let browser: Browser;
@@ -367,8 +386,11 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     // The reject dialog closed with Escape returns focus to Reject when it is still there.
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('dialog', { name: /Approve/ }).waitFor();
+    const focusOnLeave = await focusWhenDialogLeaves(page);
     await page.keyboard.press('Escape');
     await page.getByRole('dialog', { name: /Approve/ }).waitFor({ state: 'detached' });
+    // Back on Approve as the dialog leaves, never for a moment on the page body.
+    expect(await focusOnLeave()).toBe('|Approve');
     expect(await activeText(page)).toBe('|Approve');
   });
 

@@ -1,7 +1,7 @@
 // The actions the signed-in principal may take on this change-set now, and nothing else. "a" and
 // "r" open the approve and reject dialogs (components/shortcuts.tsx); when a dialog closes, focus
 // goes back to the control that opened it, or to the page's heading if that control is gone.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { availableActions, type DashboardAction } from '../lib/permissions.js';
 import type { ChangeSet } from '../lib/types.js';
 import { useSession } from '../session-context.js';
@@ -16,12 +16,20 @@ export function ActionBar({ changeSet, onChanged }: { changeSet: ChangeSet; onCh
   const opener = useRef<HTMLElement | null>(null);
   /** Until when focus is still being returned after a dialog closed (the reload after an action). */
   const restoreUntil = useRef(0);
+  const returning = useRef(false);
   const actions = availableActions(changeSet, me);
   const close = () => {
     setOpen(null);
+    returning.current = true;
     restoreUntil.current = Date.now() + 5_000;
-    setTimeout(() => opener.current?.isConnected && opener.current.focus(), 0);
   };
+  // Focus goes back in the same commit that removes the dialog: were it deferred to a later task,
+  // there would be a moment with the focus on the page body (a screen reader would announce it).
+  useLayoutEffect(() => {
+    if (open !== null || !returning.current) return;
+    returning.current = false;
+    if (opener.current?.isConnected) opener.current.focus();
+  }, [open]);
   // The reload after an action may take the opener away (Approve is not offered once approved):
   // then the focus, dropped to the page body, goes to the page's heading instead.
   useEffect(() => {

@@ -5,8 +5,7 @@ import type { Principal } from '../../src/core/types.js';
 import { Engine } from '../../src/engine/engine.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
 import type { Db } from '../../src/store/db.js';
-import { openPgDb } from '../../src/store/pg-db.js';
-import { describePostgres, TEST_DATABASE_URL } from '../helpers/backends.js';
+import { describePostgres, openSecondInstanceDb } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture, uniqueId } from '../helpers/fixture.js';
 
 describePostgres('concurrent transitions', (backend) => {
@@ -17,8 +16,7 @@ describePostgres('concurrent transitions', (backend) => {
   beforeAll(async () => {
     const db = await backend.open({ max: 20 });
     f = await makeFixture(db);
-    const schema = (await db.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
-    otherDb = await openPgDb({ connectionString: TEST_DATABASE_URL!, schema, max: 20 });
+    otherDb = await openSecondInstanceDb(db, { max: 20 });
     instances = [f.engine, new Engine({ db: otherDb, config: DEFAULT_ENGINE_CONFIG })];
   });
   afterAll(async () => {

@@ -13,8 +13,7 @@ import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../src/engine/engin
 import { DeadlineScheduler } from '../../src/engine/scheduler.js';
 import { startServer } from '../../src/server.js';
 import type { Db } from '../../src/store/db.js';
-import { openPgDb } from '../../src/store/pg-db.js';
-import { describeEachBackend, describePostgres, TEST_DATABASE_URL } from '../helpers/backends.js';
+import { describeEachBackend, describePostgres, openSecondInstanceDb } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
 
 const HOUR = 3_600_000;
@@ -374,8 +373,7 @@ describePostgres('approval deadlines on several instances', (backend) => {
   beforeAll(async () => {
     const db = await backend.open({ max: 20 });
     f = await makeFixture(db, REJECT_ON_EXPIRY);
-    const schema = (await db.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
-    otherDb = await openPgDb({ connectionString: TEST_DATABASE_URL!, schema, max: 20 });
+    otherDb = await openSecondInstanceDb(db, { max: 20 });
     instances = [f.engine, new Engine({ db: otherDb, config: REJECT_ON_EXPIRY, clock: () => f.clock.now })];
   });
   afterAll(async () => {

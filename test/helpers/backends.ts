@@ -42,6 +42,15 @@ const postgres: Backend = {
   },
 };
 
+/**
+ * A second pool on the schema `db` (opened by the PostgreSQL backend) uses: what another server
+ * instance on the same database opens, for the tests of several instances at once.
+ */
+export async function openSecondInstanceDb(db: Db, options: { max?: number } = {}): Promise<Db> {
+  const schema = (await db.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
+  return openPgDb({ connectionString: TEST_DATABASE_URL!, schema, ...options });
+}
+
 async function dropSchemas(): Promise<void> {
   if (schemas.length === 0 || !TEST_DATABASE_URL) return;
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });

@@ -6,8 +6,7 @@ import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { EventFeed } from '../../src/notify/event-feed.js';
 import type { Db } from '../../src/store/db.js';
-import { openPgDb } from '../../src/store/pg-db.js';
-import { describeEachBackend, describePostgres, TEST_DATABASE_URL } from '../helpers/backends.js';
+import { describeEachBackend, describePostgres, openSecondInstanceDb } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture, uiButton } from '../helpers/fixture.js';
 import { eventually, openSse, type SseEvent } from '../helpers/sse.js';
 
@@ -217,8 +216,7 @@ describePostgres('event stream across instances', (backend) => {
 
   beforeAll(async () => {
     f = await makeFixture(await backend.open());
-    const schema = (await f.db.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
-    otherDb = await openPgDb({ connectionString: TEST_DATABASE_URL!, schema });
+    otherDb = await openSecondInstanceDb(f.db);
     // Instance A and instance B: each its own pool, engine, feed and HTTP server on one schema.
     for (const [db, engine] of [
       [f.db, f.engine],

@@ -11,8 +11,7 @@ import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { EventFeed } from '../../src/notify/event-feed.js';
 import type { Db } from '../../src/store/db.js';
-import { openPgDb } from '../../src/store/pg-db.js';
-import { describeEachBackend, describePostgres, TEST_DATABASE_URL } from '../helpers/backends.js';
+import { describeEachBackend, describePostgres, openSecondInstanceDb } from '../helpers/backends.js';
 import { type Fixture, makeFixture, uniqueId } from '../helpers/fixture.js';
 import { run } from '../helpers/run-cli.js';
 import { eventually, openSse, type SseEvent } from '../helpers/sse.js';
@@ -318,8 +317,7 @@ describePostgres('resource watch across instances', (backend) => {
 
   beforeAll(async () => {
     f = await makeFixture(await backend.open());
-    const schema = (await f.db.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
-    otherDb = await openPgDb({ connectionString: TEST_DATABASE_URL!, schema });
+    otherDb = await openSecondInstanceDb(f.db);
     // Instance B serves the watch; the change-sets are applied through instance A (f.engine).
     feed = new EventFeed({ db: otherDb, pollIntervalMs: 60_000 });
     await feed.start();

@@ -8,8 +8,7 @@ import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { EventFeed } from '../../src/notify/event-feed.js';
 import { ChangeSetWaiters } from '../../src/notify/waiters.js';
 import type { Db } from '../../src/store/db.js';
-import { openPgDb } from '../../src/store/pg-db.js';
-import { describeEachBackend, describePostgres, TEST_DATABASE_URL } from '../helpers/backends.js';
+import { describeEachBackend, describePostgres, openSecondInstanceDb } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture, uiButton } from '../helpers/fixture.js';
 import { eventually } from '../helpers/sse.js';
 
@@ -244,8 +243,7 @@ describePostgres('waiting across instances', (backend) => {
 
   beforeAll(async () => {
     f = await makeFixture(await backend.open());
-    const schema = (await f.db.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
-    otherDb = await openPgDb({ connectionString: TEST_DATABASE_URL!, schema });
+    otherDb = await openSecondInstanceDb(f.db);
     const engineB = new Engine({ db: otherDb, config: DEFAULT_ENGINE_CONFIG });
     // Instance A (the fixture's engine) and instance B, each its own pool and feed, on one schema.
     for (const db of [f.db, otherDb]) {

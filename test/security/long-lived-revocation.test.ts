@@ -15,8 +15,7 @@ import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../src/engine/engin
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { EventFeed } from '../../src/notify/event-feed.js';
 import type { Db } from '../../src/store/db.js';
-import { openPgDb } from '../../src/store/pg-db.js';
-import { describeEachBackend, TEST_DATABASE_URL } from '../helpers/backends.js';
+import { describeEachBackend, openSecondInstanceDb } from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
 import { openSse } from '../helpers/sse.js';
 
@@ -48,8 +47,7 @@ describeEachBackend('long-lived responses end with their credentials (issue 19 i
   beforeAll(async () => {
     f = await makeFixture(await backend.open(), CONFIG);
     if (backend.name === 'postgres') {
-      const schema = (await f.db.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
-      otherDb = await openPgDb({ connectionString: TEST_DATABASE_URL!, schema });
+      otherDb = await openSecondInstanceDb(f.db);
     } else {
       otherDb = f.db;
     }

@@ -9,8 +9,7 @@ import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../src/engine/engin
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { EventFeed } from '../../src/notify/event-feed.js';
 import type { Db } from '../../src/store/db.js';
-import { openPgDb } from '../../src/store/pg-db.js';
-import { describeEachBackend, TEST_DATABASE_URL } from '../helpers/backends.js';
+import { describeEachBackend, openSecondInstanceDb } from '../helpers/backends.js';
 import { type Fixture, makeFixture } from '../helpers/fixture.js';
 import { openSse, type SseClient } from '../helpers/sse.js';
 
@@ -40,8 +39,7 @@ describeEachBackend('stream revocation (issue 19: streams end with their credent
     f = await makeFixture(await backend.open(), CONFIG);
     // Instance B: an engine (and token cache) of its own; on PostgreSQL a pool of its own too.
     if (backend.name === 'postgres') {
-      const schema = (await f.db.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
-      otherDb = await openPgDb({ connectionString: TEST_DATABASE_URL!, schema });
+      otherDb = await openSecondInstanceDb(f.db);
     } else {
       otherDb = f.db;
     }

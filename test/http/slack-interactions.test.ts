@@ -327,7 +327,11 @@ describeEachBackend('approve and reject from Slack (issue 16)', (backend: Backen
     slack.calls.length = 0;
     const replay = await send(request.body, request.headers);
     expect(replay.statusCode).toBe(401);
-    expect(replay.json()).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringContaining('replay') });
+    expect(replay.json()).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: expect.stringContaining('replay'),
+      fix: expect.stringMatching(/^Nothing to do: the first delivery/),
+    });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(slack.calls).toEqual([]);
     expect((await decisions(cs)).length).toBe(1);
@@ -420,6 +424,8 @@ describeEachBackend('approve and reject from Slack (issue 16)', (backend: Backen
       const response = await send(body, headers);
       expect(response.statusCode).toBe(401);
       expect(response.json()).toMatchObject({ statusCode: 401, code: 'UNAUTHENTICATED', error: 'Unauthorized' });
+      // Slack, not a bearer token, is what this route needs: the fix says how to set up the signing.
+      expect(response.json().fix).toMatch(/Interactivity Request URL.*signing_secret.*clock/);
       expect(response.body).not.toContain(SECRET);
       expect(await storedSignatures()).toBe(before);
       await new Promise((resolve) => setTimeout(resolve, 50));

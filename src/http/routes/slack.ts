@@ -10,7 +10,7 @@ import type { Engine } from '../../engine/index.js';
 import type { SlackApp } from '../../notify/slack-api.js';
 import { operation } from '../openapi.js';
 import { SlackInteractions } from '../slack-interactions.js';
-import { SLACK_WINDOW_SECONDS, verifySlackRequest } from '../slack-signature.js';
+import { SLACK_WINDOW_SECONDS, slackRefusal, verifySlackRequest } from '../slack-signature.js';
 
 export const SLACK_INTERACTIONS_PATH = '/integrations/slack/interactions';
 
@@ -65,7 +65,10 @@ export function slackRoutes(
         const { app, signature } = verifySlackRequest(options.apps, request.headers, raw, now);
         // Kept twice the window: a signature is refused as a replay for as long as its timestamp passes.
         if (!(await engine.claimSlackRequest(signature, 2 * SLACK_WINDOW_SECONDS)))
-          throw new LedgerError('UNAUTHENTICATED', 'this Slack request was already received: a replay is refused');
+          throw slackRefusal(
+            'this Slack request was already received: a replay is refused',
+            'Nothing to do: the first delivery of this request was received and acted on, and repeats of it never act again.',
+          );
         const payload = new URLSearchParams(raw).get('payload');
         let parsed: unknown;
         try {

@@ -36,6 +36,8 @@ export interface RequestParts {
   query?: unknown;
   params?: unknown;
   headers?: unknown;
+  /** Fastify's: the route's path and its body limit, for a refusal that names them. */
+  routeOptions?: { url?: string | undefined; bodyLimit?: number | undefined };
 }
 
 /** The problems of a request part that failed its schema, at the paths a client wrote them. */
@@ -55,9 +57,25 @@ type FrameworkError = Error & {
   validationContext?: string;
 };
 
-const BY_FRAMEWORK_CODE: Record<string, (e: FrameworkError) => LedgerError> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: () =>
-    new LedgerError('PAYLOAD_TOO_LARGE', 'the request body is larger than server.body_limit_bytes allows'),
+/** Routes whose bodies carry change-sets: there, splitting the change is the way under the limit. */
+const CARRIES_CHANGE_SETS = /\/(changesets|mcp)(\/|$)/;
+
+/** 413 with this route's limit: Slack's route has a fixed one, every other server.body_limit_bytes. */
+function payloadTooLarge(route: RequestParts['routeOptions']): LedgerError {
+  const limit = route?.bodyLimit;
+  const path = route?.url;
+  if (limit === undefined || path === undefined)
+    return new LedgerError('PAYLOAD_TOO_LARGE', 'the request body is larger than server.body_limit_bytes allows');
+  const message = `the request body is larger than the ${limit} bytes ${path} accepts`;
+  if (CARRIES_CHANGE_SETS.test(path))
+    return new LedgerError('PAYLOAD_TOO_LARGE', `${message} (server.body_limit_bytes)`);
+  return new LedgerError('PAYLOAD_TOO_LARGE', message, undefined, {
+    fix: `Send a body of at most ${limit} bytes: no request to this route needs more.`,
+  });
+}
+
+const BY_FRAMEWORK_CODE: Record<string, (e: FrameworkError, request?: RequestParts) => LedgerError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: (_e, request) => payloadTooLarge(request?.routeOptions),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: (e) =>
     new LedgerError('UNSUPPORTED_MEDIA_TYPE', `${e.message}: send application/json`),
   FST_ERR_CTP_EMPTY_JSON_BODY: () =>
@@ -106,7 +124,7 @@ export function toLedgerError(raw: unknown, request?: RequestParts): LedgerError
     return validationError(requestSchemaIssues(error.validation, error.validationContext, request));
   }
   const byCode = error.code ? BY_FRAMEWORK_CODE[error.code] : undefined;
-  if (byCode) return byCode(error);
+  if (byCode) return byCode(error, request);
   if (error instanceof SyntaxError && error.statusCode === 400) {
     return new LedgerError('VALIDATION_FAILED', `the body is not valid JSON: ${error.message}`);
   }

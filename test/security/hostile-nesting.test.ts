@@ -197,6 +197,16 @@ describeEachBackend('hostile nesting and size on the other surfaces (issue 19 it
       expect(response.statusCode).toBe(413);
       expect(response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
     }
+    // Each names its route's own limit; only where change-sets travel is splitting the change the fix.
+    const [mcp, slack, redeem] = answers.map((response) => response.json() as { message: string; fix: string });
+    expect(mcp!.message).toMatch(/larger than the 10485760 bytes \/mcp accepts \(server\.body_limit_bytes\)/);
+    expect(mcp!.fix).toMatch(/^Split the change into several change-sets/);
+    expect(slack!.message).toMatch(
+      /larger than the \d+ bytes \/api\/ledger\/integrations\/slack\/interactions accepts$/,
+    );
+    expect(slack!.message).not.toContain('10485760');
+    expect(redeem!.message).toMatch(/larger than the 10485760 bytes \/api\/ledger\/enrolments\/redeem accepts$/);
+    for (const refusal of [slack!, redeem!]) expect(refusal.fix).toMatch(/^Send a body of at most \d+ bytes/);
   });
 
   it('answers no 500 to 10,000 levels sent to enrolment redemption, Slack interactions (signed or not) and the sign-on callback', async () => {

@@ -44,6 +44,13 @@ const subject = (extra: Partial<ChangeSet> = {}) =>
     required_approvals: 3,
     ...extra,
   }) as ChangeSet;
+/** One of a step's deciders, as the change-set's `deciders` lists them. */
+const person = (id: string, display_name: string | null, decision: 'APPROVED' | null = null) => ({
+  id,
+  display_name,
+  kind: 'human' as const,
+  decision,
+});
 const tally = (risk: number, freeze = 0, approvers: string[] = []): StepTally[] => [
   { name: 'risk', count: 2, received: risk, approvers },
   { name: 'prod-freeze', count: 1, received: freeze, approvers: [] },
@@ -61,25 +68,19 @@ describe('why I am asked', () => {
   });
 
   it("lists who else can decide each open step by name, from the server's deciders: not me; who decided apart", () => {
-    const d = (id: string, display_name: string | null, decision: 'APPROVED' | null = null) => ({
-      id,
-      display_name,
-      kind: 'human' as const,
-      decision,
-    });
     const cs = subject({
       deciders: [
         {
           step: 'risk',
           count: 2,
           received: 1,
-          eligible: [d('ops-lead', 'Ops Lead', 'APPROVED'), d('sec-lead', 'Sec')],
+          eligible: [person('ops-lead', 'Ops Lead', 'APPROVED'), person('sec-lead', 'Sec')],
         },
         {
           step: 'prod-freeze',
           count: 1,
           received: 0,
-          eligible: [d('ana', 'Ana Ruiz'), d('bo', 'Bo Chen'), d('cy', null)],
+          eligible: [person('ana', 'Ana Ruiz'), person('bo', 'Bo Chen'), person('cy', null)],
         },
       ],
     });
@@ -129,6 +130,22 @@ describe('what it waits for', () => {
     expect(waitingFor(subject(), tally(1, 0, ['sec-lead']))).toBe(
       'Waits for approvals: Risk review needs 1 more approval (ops-lead or members of admin); ' +
         'Policy: prod-freeze needs 1 more approval (members of release).',
+    );
+    // With the server's deciders: the people, by name, who may still approve; none left said so.
+    const named = subject({
+      deciders: [
+        {
+          step: 'risk',
+          count: 2,
+          received: 1,
+          eligible: [person('sec-lead', 'Sec', 'APPROVED'), person('root', 'Administrator'), person('ana', 'Ana Ruiz')],
+        },
+        { step: 'prod-freeze', count: 1, received: 0, eligible: [] },
+      ],
+    });
+    expect(waitingFor(named, tally(1, 0, ['sec-lead']))).toBe(
+      'Waits for approvals: Risk review needs 1 more approval (Administrator or Ana Ruiz); ' +
+        'Policy: prod-freeze needs 1 more approval (nobody left who may approve it).',
     );
     expect(waitingFor(subject({ status: 'APPROVED' }), tally(2, 1))).toBe(
       'Approved. Waits for its author Agent-C, members of operator or members of admin to apply it.',

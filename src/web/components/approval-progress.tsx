@@ -3,7 +3,7 @@
 import { type ApprovalTally, tallyApprovals } from '../../core/approvals.js';
 import { seg } from '../lib/api.js';
 import { formatDateTime } from '../lib/format.js';
-import { stepTitle } from '../lib/review.js';
+import { describeEntry, stepTitle } from '../lib/review.js';
 import type { ChangeSet, Principal } from '../lib/types.js';
 import { useLoad } from '../lib/use-load.js';
 import { useSession } from '../session-context.js';
@@ -54,7 +54,7 @@ export function ApprovalProgress({ changeSet, tally }: { changeSet: ChangeSet; t
                 value={Math.min(received, step.count)}
               />
               <span className="step-approvers">
-                from {approvers.join(', ')}
+                from {approvers.map(describeEntry).join(', ')}
                 {step.message ? ` — ${step.message}` : ''}
               </span>
             </li>

@@ -10,7 +10,8 @@ type Viewer = Pick<Principal, 'id' | 'groups' | 'active'>;
 type Subject = Pick<
   ChangeSet,
   'status' | 'created_by' | 'approval_steps' | 'approvals' | 'content_hash' | 'auto_apply' | 'required_approvals'
->;
+> &
+  Partial<Pick<ChangeSet, 'deciders'>>;
 
 export const stepTitle = (name: string): string => (name === 'risk' ? 'Risk review' : `Policy: ${name}`);
 
@@ -105,19 +106,27 @@ const ACTOR_WORDS = (changeSet: Pick<Subject, 'created_by'>): Record<Exclude<Act
   'group:operator': 'members of operator',
 });
 
-/** The steps still short of approvals: "Risk review needs 1 more (sec-lead or members of admin)". */
+/**
+ * The steps still short of approvals: "Risk review needs 1 more approval (Ana Ruiz or Bo Chen)",
+ * by name from the server's `deciders` (the people who may still decide it, none deactivated);
+ * from the step's rule ("sec-lead or members of admin") when the change-set came without them.
+ */
 function missingSteps(
-  changeSet: Pick<Subject, 'approval_steps' | 'created_by'>,
+  changeSet: Pick<Subject, 'approval_steps' | 'created_by' | 'deciders'>,
   tally: readonly StepTally[],
 ): string[] {
   return changeSet.approval_steps.flatMap((step: ApprovalStep, index) => {
     const missing = step.count - (tally[index]?.received ?? 0);
     if (missing <= 0) return [];
-    const who = orList(
-      step.approvers
-        .filter((e) => e !== changeSet.created_by && !tally[index]?.approvers.includes(e))
-        .map(describeEntry),
-    );
+    const deciders = changeSet.deciders?.find((d) => d.step === step.name);
+    const who = deciders
+      ? orList(someNames(deciders.eligible.filter((d) => d.decision === null).map(nameOf))) ||
+        'nobody left who may approve it'
+      : orList(
+          step.approvers
+            .filter((e) => e !== changeSet.created_by && !tally[index]?.approvers.includes(e))
+            .map(describeEntry),
+        );
     return [
       `${stepTitle(step.name)} needs ${missing} more approval${missing === 1 ? '' : 's'}${who ? ` (${who})` : ''}`,
     ];

@@ -6,6 +6,7 @@
 // What-ifs (PostgreSQL, not part of `npm run bench`), BENCH_WHAT_IF=a,b on the bench database only:
 //   no-notify     the outbox NOTIFY trigger disabled
 //   async-commit  synchronous_commit = off
+//   generic-plans plan_cache_mode = force_generic_plan (no statement planned again per call)
 // BENCH_POOL sets the server's pool size (default: clients + 2).
 // BENCH_PGLITE_THREAD (pglite): `worker` (the default, as database.embedded_thread) or `server`, PGlite
 // on the server's own thread; the latter's result is written as lifecycle-pglite-thread-server.
@@ -41,9 +42,13 @@ async function openDb(): Promise<{ db: Db; fresh: FreshDatabase | null }> {
   if (backend === 'pglite')
     return { db: await (PGLITE_THREAD === 'worker' ? openPgliteWorkerDb() : openPgliteDb()), fresh: null };
   const fresh = await createDatabase('lifecycle');
-  if (WHAT_IF.includes('async-commit')) {
+  const settings = [
+    ...(WHAT_IF.includes('async-commit') ? ['synchronous_commit = off'] : []),
+    ...(WHAT_IF.includes('generic-plans') ? ['plan_cache_mode = force_generic_plan'] : []),
+  ];
+  if (settings.length > 0) {
     const admin = await openPgDb({ connectionString: fresh.url, max: 1 });
-    await admin.query(`ALTER DATABASE ${fresh.name} SET synchronous_commit = off`);
+    for (const setting of settings) await admin.query(`ALTER DATABASE ${fresh.name} SET ${setting}`);
     await admin.close();
   }
   return { db: await openPgDb({ connectionString: fresh.url, max: POOL }), fresh };

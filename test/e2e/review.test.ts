@@ -395,6 +395,25 @@ describe.skipIf(missing !== null)(`the review page in Chromium${missing ? ` — 
     expect(await activeText(page)).toBe('|Approve');
   });
 
+  it('holds the confirm when another approver decides meanwhile, until the reader continues with the new state', async () => {
+    const { page } = reviewer;
+    await page.getByRole('group', { name: 'Actions' }).getByRole('button', { name: 'Approve' }).click();
+    const dialog = page.getByRole('dialog', { name: /Approve this change-set: CS-REVIEW/ });
+    await dialog.waitFor();
+    const confirm = dialog.getByRole('button', { name: 'Approve' });
+    expect(await confirm.isDisabled()).toBe(false);
+    // The administrator fills the risk step; the security step still waits, so approving still fits.
+    await ok('admin', 'POST', '/changesets/CS-REVIEW/approve', { decision: 'APPROVED', reason: 'risk read' });
+    await waitForText(page, 'dialog[open] [role=alert]', 'approved it');
+    await expect.poll(() => confirm.isDisabled(), { timeout: 15_000 }).toBe(true);
+    await dialog.getByRole('button', { name: 'continue with the new state' }).click();
+    await dialog.getByRole('alert').waitFor({ state: 'detached' });
+    expect(await confirm.isDisabled()).toBe(false);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await waitForText(page, '.cs-summary', 'pending approval');
+  });
+
   it('tells the past from the history: applied, rolled back, and who moved the target since', async () => {
     const { page } = reviewer;
     await page.goto('/changesets/CS-HIST');

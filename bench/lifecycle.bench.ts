@@ -70,6 +70,7 @@ async function drive(url: string, fresh: FreshDatabase | null, start: Omit<Clien
     cpu: c && {
       window_ms: c.wall_ms,
       server_cores: c.self_cores,
+      server_threads: c.threads,
       clients_cores: c.other_cores[clients_pid] ?? null,
       postgres_cores: c.postgres_cores,
       postgres_bench_backends_cores: c.postgres_database_cores,
@@ -146,6 +147,8 @@ async function main(): Promise<void> {
     cpu,
     cpu_ms_per_step: cpu && {
       server: perStep(cpu.server_cores),
+      server_main_thread: perStep(cpu.server_threads.main_cores),
+      server_busiest_other_thread: perStep(cpu.server_threads.busiest_other_cores),
       clients: perStep(cpu.clients_cores),
       postgres_all: perStep(cpu.postgres_cores),
       postgres_bench_backends: perStep(cpu.postgres_bench_backends_cores),
@@ -155,7 +158,7 @@ async function main(): Promise<void> {
     notes: [
       'server: buildApp + listen on 127.0.0.1, logger off, no event feed or dispatcher running',
       'clients: a separate Node process, one kept-alive node:http connection per client',
-      'cpu: cores busy during the measured window (Linux /proc); postgres_cores counts every PostgreSQL process on the machine, postgres_bench_backends_cores only the backends of the bench database',
+      "cpu: cores busy during the measured window (Linux /proc); server_threads splits the server's process: its main thread (HTTP), its busiest other thread (PGlite's worker, when it has one) and the rest (V8's and libuv's helpers); postgres_cores counts every PostgreSQL process on the machine, postgres_bench_backends_cores only the backends of the bench database",
       'pg_activity: pg_stat_activity of the bench database sampled every 25 ms in the window',
     ],
     machine: machine(),

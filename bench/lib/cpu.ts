@@ -49,6 +49,22 @@ export function databaseBackends(database: string): string[] {
   return [...postgresCpuMs().keys()].filter((pid) => cmdlineOf(pid).includes(` ${database} `));
 }
 
+/** On-CPU time of each thread of this process, in ms, by thread id (schedstat, precise). */
+function threadCpuMs(): Map<string, number> {
+  const result = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return result;
+  }
+  for (const tid of tids) {
+    const ns = onCpuNs(`self/task/${tid}`);
+    if (ns !== null) result.set(tid, ns / 1e6);
+  }
+  return result;
+}
+
 function postgresCpuMs(): Map<string, number> {
   const result = new Map<string, number>();
   let entries: string[] = [];
@@ -84,6 +100,8 @@ export interface CpuSnapshot {
   /** Only the backends connected to the benchmark's database. */
   database: Map<string, number>;
   machine: { busy: number; total: number } | null;
+  /** This process's threads: the main thread's id is the pid. */
+  threads: Map<string, number>;
 }
 
 export function cpuSnapshot(otherPids: readonly number[] = [], database?: string): CpuSnapshot {
@@ -96,6 +114,7 @@ export function cpuSnapshot(otherPids: readonly number[] = [], database?: string
     postgres,
     database: database ? new Map([...postgres].filter(([pid]) => cmdlineOf(pid).includes(` ${database} `))) : new Map(),
     machine: machineCpuMs(),
+    threads: threadCpuMs(),
   };
 }
 
@@ -117,9 +136,22 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot) {
           cores_available: Math.round(((b.machine.total - a.machine.total) / wall) * 10) / 10,
         }
       : null;
+  // The main thread serves HTTP; the busiest other thread is the embedded database's worker when
+  // there is one (threads are all named "node"; the others are V8's and libuv's helpers).
+  const main = String(process.pid);
+  const threadMs = [...b.threads]
+    .filter(([tid]) => tid !== main)
+    .map(([tid, ms]) => ms - (a.threads.get(tid) ?? 0))
+    .sort((x, y) => y - x);
+  const threads = {
+    main_cores: cores((b.threads.get(main) ?? 0) - (a.threads.get(main) ?? 0)),
+    busiest_other_cores: cores(threadMs[0] ?? 0),
+    rest_cores: cores(threadMs.slice(1).reduce((x, y) => x + y, 0)),
+  };
   return {
     wall_ms: Math.round(wall),
     self_cores: cores(b.self - a.self),
+    threads,
     other_cores: other,
     postgres_cores: cores(postgres),
     postgres_database_cores: b.database.size > 0 ? cores(used(a.database, b.database)) : null,

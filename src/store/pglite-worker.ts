@@ -8,6 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { createPglite } from './pglite-open.js';
+import { PreparedStatements } from './pglite-prepared.js';
 
 export interface WorkerOptions {
   dataDir?: string;
@@ -75,13 +76,16 @@ class TxQueue {
 /** Thrown inside pglite.transaction() to roll it back on the adapter's request. */
 const ROLLBACK = Symbol('rollback');
 
-async function run(target: PGlite | Transaction, step: Extract<TxStep, { t: 'query' | 'exec' }>): Promise<void> {
+let prepared: PreparedStatements;
+
+/** Runs `step` on PGlite, or in its transaction `tx`. */
+async function run(pglite: PGlite, step: Extract<TxStep, { t: 'query' | 'exec' }>, tx?: Transaction): Promise<void> {
   try {
     if (step.t === 'query') {
-      const result = await target.query(step.text, step.params as unknown[] | undefined);
-      post({ t: 'ok', id: step.id, rows: result.rows, rowCount: result.affectedRows ?? result.rows.length });
+      const result = await prepared.query(step.text, step.params, tx);
+      post({ t: 'ok', id: step.id, rows: result.rows, rowCount: result.rowCount });
     } else {
-      await target.exec(step.script);
+      await (tx ?? pglite).exec(step.script).finally(() => prepared.forgetAll());
       post({ t: 'ok', id: step.id });
     }
   } catch (error) {
@@ -100,7 +104,7 @@ function transaction(pglite: PGlite, queue: TxQueue): void {
           if (!step.commit) throw ROLLBACK;
           return;
         }
-        await run(tx, step);
+        await run(pglite, step, tx);
       }
     })
     .then(
@@ -128,6 +132,7 @@ async function main(options: WorkerOptions): Promise<void> {
     post({ t: 'failed', error: errorFields(error) });
     return;
   }
+  prepared = new PreparedStatements(pglite);
   const transactions = new Map<number, TxQueue>();
   const unlisteners = new Map<number, () => Promise<void>>();
   port.on('message', (request: Request) => {

@@ -7,6 +7,8 @@
 //   no-notify     the outbox NOTIFY trigger disabled
 //   async-commit  synchronous_commit = off
 //   generic-plans plan_cache_mode = force_generic_plan (no statement planned again per call)
+//   no-status-indexes  change_sets' two indexes on status dropped (then its transitions can be HOT)
+//   fillfactor    change_sets at fillfactor 70 (room on the page for a HOT update)
 // BENCH_POOL sets the server's pool size (default: clients + 2).
 // BENCH_PGLITE_THREAD (pglite): `worker` (the default, as database.embedded_thread) or `server`, PGlite
 // on the server's own thread; the latter's result is written as lifecycle-pglite-thread-server.
@@ -22,6 +24,7 @@ import { driveLifecycle } from './lib/drive.js';
 import { benchEngineConfig, createClientPrincipals } from './lib/fixture.js';
 import { runPgbench } from './lib/pgbench.js';
 import { machine, QUICK, round, writeResult } from './lib/results.js';
+import { DROP_STATUS_INDEXES, FILLFACTOR_70 } from './lib/status-indexes.js';
 import type { ClientsStart } from './lifecycle-clients.js';
 
 const TARGET_RATIO = 0.5;
@@ -54,6 +57,17 @@ async function openDb(): Promise<{ db: Db; fresh: FreshDatabase | null }> {
   return { db: await openPgDb({ connectionString: fresh.url, max: POOL }), fresh };
 }
 
+/** Updates and HOT updates per table the lifecycle updates (the whole run, warm-up included). */
+async function hotUpdates(db: Db): Promise<Record<string, { updates: number; hot: number }>> {
+  await db.query('SELECT pg_stat_force_next_flush()');
+  const { rows } = await db.query<{ relname: string; n_tup_upd: string; n_tup_hot_upd: string }>(
+    'SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE n_tup_upd > 0 ORDER BY relname',
+  );
+  return Object.fromEntries(
+    rows.map((r) => [r.relname, { updates: Number(r.n_tup_upd), hot: Number(r.n_tup_hot_upd) }]),
+  );
+}
+
 /** Runs the clients; the CPU used and what PostgreSQL did in the measured window. */
 async function drive(url: string, fresh: FreshDatabase | null, start: Omit<ClientsStart, 'type' | 'urls'>) {
   const {
@@ -84,18 +98,21 @@ async function measure() {
   try {
     await migrate(db);
     if (WHAT_IF.includes('no-notify')) await db.query('ALTER TABLE outbox_events DISABLE TRIGGER outbox_events_notify');
+    if (WHAT_IF.includes('no-status-indexes')) await db.exec(DROP_STATUS_INDEXES);
+    if (WHAT_IF.includes('fillfactor')) await db.exec(FILLFACTOR_70);
     const engine = new Engine({ db, config: benchEngineConfig() });
     const clients = await createClientPrincipals(engine, CLIENTS);
     const app = await buildApp({ engine, logger: false });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     try {
-      return await drive(url, fresh, {
+      const driven = await drive(url, fresh, {
         clients,
         warmupMs: WARM_UP_SECONDS * 1000,
         measureMs: SECONDS * 1000,
         items: ITEMS,
         tag: `LC${Date.now().toString(36)}`,
       });
+      return { ...driven, hot: fresh ? await hotUpdates(db) : null };
     } finally {
       await app.close();
     }
@@ -106,7 +123,7 @@ async function measure() {
 }
 
 async function main(): Promise<void> {
-  const { result, cpu, activity, window_monotonic_us } = await measure();
+  const { result, cpu, activity, window_monotonic_us, hot } = await measure();
   const stepsPerSecond = round(result.steps / (result.window_ms / 1000), 1);
   let pgbenchError: string | null = null;
   const pgbench =
@@ -154,6 +171,7 @@ async function main(): Promise<void> {
       postgres_bench_backends: perStep(cpu.postgres_bench_backends_cores),
     },
     pg_activity: activity,
+    hot_updates: hot,
     window_monotonic_us,
     notes: [
       'server: buildApp + listen on 127.0.0.1, logger off, no event feed or dispatcher running',
@@ -177,6 +195,12 @@ async function main(): Promise<void> {
       `  cpu (cores): server ${cpu.server_cores}, clients ${cpu.clients_cores}, postgres ${cpu.postgres_cores} ` +
         `(bench backends ${cpu.postgres_bench_backends_cores}), machine ${cpu.machine?.busy_cores}/${cpu.machine?.cores_available}; ` +
         `per step (ms): ${JSON.stringify(summary.cpu_ms_per_step)}`,
+    );
+  if (hot)
+    console.log(
+      `  updates (HOT): ${Object.entries(hot)
+        .map(([t, u]) => `${t} ${u.updates} (${u.hot})`)
+        .join(', ')}`,
     );
   if (activity) console.log(`  postgres backends (mean ${activity.mean_backends}): ${JSON.stringify(activity.share)}`);
   for (const [name, l] of Object.entries(result.latency_ms)) console.log(`  ${name}: p50 ${l.p50} ms, p99 ${l.p99} ms`);

@@ -24,6 +24,7 @@ import {
 import {
   type ActionMode,
   type CommitOptions,
+  type ContentsReads,
   commitChangeSet,
   type LockedMode,
   locked,
@@ -68,6 +69,11 @@ export interface ActionDefinition<T, M extends ActionMode['mode']> {
    * writes before its commit, like edit).
    */
   mode: M;
+  /**
+   * What the optimistic read fetches with the contents, in the same statement: `targetStates` for
+   * an action that reads its items' targets (then in `scope.states`; null under the lock).
+   */
+  reads?: ContentsReads;
   /** The action's own refusals, after the lifecycle's (409, 403) and before the policies. */
   check?(scope: ScopeOf<M>): void | Promise<void>;
   /**
@@ -89,7 +95,7 @@ export function runAction<T, M extends ActionMode['mode']>(
   return withRecordedRefusal(() =>
     definition.mode === 'locked'
       ? locked(ctx, reference, act as (scope: Scope<LockedMode>) => Promise<T | Refusal>)
-      : optimistic(ctx, reference, act as (scope: Scope) => Promise<T | Refusal>),
+      : optimistic(ctx, reference, act as (scope: Scope) => Promise<T | Refusal>, definition.reads),
   );
 }
 

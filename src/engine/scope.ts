@@ -11,6 +11,7 @@
 import type { DeciderCandidate } from '../core/approvals.js';
 import { defined } from '../core/defined.js';
 import type { LedgerError } from '../core/errors.js';
+import type { TargetState } from '../core/item-semantics.js';
 import type { ApprovalWithApprover } from '../store/approvals.js';
 import { lockChangeSetContents, readChangeSetContents } from '../store/change-set-contents.js';
 import { type ChangeSetPatch, type ChangeSetRow, changeSetUpdate } from '../store/change-sets.js';
@@ -42,6 +43,8 @@ export interface Scope<M extends ActionMode = ActionMode> {
   approvals: ApprovalWithApprover[];
   /** Who its steps name while it awaits decisions, read with it: the answer's deciders (engine/view.ts). */
   candidates: DeciderCandidate[];
+  /** Its items' targets' states read with it (optimistic, when the action asked: `ContentsReads`), else null. */
+  states: Map<string, TargetState> | null;
   /** Signs the chain's new head (EngineContext.signer). */
   signer: AuditSigner | null;
 }
@@ -50,6 +53,9 @@ export interface Scope<M extends ActionMode = ActionMode> {
 const writer = (access: ActionMode): Queryable => (access.mode === 'locked' ? access.tx : access.db);
 
 const VERSION_CONFLICT = 'CL409';
+
+/** What the optimistic read fetches beside the contents: `targetStates`, its items' targets' states. */
+export type ContentsReads = { targetStates?: boolean };
 
 /** Thrown by an optimistic action that cannot decide without the lock: it runs again under it. */
 export class NeedsLock extends Error {
@@ -82,8 +88,9 @@ export async function optimistic<T>(
   ctx: EngineContext,
   reference: string,
   act: (scope: Scope) => Promise<T>,
+  reads: ContentsReads = {},
 ): Promise<T> {
-  const contents = found(await readChangeSetContents(ctx.db, reference), reference);
+  const contents = found(await readChangeSetContents(ctx.db, reference, reads), reference);
   try {
     // Outside production, a write through the optimistic scope other than commitChangeSet's one
     // guarded statement throws (store/statement.ts); reads pass.

@@ -5,6 +5,7 @@
 import { requiredApprovals, stepAudience, unsatisfiableSteps } from '../core/approvals.js';
 import { defined } from '../core/defined.js';
 import { LedgerError } from '../core/errors.js';
+import type { TargetState } from '../core/item-semantics.js';
 import { planItems } from '../core/plan.js';
 import { stepsOf } from '../core/policy.js';
 import type { ApprovalStep, ChangeSet, Item, PolicyEvaluation, Principal, Status } from '../core/types.js';
@@ -18,8 +19,12 @@ import { loadStatesFor } from './targets.js';
 import { changeSetView } from './view.js';
 
 /** The refusal of items that cannot be applied to the targets as they are, if any. */
-async function itemsNotApplicable(tx: Queryable, items: readonly Item[]): Promise<LedgerError | null> {
-  const { states } = await loadStatesFor(tx, items, { lock: false });
+async function itemsNotApplicable(
+  tx: Queryable,
+  items: readonly Item[],
+  read: ReadonlyMap<string, TargetState> | null,
+): Promise<LedgerError | null> {
+  const { states } = await loadStatesFor(tx, items, { lock: false, read });
   const plan = planItems(items, states);
   if (plan.would_succeed) return null;
   const problems = plan.items.flatMap((item) => (item.error ? [{ ...item, error: item.error }] : []));
@@ -77,10 +82,12 @@ export function submitChangeSet(ctx: EngineContext, actor: Principal, reference:
   return runAction(ctx, actor, reference, {
     action: 'submit',
     mode: 'optimistic',
+    // The dry run's target states come with the change-set's read: one statement less.
+    reads: { targetStates: true },
     policy: { action: 'submit' },
     decide: async ({ scope, journal, now, at, evaluations }) => {
       const { db, access, row, items, approvals } = scope;
-      const notApplicable = await itemsNotApplicable(db, items);
+      const notApplicable = await itemsNotApplicable(db, items, scope.states);
       if (notApplicable) refuse(access, notApplicable);
       const approval_steps = stepsAtSubmit(ctx, row, evaluations);
       const required_approvals = requiredApprovals(approval_steps);

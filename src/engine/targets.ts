@@ -17,13 +17,14 @@ import {
 import type { Write } from '../store/statement.js';
 import type { ActionMode, CommitOptions } from './scope.js';
 
+/** `read`: the states already read with the change-set's snapshot (Scope.states), used instead of reading them again. */
 export async function loadStatesFor(
   tx: Queryable,
   items: readonly Item[],
-  options: { lock: boolean; now?: string },
+  options: { lock: boolean; now?: string; read?: ReadonlyMap<string, TargetState> | null },
 ): Promise<{ targets: Target[]; states: Map<string, TargetState> }> {
   const targets = distinctTargets(items);
-  const states = await loadTargetStates(tx, targets, options);
+  const states = options.read && !options.lock ? new Map(options.read) : await loadTargetStates(tx, targets, options);
   const resets = items.filter((item) => item.operation_type === 'RESET' && item.after_state === undefined);
   if (resets.length > 0) {
     const firsts = await loadFirstStates(tx, distinctTargets(resets));

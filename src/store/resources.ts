@@ -40,8 +40,7 @@ export async function loadTargetStates(
   targets: readonly Target[],
   options: { lock: boolean; now?: string },
 ): Promise<Map<string, TargetState>> {
-  const states = new Map<string, TargetState>();
-  if (targets.length === 0) return states;
+  if (targets.length === 0) return new Map();
   const param = json(targets);
   if (options.lock) {
     await db.query(
@@ -57,6 +56,11 @@ export async function loadTargetStates(
      ORDER BY r.target_type, r.target_id${options.lock ? ' FOR UPDATE OF r' : ''}`,
     [param],
   );
+  return statesOf(rows);
+}
+
+function statesOf(rows: readonly StateRow[]): Map<string, TargetState> {
+  const states = new Map<string, TargetState>();
   for (const row of rows) {
     states.set(targetKey(row.target_type, row.target_id), {
       present: row.present,
@@ -65,6 +69,30 @@ export async function loadTargetStates(
     });
   }
   return states;
+}
+
+/**
+ * A subquery of change-set `c`: the current states of its items' targets (those with a row in
+ * resources), unlocked, as a JSON array of [target_type, target_id, present, state, version].
+ * Read with the change-set, they are of its snapshot; `itemTargetStates` turns them into
+ * `loadTargetStates`' map.
+ */
+export const ITEM_TARGET_STATES = `(SELECT coalesce(json_agg(json_build_array(r.target_type, r.target_id,
+    r.present, r.state, r.version)), '[]'::json)
+  FROM resources r
+  WHERE (r.target_type, r.target_id) IN (SELECT i.target_type, i.target_id FROM change_set_items i
+    WHERE i.change_set = c.id))`;
+
+export function itemTargetStates(tuples: readonly (readonly [string, string, boolean, Json, number])[]) {
+  return statesOf(
+    tuples.map(([target_type, target_id, present, state, version]) => ({
+      target_type,
+      target_id,
+      present,
+      state,
+      version,
+    })),
+  );
 }
 
 /** First recorded state of each target, for RESET without an after_state. */

@@ -77,6 +77,16 @@ describeEachBackend('optimistic actions', (backend) => {
     expect(await f.engine.get(created.id)).toEqual(withdrawn);
   });
 
+  it('submits in three statements: the change-set with its targets, the candidate approvers, the write', async () => {
+    const created = await f.engine.create(agent, configChange());
+    const before = { sent: spy.sent.length, transactions: spy.transactions };
+    const submitted = await engine.submit(agent, created.id);
+    expect(spy.sent.length - before.sent).toBe(3);
+    expect(spy.transactions).toBe(before.transactions);
+    expect(submitted).toMatchObject({ status: 'PENDING_APPROVAL', version: created.version + 1 });
+    expect(await f.engine.get(created.id)).toEqual(submitted);
+  });
+
   it('leaves nothing of a write whose version moved, and decides again on what is there now', async () => {
     const cs = await pending();
     // Between alice's read and her write, the creator withdraws: approving a DRAFT is refused.

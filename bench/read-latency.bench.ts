@@ -6,7 +6,7 @@
 // time without queueing. GET /healthz (no authentication, no database) under the same load is the
 // reference: the most requests per second this machine serves through Node's HTTP server and
 // Fastify with autocannon beside them, so the latency floor of any route. Run:
-// node --import tsx bench/read-latency.bench.ts (READ_VIEW_CACHE_BYTES sets server.view_cache_bytes, for A/B runs)
+// node --import tsx bench/read-latency.bench.ts (READ_VIEW_CACHE_BYTES sets cache.view_bytes, for A/B runs)
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';

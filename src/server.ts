@@ -90,7 +90,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       db,
       config: engineConfig,
       signer: auditKey.signer,
-      viewCacheBytes: config.server.view_cache_bytes,
+      viewCacheBytes: config.cache.view_bytes,
     });
     const admin = await bootstrapAdmin(engine, { envToken: config.admin_token, dataDir: config.database.data_dir });
     let dispatcher: Dispatcher | null = null;

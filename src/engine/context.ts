@@ -27,7 +27,7 @@ export interface EngineDeps {
   newId?: () => string;
   /** The audit signing key (engine/audit-key.ts); without it heads are unsigned. */
   signer?: AuditSigner | null;
-  /** `server.view_cache_bytes`: serialised views GET /changesets/:id keeps (engine/reads.ts). */
+  /** `cache.view_bytes`: serialised views GET /changesets/:id keeps (engine/reads.ts). */
   viewCacheBytes?: number;
 }
 

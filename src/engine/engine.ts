@@ -1,7 +1,6 @@
 // The engine as a library: every lifecycle action of a change-set, the resource store, the audit
 // trail, principals and tokens. Each action is one transaction; see the files beside this one.
 
-import { DEFAULTS } from '../config-schema.js';
 import type { ActivityStats } from '../core/activity.js';
 import { ADMIN_GROUP } from '../core/approvals.js';
 import type { AuditEntry } from '../core/audit-chain.js';
@@ -11,6 +10,7 @@ import type { ChangeSet, Json, Principal } from '../core/types.js';
 import { parseApply, parseDecision, parseReason, parseRollback } from '../core/validate-actions.js';
 import { type ValidationIssue, validateCreateChangeSet, validateEditChangeSet } from '../core/validate-change-set.js';
 import { countByStatus, oldestPendingSubmission } from '../store/change-set-list.js';
+import { readChangeSets, readViewInputs } from '../store/change-set-read.js';
 import { findChangeSet } from '../store/change-sets.js';
 import type { Db } from '../store/db.js';
 import type { DeliveryView } from '../store/deliveries.js';
@@ -27,7 +27,7 @@ import { createChangeSet } from './create.js';
 import { type DecideOptions, decideChangeSet } from './decide.js';
 import { type DeliveryPage, type DeliveryQuery, listDeliveryPage, retryDeliveryNow } from './deliveries.js';
 import { type EditOptions, editChangeSet } from './edit.js';
-import type { EngineConfig } from './engine-config.js';
+import { DEFAULT_VIEW_CACHE_BYTES, type EngineConfig } from './engine-config.js';
 import * as enrolments from './enrolments.js';
 import { type ChangeSetPage, decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
@@ -55,9 +55,13 @@ export class Engine {
   constructor(deps: EngineDeps) {
     this.ctx = toContext(deps);
     this.tokenCache = new principals.TokenCache(deps.config.auth.token_cache_ms);
-    this.reads = new ChangeSetReads(deps.db, {
-      cacheChars: deps.viewCacheBytes ?? DEFAULTS.server.view_cache_bytes,
-    });
+    this.reads = new ChangeSetReads(
+      {
+        read: (references) => readChangeSets(deps.db, references),
+        check: (references) => readViewInputs(deps.db, references),
+      },
+      { cacheChars: deps.viewCacheBytes ?? DEFAULT_VIEW_CACHE_BYTES },
+    );
   }
 
   /** For the composition root and tests, like `ctx`. */

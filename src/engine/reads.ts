@@ -11,8 +11,7 @@
 // answered on the strength of an event or of an earlier statement alone: a cached view is served
 // only when a statement sent after the request returned exactly the inputs it was built from.
 import type { ChangeSet } from '../core/types.js';
-import { readChangeSets, readViewInputs, referenceKey, type ViewInputs } from '../store/change-set-read.js';
-import type { Queryable } from '../store/db.js';
+import { referenceKey, type ViewInputs } from '../store/change-set-read.js';
 
 /** A view serialised for the API, with its version (the ETag). */
 export interface RenderedView {
@@ -29,6 +28,14 @@ interface Waiter {
 }
 
 type ReadView = { view: ChangeSet; inputs: ViewInputs };
+
+/** The two statements of a batch (store/change-set-read.ts), each by references as referenceKey spells them. */
+export interface ViewStatements {
+  /** The views with their inputs (readChangeSets). */
+  read(references: readonly string[]): Promise<Map<string, ReadView>>;
+  /** Only the inputs, to check cached views (readViewInputs). */
+  check(references: readonly string[]): Promise<Map<string, ViewInputs>>;
+}
 
 interface Cached {
   inputs: ViewInputs;
@@ -89,7 +96,7 @@ export class ChangeSetReads {
   private readonly cache: ViewCache | null;
 
   constructor(
-    private readonly db: Queryable,
+    private readonly statements: ViewStatements,
     options: ReadOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 128;
@@ -152,8 +159,8 @@ export class ChangeSetReads {
     }
     // The check of cached views and the read of the others go at once; views found stale are read next.
     const [inputs, read] = await Promise.all([
-      checked.size > 0 ? readViewInputs(this.db, [...checked.keys()]) : new Map<string, ViewInputs>(),
-      toRead.size > 0 ? readChangeSets(this.db, [...toRead]) : new Map<string, ReadView>(),
+      checked.size > 0 ? this.statements.check([...checked.keys()]) : new Map<string, ViewInputs>(),
+      toRead.size > 0 ? this.statements.read([...toRead]) : new Map<string, ReadView>(),
     ]);
     const stale = [...checked].filter(([key, entry]) => {
       const now = inputs.get(key);
@@ -163,11 +170,7 @@ export class ChangeSetReads {
       return now !== undefined;
     });
     if (stale.length > 0) {
-      for (const [key, fresh] of await readChangeSets(
-        this.db,
-        stale.map(([key]) => key),
-      ))
-        read.set(key, fresh);
+      for (const [key, fresh] of await this.statements.read(stale.map(([key]) => key))) read.set(key, fresh);
     }
 
     const rendered = new Map<string, RenderedView>();

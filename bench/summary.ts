@@ -97,6 +97,18 @@ export function figuresOf(read: Read, quick: boolean): Figure[] {
     reads.pass,
     loadOf(read_),
   );
+  // Beside it, not instead: the same route over every change-set in turn, no one row hot.
+  const [manyName, many] = Object.entries(routes).find(([route]) => route.includes('ids in turn')) ?? [];
+  const spread = ratioOf(many?.requests_per_second, healthz?.requests_per_second, 0.4);
+  add(
+    'ratios',
+    `${manyName ?? 'GET /changesets/:id over many ids'} ÷ GET /healthz (${n(many?.requests_per_second)} ÷ ${n(healthz?.requests_per_second)} req/s)`,
+    spread.value,
+    '×',
+    null,
+    null,
+    loadOf(read_),
+  );
   add('ratios', 'CPU per lifecycle step: Node server', pg?.cpu_ms_per_step?.server, 'ms', null, null, loadOf(pg));
   add(
     'ratios',

@@ -71,6 +71,11 @@ export const FileSchema = section({
     /** How long a request waits for one of those slots before it is answered 503 OVERLOADED. */
     admission_wait_ms: int(0, 60_000, 1_000),
   }),
+  /** What each instance keeps in memory, behind a check against the database (docs/configuration.md). */
+  cache: section({
+    /** Serialised change-set views for GET /changesets/:id (engine/reads.ts); 0 keeps none. */
+    view_bytes: int(0, 2 ** 30, 16 * 2 ** 20),
+  }),
   database: section({
     url: unset(text()),
     data_dir: text('./.changeledger'),

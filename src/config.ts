@@ -32,7 +32,7 @@ import { buildNotifications, type NotificationsConfig, notificationProblems } fr
 export interface Config
   extends Pick<
     FileSections,
-    'server' | 'database' | 'limits' | 'auth' | 'audit' | 'mcp' | 'trust' | 'dashboard_url' | 'log_level'
+    'server' | 'database' | 'cache' | 'limits' | 'auth' | 'audit' | 'mcp' | 'trust' | 'dashboard_url' | 'log_level'
   > {
   /** Core's risk config: `risk` merged over the defaults, plus `agents` and `approval.auto_approve`. */
   risk: RiskConfig;
@@ -244,6 +244,7 @@ function buildConfig(file: FileConfig, risk: RiskConfig, env: Env, configPath: s
   return {
     server: sections.server,
     database: sections.database,
+    cache: sections.cache,
     risk,
     approvers: sections.approvers,
     approval: { ...approval, deadline_hours: deadlines },

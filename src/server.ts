@@ -86,7 +86,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await migrate(db);
     // Checked before this instance writes: a head it cannot verify, it will not sign over.
     const signedBy = signatureKeyId(await systemHeadSignature(db));
-    const engine = new Engine({ db, config: engineConfig, signer: auditKey.signer });
+    const engine = new Engine({
+      db,
+      config: engineConfig,
+      signer: auditKey.signer,
+      viewCacheBytes: config.cache.view_bytes,
+    });
     const admin = await bootstrapAdmin(engine, { envToken: config.admin_token, dataDir: config.database.data_dir });
     let dispatcher: Dispatcher | null = null;
     const events = new EventFeed({

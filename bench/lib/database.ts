@@ -9,7 +9,8 @@ export const BASE_URL =
 
 /** run.ts sets one id per `npm run bench`, so that it can clean up after a child that crashed. */
 export const RUN_ID = process.env['BENCH_RUN_ID'] || randomBytes(3).toString('hex');
-export const DATABASE_PREFIX = 'changeledger_bench_';
+/** BENCH_DATABASE_PREFIX: another prefix, for a shared server where each user keeps to names of their own. */
+export const DATABASE_PREFIX = process.env['BENCH_DATABASE_PREFIX'] || 'changeledger_bench_';
 
 export function databaseUrl(name: string): string {
   const url = new URL(BASE_URL);

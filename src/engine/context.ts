@@ -27,6 +27,8 @@ export interface EngineDeps {
   newId?: () => string;
   /** The audit signing key (engine/audit-key.ts); without it heads are unsigned. */
   signer?: AuditSigner | null;
+  /** `cache.view_bytes`: serialised views GET /changesets/:id keeps (engine/reads.ts). */
+  viewCacheBytes?: number;
 }
 
 export const toContext = (deps: EngineDeps): EngineContext => ({

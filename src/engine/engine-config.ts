@@ -45,3 +45,6 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
   auth: Object.freeze({ ...DEFAULTS.auth }),
   trust: DEFAULT_TRUST_CONFIG,
 });
+
+/** `cache.view_bytes`: serialised views GET /changesets/:id keeps per instance (reads.ts). */
+export const DEFAULT_VIEW_CACHE_BYTES = DEFAULTS.cache.view_bytes;

@@ -10,7 +10,7 @@ import type { ChangeSet, Json, Principal } from '../core/types.js';
 import { parseApply, parseDecision, parseReason, parseRollback } from '../core/validate-actions.js';
 import { type ValidationIssue, validateCreateChangeSet, validateEditChangeSet } from '../core/validate-change-set.js';
 import { countByStatus, oldestPendingSubmission } from '../store/change-set-list.js';
-import { readChangeSet } from '../store/change-set-read.js';
+import { readChangeSets, readViewInputs } from '../store/change-set-read.js';
 import { findChangeSet } from '../store/change-sets.js';
 import type { Db } from '../store/db.js';
 import type { DeliveryView } from '../store/deliveries.js';
@@ -27,12 +27,13 @@ import { createChangeSet } from './create.js';
 import { type DecideOptions, decideChangeSet } from './decide.js';
 import { type DeliveryPage, type DeliveryQuery, listDeliveryPage, retryDeliveryNow } from './deliveries.js';
 import { type EditOptions, editChangeSet } from './edit.js';
-import type { EngineConfig } from './engine-config.js';
+import { DEFAULT_VIEW_CACHE_BYTES, type EngineConfig } from './engine-config.js';
 import * as enrolments from './enrolments.js';
 import { type ChangeSetPage, decodeCursor, encodeCursor, type ListQuery, listChangeSetSummaries } from './list.js';
 import { type PlanResult, planChangeSet } from './plan.js';
 import { isActiveAdmin, type PolicyReport, policyReport } from './policy-report.js';
 import * as principals from './principals.js';
+import { ChangeSetReads, type RenderedView } from './reads.js';
 import { type ReplayOptions, type ReplayResult, replayHistory } from './replay.js';
 import { type RollbackResult, rollbackChangeSet } from './rollback.js';
 import { type DeadlineResult, runDeadlines } from './scheduler.js';
@@ -48,10 +49,19 @@ export class Engine {
   private readonly tokenCache: principals.TokenCache;
   /** Told when this instance changed principals or tokens (open event streams re-validate then). */
   private readonly credentialListeners = new Set<() => void>();
+  /** Change-set reads gathered into batches, and the views this instance serialised (reads.ts). */
+  private readonly reads: ChangeSetReads;
 
   constructor(deps: EngineDeps) {
     this.ctx = toContext(deps);
     this.tokenCache = new principals.TokenCache(deps.config.auth.token_cache_ms);
+    this.reads = new ChangeSetReads(
+      {
+        read: (references) => readChangeSets(deps.db, references),
+        check: (references) => readViewInputs(deps.db, references),
+      },
+      { cacheChars: deps.viewCacheBytes ?? DEFAULT_VIEW_CACHE_BYTES },
+    );
   }
 
   /** For the composition root and tests, like `ctx`. */
@@ -135,9 +145,20 @@ export class Engine {
     return runDeadlines(this.ctx, options);
   }
 
-  /** One statement: the change-set with its items and approvals (store/change-set-read.ts). */
+  /**
+   * The change-set with its items and approvals, read in the next batch of this instance's reads:
+   * one statement for all of them (reads.ts, store/change-set-read.ts).
+   */
   async get(reference: string): Promise<ChangeSet> {
-    return found(await readChangeSet(this.db, reference), reference);
+    return found(await this.reads.get(reference), reference);
+  }
+
+  /**
+   * The change-set serialised by `render` (GET /changesets/:id), from this instance's cache when a
+   * statement sent after this call shows that nothing it was built from changed (reads.ts).
+   */
+  async getRendered(reference: string, render: (view: ChangeSet) => string): Promise<RenderedView> {
+    return found(await this.reads.rendered(reference, render), reference);
   }
 
   list(actor: Principal, query: ListQuery, maxLimit = 200): Promise<ChangeSetPage> {

@@ -23,10 +23,11 @@ const STEP_ENTRIES = `jsonb_array_elements(c.approval_steps) s, jsonb_array_elem
  * A subquery of change-set `c`: while it awaits decisions, the active principals its steps name
  * directly or through a group (findCandidates' audience), as a JSON array of DeciderCandidate —
  * id, kind, display name, groups, active, never contacts; otherwise an empty array. Who of them
- * may decide which step is core/approvals.ts's rule (stepDeciders), not this query's.
+ * may decide which step is core/approvals.ts's rule (stepDeciders), not this query's. In id order,
+ * so that its text is the same for the same principals (a key of the view cache, engine/reads.ts).
  */
 export const STEP_CANDIDATES = `(SELECT coalesce(json_agg(json_build_object('id', p.id, 'kind', p.kind,
-    'display_name', p.display_name, 'groups', p.groups, 'active', p.active)), '[]'::json)
+    'display_name', p.display_name, 'groups', p.groups, 'active', p.active) ORDER BY p.id), '[]'::json)
   FROM principals p
   WHERE c.status = '${DECIDING_STATUS}' AND p.active
     AND (p.id IN (SELECT e FROM ${STEP_ENTRIES})

@@ -98,9 +98,13 @@ export function changeSetRoutes(app: FastifyInstance, engine: Engine, metrics: M
       }),
     },
     async (request, reply) => {
-      const changeSet = await engine.get(request.params.id);
-      if (request.headers['if-none-match'] === `"${changeSet.version}"`) return reply.status(304).send();
-      return withETag(reply, changeSet);
+      // The text this route's serializer makes of the view (as send would), kept while its inputs hold.
+      const view = await engine.getRendered(request.params.id, (changeSet) =>
+        String(reply.serializeInput(changeSet as unknown as Record<string, unknown>, '200', 'application/json')),
+      );
+      if (request.headers['if-none-match'] === `"${view.version}"`) return reply.status(304).send();
+      reply.header('etag', `"${view.version}"`).type('application/json; charset=utf-8');
+      return reply.send(view.text);
     },
   );
 

@@ -84,7 +84,7 @@ class ViewCache {
 export interface ReadOptions {
   /** Requests one statement answers at most; the rest wait for the next batch. */
   maxBatch?: number;
-  /** Characters of serialised views kept (database.read_cache_bytes); 0 keeps none. */
+  /** Characters of serialised views kept (cache.view_bytes); 0 keeps none. */
   cacheChars?: number;
 }
 

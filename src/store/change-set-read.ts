@@ -40,9 +40,7 @@ const APPROVALS = `(SELECT coalesce(json_agg(json_build_object('id', a.id, 'appr
 type ReadRow = ChangeSetSummaryRow & {
   approvals: Approval[];
   items: unknown[][];
-  step_candidates: string;
-  row_xmin: string;
-};
+} & Omit<ViewInputs, 'id' | 'version'>;
 
 /**
  * What a view was built from besides its own columns: the row's version and transaction id (any
@@ -57,8 +55,8 @@ export interface ViewInputs {
   candidates: string;
 }
 
-/** The view's inputs as the cheap check of a cached view reads them, without the view. */
-const INPUTS = `c.id, c.version, c.xmin::text AS row_xmin, ${STEP_CANDIDATES}::text`;
+/** The inputs beyond the view's own columns (id and version are among those), read with the view and by the check. */
+const OTHER_INPUTS = `c.xmin::text AS row_xmin, ${STEP_CANDIDATES}::text AS candidates`;
 
 /** References shaped like a UUID name the internal id, any other the human id (byReference's rule). */
 export const referenceKey = (reference: string): string =>
@@ -103,7 +101,7 @@ export async function readChangeSets(
   const rows = await byReferences<ReadRow>(
     db,
     `SELECT ${SUMMARY_COLUMNS}, ${APPROVALS} AS approvals, ${itemsAggregate(ITEM_VIEW_COLUMNS)} AS items,
-       ${STEP_CANDIDATES}::text AS step_candidates, c.xmin::text AS row_xmin`,
+       ${OTHER_INPUTS}`,
     references,
   );
   const views = new Map<string, { view: ChangeSet; inputs: ViewInputs }>();
@@ -123,14 +121,14 @@ export async function readChangeSets(
 export async function readViewInputs(db: Queryable, references: readonly string[]): Promise<Map<string, ViewInputs>> {
   const rows = await byReferences<ViewInputs & { change_set_id: string }>(
     db,
-    `SELECT ${INPUTS} AS candidates, c.change_set_id`,
+    `SELECT c.id, c.version, c.change_set_id, ${OTHER_INPUTS}`,
     references,
   );
   return new Map([...rows].map(([key, { change_set_id: _, ...inputs }]) => [key, inputs]));
 }
 
 function viewOf(row: ReadRow): { view: ChangeSet; inputs: ViewInputs } {
-  const { step_candidates: candidates, row_xmin, ...view } = row;
+  const { candidates, row_xmin, ...view } = row;
   // With the view's columns only, toItem gives exactly itemView's fields, in its order.
   const items = view.items.map((tuple) => itemOfTuple(ITEM_VIEW_COLUMNS, tuple));
   const changeSet = { ...view, items, deciders: stepDeciders(view, JSON.parse(candidates) as DeciderCandidate[]) };

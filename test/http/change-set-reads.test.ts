@@ -13,8 +13,13 @@ import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/engine-config.js';
 import { buildApp, type LedgerApp } from '../../src/http/app.js';
 import { readChangeSet } from '../../src/store/change-set-read.js';
 import type { Db } from '../../src/store/db.js';
-import { openPgDb } from '../../src/store/pg-db.js';
-import { type Backend, describeEachBackend, describePostgres, TEST_DATABASE_URL } from '../helpers/backends.js';
+import {
+  type Backend,
+  describeEachBackend,
+  describePostgres,
+  openSecondInstanceDb,
+  TEST_DATABASE_URL,
+} from '../helpers/backends.js';
 import { configChange, type Fixture, makeFixture } from '../helpers/fixture.js';
 import { SpyDb } from '../helpers/spy-db.js';
 
@@ -40,11 +45,7 @@ const person = (id: string, groups: string[]) => ({
 const FULL_READ = /AS items/;
 
 /** A second instance on the fixture's database: its own pool on PostgreSQL, the one database on PGlite. */
-async function secondDb(f: Fixture): Promise<Db> {
-  if (f.db.kind === 'pglite') return f.db;
-  const schema = (await f.db.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
-  return openPgDb({ connectionString: TEST_DATABASE_URL!, schema });
-}
+const secondDb = async (f: Fixture): Promise<Db> => (f.db.kind === 'pglite' ? f.db : openSecondInstanceDb(f.db));
 
 describeEachBackend('GET /changesets/:id gathered and cached', (backend: Backend) => {
   let f: Fixture;
@@ -238,7 +239,7 @@ describePostgres('a batch of reads whose database connection is lost', (backend:
   beforeAll(async () => {
     f = await makeFixture(await backend.open());
     const schema = (await f.db.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
-    db = await openPgDb({ connectionString: TEST_DATABASE_URL!, schema, max: 4 });
+    db = await openSecondInstanceDb(f.db, { max: 4 });
     app = await buildApp({ engine: new Engine({ db, config: DEFAULT_ENGINE_CONFIG }) });
     admin = new pg.Client({ connectionString: TEST_DATABASE_URL! });
     await admin.connect();
